@@ -1,0 +1,43 @@
+// The one path through which the SMMU core touches memory: table fetches, queue
+// accesses, MSI writes and hardware table updates. Unit tests implement it over a
+// map; the SystemC shell implements it over a TLM initiator socket. Because every
+// access names its purpose, a checker (the handover controller, a coherency
+// checker) can wrap a port and see every table fetch and every 64-bit store.
+#pragma once
+
+#include <cstdint>
+
+namespace smmuv3tlm::smmu {
+
+enum class AccessPurpose : std::uint8_t {
+  StreamTableL1,   // level-1 stream table descriptor
+  StreamTableEntry,
+  ContextDescL1,   // level-1 CD table descriptor
+  ContextDesc,
+  Stage1Walk,      // stage-1 translation table descriptor
+  Stage2Walk,      // stage-2 translation table descriptor
+  CommandQueue,
+  EventQueue,
+  PriQueue,
+  Msi,
+  HardwareUpdate,  // HTTU Access flag / dirty state write-back
+};
+
+const char* to_string(AccessPurpose purpose);
+
+class MemoryPort {
+ public:
+  virtual ~MemoryPort() = default;
+  // Both return false when the access ends in an external abort (bus error).
+  virtual bool read(std::uint64_t pa, std::uint8_t* data, std::uint32_t size,
+                    AccessPurpose purpose) = 0;
+  virtual bool write(std::uint64_t pa, const std::uint8_t* data, std::uint32_t size,
+                     AccessPurpose purpose) = 0;
+
+  // Little-endian 64-bit helpers: tables and queues are made of 64-bit words and
+  // the SMMU guarantees single-copy atomicity only at this size.
+  bool read64(std::uint64_t pa, std::uint64_t& value, AccessPurpose purpose);
+  bool write64(std::uint64_t pa, std::uint64_t value, AccessPurpose purpose);
+};
+
+}  // namespace smmuv3tlm::smmu

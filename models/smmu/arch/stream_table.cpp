@@ -1,0 +1,216 @@
+#include "models/smmu/arch/stream_table.h"
+
+#include <algorithm>
+
+#include "models/smmu/arch/bits.h"
+#include "models/smmu/arch/translation_table.h"
+
+namespace smmuv3tlm::smmu {
+
+StreamTableConfig StreamTableConfig::decode(std::uint64_t strtab_base, std::uint32_t strtab_base_cfg,
+                                            const Capabilities& caps) {
+  StreamTableConfig cfg;
+  cfg.base = strtab_base & mask_bits(51, 6);
+  // LOG2SIZE larger than SIDSIZE is treated as SIDSIZE (§6.3.24).
+  cfg.log2size = std::min<unsigned>(static_cast<unsigned>(extract(strtab_base_cfg, 5, 0)), caps.sid_bits);
+  cfg.split = static_cast<unsigned>(extract(strtab_base_cfg, 10, 6));
+  cfg.format = extract(strtab_base_cfg, 17, 16) == 1 && caps.two_level_stream_table
+                   ? StreamTableFormat::TwoLevel
+                   : StreamTableFormat::Linear;
+  return cfg;
+}
+
+L1StreamDescriptor L1StreamDescriptor::decode(std::uint64_t word) {
+  L1StreamDescriptor d;
+  d.span = static_cast<unsigned>(extract(word, 4, 0));
+  d.l2_table = word & mask_bits(51, 6);
+  return d;
+}
+
+bool derive_stage2_geometry(Stage2Config& s2, const Capabilities& caps, std::string& why) {
+  const unsigned granule = s2.granule_log2;
+  const unsigned stride = granule - 3;
+  // S2SL0 -> start level (VTCR_EL2.SL0 semantics, no LPA2/TTST): 4K: 0->L2,
+  // 1->L1, 2->L0; 16K/64K: 0->L3, 1->L2, 2->L1 (64K L1 needs 52-bit PA).
+  int start_level = 0;
+  if (s2.sl0 == 3) {
+    why = "S2SL0=0b11 is reserved";
+    return false;
+  }
+  if (granule == 12) {
+    start_level = 2 - static_cast<int>(s2.sl0);
+  } else {
+    start_level = 3 - static_cast<int>(s2.sl0);
+    if (granule == 16 && start_level == 1 && caps.oas_bits < 52) {
+      why = "S2SL0 selects level 1 with a 64K granule, which needs a 52-bit PA";
+      return false;
+    }
+  }
+  // AArch64.S2InconsistentSL: the input size must leave 1..(stride+4) bits to
+  // the start level (up to 16 concatenated tables).
+  const unsigned levels_below = static_cast<unsigned>(3 - start_level);
+  const unsigned min_ia = levels_below * stride + granule + 1;
+  const unsigned max_ia = min_ia + (stride - 1) + 4;
+  const unsigned ia = 64 - s2.t0sz;
+  if (ia < min_ia || ia > max_ia) {
+    why = "S2T0SZ is inconsistent with S2SL0 (start level " + std::to_string(start_level) + ")";
+    return false;
+  }
+  s2.start_level = start_level;
+  s2.input_bits = ia;
+  const unsigned start_bits = ia - (levels_below * stride + granule);
+  s2.concatenated_tables = start_bits > stride ? (1u << (start_bits - stride)) : 1u;
+  return true;
+}
+
+namespace {
+
+bool granule_supported(unsigned granule_log2, const Capabilities& caps) {
+  return (granule_log2 == 12 && caps.granule_4k) || (granule_log2 == 14 && caps.granule_16k) ||
+         (granule_log2 == 16 && caps.granule_64k);
+}
+
+bool endianness_supported(bool big_endian, const Capabilities& caps) {
+  return caps.tt_endian == TtEndian::Mixed || (big_endian ? caps.tt_endian == TtEndian::BigOnly
+                                                          : caps.tt_endian == TtEndian::LittleOnly);
+}
+
+bool decode_stage2(const std::array<std::uint64_t, 8>& w, const Capabilities& caps, Stage2Config& s2,
+                   std::string& why) {
+  s2.vmid = static_cast<std::uint16_t>(extract(w[2], 15, 0));
+  if (!caps.vmid16) s2.vmid &= 0xff;  // upper VMID bits are RES0 without VMID16
+  s2.t0sz = static_cast<unsigned>(extract(w[2], 37, 32));
+  s2.sl0 = static_cast<unsigned>(extract(w[2], 39, 38));
+  const unsigned tg = static_cast<unsigned>(extract(w[2], 47, 46));
+  const unsigned ps = static_cast<unsigned>(extract(w[2], 50, 48));
+  s2.aa64 = bit(w[2], 51);
+  s2.big_endian = bit(w[2], 52);
+  s2.affd = bit(w[2], 53);
+  s2.ptw = bit(w[2], 54);
+  s2.hd = bit(w[2], 55) && caps.httu == HttuSupport::AccessAndDirty;
+  s2.ha = bit(w[2], 56) && caps.httu != HttuSupport::None;
+  s2.stall = bit(w[2], 57);
+  s2.record_faults = bit(w[2], 58);
+  s2.ttb = w[3] & mask_bits(51, 4);
+
+  if (!s2.aa64 && !caps.aarch32_tables) {
+    why = "S2AA64=0 but AArch32 tables are not supported (IDR0.TTF)";
+    return false;
+  }
+  if (!endianness_supported(s2.big_endian, caps)) {
+    why = "S2ENDI selects an endianness IDR0.TTENDIAN does not support";
+    return false;
+  }
+  if (tg == 3) {
+    why = "S2TG=0b11 is reserved";
+    return false;
+  }
+  s2.granule_log2 = granule_from_tg0(tg);
+  if (!granule_supported(s2.granule_log2, caps)) {
+    why = "S2TG selects a granule IDR5 does not advertise";
+    return false;
+  }
+  // Stage-2 input size: at most the implemented PA size, at least 25 bits
+  // (T0SZ <= 39); 4K and 16K granules also cap it at 48 bits (T0SZ >= 16).
+  const unsigned min_t0sz = s2.granule_log2 == 16 ? 64 - caps.oas_bits
+                                                  : std::max(64u - caps.oas_bits, 16u);
+  if (s2.t0sz < min_t0sz || s2.t0sz > 39) {
+    why = "S2T0SZ=" + std::to_string(s2.t0sz) + " is outside " + std::to_string(min_t0sz) + "..39";
+    return false;
+  }
+  if (!derive_stage2_geometry(s2, caps, why)) return false;
+  s2.output_bits = std::min(ips_to_bits(ps), caps.oas_bits);
+  if ((s2.ttb & ~mask_bits(caps.oas_bits - 1, 0)) != 0) {
+    why = "S2TTB is outside the OAS";
+    return false;
+  }
+  if (s2.stall && caps.stall_model == StallModel::TerminateOnly) {
+    why = "S2S=1 but the SMMU does not support stalls (IDR0.STALL_MODEL=0b01)";
+    return false;
+  }
+  if (!s2.stall && caps.stall_model == StallModel::StallForced) {
+    why = "S2S=0 but stalls are forced (IDR0.STALL_MODEL=0b10)";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool decode_ste(const std::array<std::uint64_t, 8>& w, const Capabilities& caps, StreamTableEntry& ste,
+                std::string& why) {
+  ste = StreamTableEntry{};
+  ste.raw = w;
+  ste.valid = bit(w[0], 0);
+  if (!ste.valid) {
+    why = "STE.V=0";
+    return false;
+  }
+  const unsigned config = static_cast<unsigned>(extract(w[0], 3, 1));
+  if (config != 0b000 && config < 0b100) {
+    why = "STE.Config=" + std::to_string(config) + " is reserved";
+    return false;
+  }
+  ste.config = static_cast<SteConfig>(config);
+  ste.s1_format = static_cast<unsigned>(extract(w[0], 5, 4));
+  ste.s1_context_ptr = w[0] & mask_bits(51, 6);
+  ste.s1_cdmax = static_cast<unsigned>(extract(w[0], 63, 59));
+  ste.s1dss = static_cast<S1DefaultSubstream>(extract(w[1], 1, 0));
+  ste.eats = static_cast<unsigned>(extract(w[1], 29, 28));
+  ste.strw = static_cast<unsigned>(extract(w[1], 31, 30));
+  ste.memattr = static_cast<unsigned>(extract(w[1], 35, 32));
+  ste.mtcfg = bit(w[1], 36);
+  ste.alloccfg = static_cast<unsigned>(extract(w[1], 40, 37));
+  ste.shcfg = static_cast<unsigned>(extract(w[1], 45, 44));
+  ste.nscfg = static_cast<unsigned>(extract(w[1], 47, 46));
+  ste.privcfg = static_cast<unsigned>(extract(w[1], 49, 48));
+  ste.instcfg = static_cast<unsigned>(extract(w[1], 51, 50));
+
+  if (ste.config == SteConfig::Abort || ste.config == SteConfig::Bypass) return true;
+
+  if (ste.stage1_enabled() && !caps.stage1) {
+    why = "STE enables stage 1 but IDR0.S1P=0";
+    return false;
+  }
+  if (ste.stage2_enabled() && !caps.stage2) {
+    why = "STE enables stage 2 but IDR0.S2P=0";
+    return false;
+  }
+  if (ste.stage1_enabled()) {
+    if (ste.s1_cdmax > caps.ssid_bits) {
+      why = "S1CDMAX=" + std::to_string(ste.s1_cdmax) + " exceeds IDR1.SSIDSIZE";
+      return false;
+    }
+    if (ste.s1_cdmax != 0) {
+      if (ste.s1_format == 3) {
+        why = "S1FMT=0b11 is reserved";
+        return false;
+      }
+      if (ste.s1_format != 0 && !caps.cd2l) {
+        why = "S1FMT selects a 2-level CD table but IDR0.CD2L=0";
+        return false;
+      }
+      if (ste.s1dss == static_cast<S1DefaultSubstream>(3)) {
+        why = "S1DSS=0b11 is reserved";
+        return false;
+      }
+    }
+    if ((ste.s1_context_ptr & ~mask_bits(caps.oas_bits - 1, 0)) != 0) {
+      why = "S1ContextPtr is outside the OAS";
+      return false;
+    }
+    // StreamWorld: 0b00 NS-EL1, 0b10 EL2 (needs HYP and no stage 2); others reserved here.
+    if (ste.strw == 0b01 || ste.strw == 0b11 || (ste.strw == 0b10 && (!caps.hyp || ste.stage2_enabled()))) {
+      why = "STRW=" + std::to_string(ste.strw) + " is not valid for this configuration";
+      return false;
+    }
+  }
+  if (ste.stage2_enabled() && !decode_stage2(w, caps, ste.s2, why)) return false;
+  if (!ste.stage2_enabled()) {
+    // Stage-1-only entries are still tagged with S2VMID when stage 2 is implemented.
+    ste.s2.vmid = caps.stage2 ? static_cast<std::uint16_t>(extract(w[2], 15, 0) & (caps.vmid16 ? 0xffff : 0xff)) : 0;
+  }
+  return true;
+}
+
+}  // namespace smmuv3tlm::smmu

@@ -1,0 +1,810 @@
+#include "models/smmu/core/translation_engine.h"
+
+#include <algorithm>
+
+#include "models/smmu/arch/bits.h"
+
+namespace smmuv3tlm::smmu {
+
+struct TranslationEngine::Fault {
+  EventId id = EventId::F_TRANSLATION;
+  bool stage2 = false;
+  FaultClass fault_class = FaultClass::IN;
+  std::uint64_t ipa = 0;
+  std::uint64_t fetch_addr = 0;
+  int level = 0;
+  // Configuration errors (C_BAD_*, F_*_FETCH, F_STREAM_DISABLED) are always
+  // recorded; translation faults only when CD.R / STE.S2R allow it.
+  bool configuration = false;
+  std::string why;
+};
+
+struct TranslationEngine::StageWalk {
+  bool stage2 = false;
+  unsigned granule_log2 = 12;
+  int start_level = 0;
+  unsigned input_bits = 48;
+  std::uint64_t table_base = 0;
+  unsigned output_bits = 48;
+  bool hierarchical_disabled = false;
+  bool affd = false;
+  bool ha = false;
+  bool hd = false;
+  bool write = false;  // the access is a write: HTTU may set dirty state
+  FaultClass fault_class = FaultClass::IN;  // for stage-2 faults
+  const Stage2Config* nested_s2 = nullptr;  // table addresses are IPAs translated by this
+};
+
+namespace {
+
+constexpr std::uint32_t kGbpaAbort = 1u << 20;
+constexpr unsigned kStrwEl2 = 0b10;
+
+std::uint64_t cd_cache_key(std::uint32_t stream_id, std::uint32_t substream_id) {
+  return (static_cast<std::uint64_t>(stream_id) << 20) | (substream_id & 0xfffff);
+}
+
+// Stage-1 permission check (VMSAv8-64 EL1&0 regime, AP[2:1], PAN, XN, WXN).
+bool stage1_permits(const TlbPermissions& p, const TranslationRequest& req, bool el2, bool pan, bool wxn) {
+  const bool privileged = req.privileged || el2;  // EL2 regimes have a single privilege level
+  const bool el0_access = (p.s1_ap & 1) != 0 && !el2;
+  const bool read_only = (p.s1_ap & 2) != 0;
+  if (!privileged && !el0_access) return false;
+  if (!req.read && read_only) return false;
+  if (req.instruction) {
+    const bool writable = !read_only;
+    if (privileged ? p.s1_pxn : p.s1_uxn) return false;
+    if (wxn && writable) return false;
+    // Privileged execution of EL0-writable memory is never allowed.
+    if (privileged && el0_access && writable) return false;
+  } else if (privileged && pan && el0_access && !req.secure) {
+    return false;
+  }
+  return true;
+}
+
+// Stage-2 permission check (S2AP, XN[1:0]). Reads of tables count as reads.
+bool stage2_permits(const TlbPermissions& p, bool read, bool instruction, bool privileged, bool xnx) {
+  if (read && (p.s2_ap & 1) == 0) return false;
+  if (!read && (p.s2_ap & 2) == 0) return false;
+  if (instruction) {
+    if (!xnx) return (p.s2_xn & 2) == 0;
+    switch (p.s2_xn) {
+      case 0b00: return true;
+      case 0b01: return !privileged;
+      case 0b10: return false;
+      default: return privileged;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+TranslationEngine::TranslationEngine(const Capabilities& caps, MemoryPort& tables,
+                                     const TranslationConfig& config)
+    : caps_(caps), tables_(tables), config_(config), tlb_(config.tlb) {}
+
+bool TranslationEngine::cd_cached(std::uint32_t stream_id, std::uint32_t substream_id) const {
+  return cd_cache_.count(cd_cache_key(stream_id, substream_id)) != 0;
+}
+
+bool TranslationEngine::fetch_words(std::uint64_t pa, std::uint64_t* words, unsigned count,
+                                    AccessPurpose purpose, std::uint64_t& failed_at) {
+  for (unsigned i = 0; i < count; ++i) {
+    if (!tables_.read64(pa + 8ull * i, words[i], purpose)) {
+      failed_at = pa + 8ull * i;
+      return false;
+    }
+  }
+  return true;
+}
+
+bool TranslationEngine::lookup_ste(std::uint32_t stream_id, StreamTableEntry& ste, Fault& fault) {
+  fault.configuration = true;
+  const StreamTableConfig cfg =
+      StreamTableConfig::decode(control_.strtab_base, control_.strtab_base_cfg, caps_);
+  if (static_cast<std::uint64_t>(stream_id) >= (1ull << cfg.log2size)) {
+    fault.id = EventId::C_BAD_STREAMID;
+    fault.why = "StreamID is outside STRTAB_BASE_CFG.LOG2SIZE";
+    return false;
+  }
+  if (auto it = ste_cache_.find(stream_id); it != ste_cache_.end()) {
+    ++stats_.config_cache_hits;
+    ste = it->second;
+    return true;
+  }
+  ++stats_.config_cache_misses;
+  std::uint64_t ste_addr = cfg.base + static_cast<std::uint64_t>(stream_id) * kSteBytes;
+  if (cfg.format == StreamTableFormat::TwoLevel) {
+    const std::uint64_t l1_addr = cfg.base + static_cast<std::uint64_t>(stream_id >> cfg.split) * kL1StdBytes;
+    std::uint64_t word = 0;
+    if (!tables_.read64(l1_addr, word, AccessPurpose::StreamTableL1)) {
+      fault.id = EventId::F_STE_FETCH;
+      fault.fetch_addr = l1_addr;
+      fault.why = "level-1 stream table descriptor fetch aborted";
+      return false;
+    }
+    const L1StreamDescriptor l1 = L1StreamDescriptor::decode(word);
+    // Span 0 marks the L2 pointer invalid; Span above SPLIT+1 is reserved.
+    if (l1.span == 0 || l1.span > cfg.split + 1) {
+      fault.id = EventId::C_BAD_STREAMID;
+      fault.why = "L1STD.Span=" + std::to_string(l1.span) + " does not cover the StreamID";
+      return false;
+    }
+    const std::uint64_t index = stream_id & ((1u << cfg.split) - 1);
+    if (index >= (1ull << (l1.span - 1))) {
+      fault.id = EventId::C_BAD_STREAMID;
+      fault.why = "StreamID is beyond the level-2 table's Span";
+      return false;
+    }
+    ste_addr = l1.l2_table + index * kSteBytes;
+  }
+  std::array<std::uint64_t, 8> words{};
+  std::uint64_t failed_at = 0;
+  ++stats_.ste_fetches;
+  if (!fetch_words(ste_addr, words.data(), 8, AccessPurpose::StreamTableEntry, failed_at)) {
+    fault.id = EventId::F_STE_FETCH;
+    fault.fetch_addr = failed_at;
+    fault.why = "STE fetch aborted";
+    return false;
+  }
+  if (!decode_ste(words, caps_, ste, fault.why)) {
+    fault.id = EventId::C_BAD_STE;
+    return false;
+  }
+  if (ste_cache_.size() >= config_.config_cache_entries) ste_cache_.erase(ste_cache_.begin());
+  ste_cache_.emplace(stream_id, ste);
+  return true;
+}
+
+bool TranslationEngine::lookup_cd(const StreamTableEntry& ste, std::uint32_t stream_id,
+                                  std::uint32_t substream_id, ContextDescriptor& cd, Fault& fault,
+                                  TranslationResult& result) {
+  const std::uint64_t key = cd_cache_key(stream_id, substream_id);
+  if (auto it = cd_cache_.find(key); it != cd_cache_.end()) {
+    ++stats_.config_cache_hits;
+    cd = it->second;
+    return true;
+  }
+  ++stats_.config_cache_misses;
+  const Stage2Config* s2 = ste.config == SteConfig::Nested ? &ste.s2 : nullptr;
+  // In a nested configuration the CD table lives in IPA space: every CD-table
+  // access is translated by stage 2, and a stage-2 fault there has CLASS=CD.
+  auto to_pa = [&](std::uint64_t address, std::uint64_t& pa) {
+    if (s2 == nullptr) {
+      pa = address;
+      return true;
+    }
+    TlbEntry entry;
+    if (!translate_stage2(*s2, address, FaultClass::CD, entry, fault, result)) return false;
+    if (!stage2_permits(entry.perms, true, false, false, caps_.xnx)) {
+      fault = Fault{};
+      fault.id = EventId::F_PERMISSION;
+      fault.stage2 = true;
+      fault.fault_class = FaultClass::CD;
+      fault.ipa = address;
+      fault.why = "stage 2 forbids reading the CD table";
+      return false;
+    }
+    pa = entry.output_base + (address - entry.input_base);
+    return true;
+  };
+
+  std::uint64_t cd_addr = ste.s1_context_ptr;
+  if (ste.s1_cdmax != 0) {
+    if (ste.s1_format == 0) {
+      cd_addr += static_cast<std::uint64_t>(substream_id) * kCdBytes;
+    } else {
+      // 2-level: 4KB leaf tables hold 64 CDs (S1FMT=0b01), 64KB ones 1024 (0b10).
+      const unsigned split = ste.s1_format == 1 ? 6 : 10;
+      const std::uint64_t l1_ipa = ste.s1_context_ptr + static_cast<std::uint64_t>(substream_id >> split) * kL1CdBytes;
+      std::uint64_t l1_pa = 0;
+      if (!to_pa(l1_ipa, l1_pa)) return false;
+      std::uint64_t word = 0;
+      if (!tables_.read64(l1_pa, word, AccessPurpose::ContextDescL1)) {
+        fault = Fault{};
+        fault.id = EventId::F_CD_FETCH;
+        fault.configuration = true;
+        fault.fetch_addr = l1_pa;
+        fault.why = "level-1 CD descriptor fetch aborted";
+        return false;
+      }
+      const L1ContextDescriptor l1 = L1ContextDescriptor::decode(word);
+      if (!l1.valid) {
+        fault = Fault{};
+        fault.id = EventId::C_BAD_SUBSTREAMID;
+        fault.configuration = true;
+        fault.why = "L1CD.V=0 for this SubstreamID";
+        return false;
+      }
+      cd_addr = l1.l2_table + static_cast<std::uint64_t>(substream_id & ((1u << split) - 1)) * kCdBytes;
+    }
+  }
+  std::uint64_t cd_pa = 0;
+  if (!to_pa(cd_addr, cd_pa)) return false;
+  std::array<std::uint64_t, 8> words{};
+  std::uint64_t failed_at = 0;
+  ++stats_.cd_fetches;
+  if (!fetch_words(cd_pa, words.data(), 8, AccessPurpose::ContextDesc, failed_at)) {
+    fault = Fault{};
+    fault.id = EventId::F_CD_FETCH;
+    fault.configuration = true;
+    fault.fetch_addr = failed_at;
+    fault.why = "CD fetch aborted";
+    return false;
+  }
+  if (!decode_cd(words, caps_, cd, fault.why)) {
+    fault.id = EventId::C_BAD_CD;
+    fault.configuration = true;
+    return false;
+  }
+  if (cd_cache_.size() >= config_.config_cache_entries) cd_cache_.erase(cd_cache_.begin());
+  cd_cache_.emplace(key, cd);
+  return true;
+}
+
+bool TranslationEngine::walk_stage(const StageWalk& walk, std::uint64_t input, TlbEntry& out,
+                                   Fault& fault, TranslationResult& result) {
+  ++stats_.walks;
+  const unsigned granule = walk.granule_log2;
+  const unsigned stride = granule - 3;
+  auto fail = [&](EventId id, int level, const char* why) {
+    fault = Fault{};
+    fault.id = id;
+    fault.level = level;
+    fault.stage2 = walk.stage2;
+    fault.fault_class = walk.stage2 ? walk.fault_class : FaultClass::IN;
+    fault.why = why;
+    return false;
+  };
+  int level = walk.start_level;
+  std::uint64_t table = walk.table_base;
+  if ((table & ~mask_bits(walk.output_bits - 1, 0)) != 0) {
+    return fail(EventId::F_ADDR_SIZE, level, "translation table base is beyond the output size");
+  }
+  unsigned ap_table = 0;
+  bool pxn_table = false;
+  bool uxn_table = false;
+  while (true) {
+    const unsigned shift = level_shift(level, granule);
+    const unsigned index_bits = level == walk.start_level ? walk.input_bits - shift : stride;
+    const std::uint64_t index = (input >> shift) & ((1ull << index_bits) - 1);
+    // A table is aligned to its own size; lower base bits are treated as zero.
+    const std::uint64_t table_bytes = 8ull << index_bits;
+    const std::uint64_t desc_addr = (table & ~(table_bytes - 1)) + index * 8;
+    std::uint64_t desc_pa = desc_addr;
+    if (walk.nested_s2 != nullptr) {
+      TlbEntry s2_entry;
+      if (!translate_stage2(*walk.nested_s2, desc_addr, FaultClass::TT, s2_entry, fault, result)) {
+        return false;
+      }
+      // Reading a stage-1 table needs stage-2 read permission.
+      if (!stage2_permits(s2_entry.perms, true, false, false, caps_.xnx)) {
+        fault = Fault{};
+        fault.id = EventId::F_PERMISSION;
+        fault.stage2 = true;
+        fault.fault_class = FaultClass::TT;
+        fault.ipa = desc_addr;
+        fault.why = "stage 2 forbids reading a stage-1 table";
+        return false;
+      }
+      desc_pa = s2_entry.output_base + (desc_addr - s2_entry.input_base);
+    }
+    std::uint64_t raw = 0;
+    ++result.walk_accesses;
+    ++(walk.stage2 ? stats_.s2_walk_accesses_per_level : stats_.s1_walk_accesses_per_level)[static_cast<unsigned>(level)];
+    if (!tables_.read64(desc_pa, raw, walk.stage2 ? AccessPurpose::Stage2Walk : AccessPurpose::Stage1Walk)) {
+      fail(EventId::F_WALK_EABT, level, "translation table fetch aborted");
+      fault.fetch_addr = desc_pa;
+      // A stage-1 table fetch is CLASS=TT; a stage-2 one keeps the class of what
+      // stage 2 was translating.
+      fault.fault_class = walk.stage2 ? walk.fault_class : FaultClass::TT;
+      return false;
+    }
+    const Descriptor d = decode_descriptor(raw, level, granule);
+    if (d.kind == DescriptorKind::Invalid) {
+      return fail(EventId::F_TRANSLATION, level, "invalid or reserved descriptor");
+    }
+    if (d.kind == DescriptorKind::Table) {
+      if ((d.output_address & ~mask_bits(walk.output_bits - 1, 0)) != 0) {
+        return fail(EventId::F_ADDR_SIZE, level, "next-level table address is beyond the output size");
+      }
+      if (!walk.stage2 && !walk.hierarchical_disabled) {
+        ap_table |= d.ap_table;
+        pxn_table |= d.pxn_table;
+        uxn_table |= d.uxn_table;
+      }
+      table = d.output_address;
+      ++level;
+      continue;
+    }
+    // Block or page.
+    const std::uint64_t output = d.output_address & mask_bits(47, shift);
+    if ((output & ~mask_bits(walk.output_bits - 1, 0)) != 0) {
+      return fail(EventId::F_ADDR_SIZE, level, "output address is beyond the output size");
+    }
+    std::uint64_t updated = raw;
+    if (!d.af) {
+      if (walk.ha) {
+        updated |= 1ull << 10;  // HTTU: hardware sets the Access flag
+      } else if (!walk.affd) {
+        return fail(EventId::F_ACCESS, level, "Access flag is 0");
+      }
+    }
+    TlbPermissions perms;
+    if (walk.stage2) {
+      perms.s2 = true;
+      perms.s2_ap = d.ap;
+      perms.s2_xn = (d.xn1 ? 2u : 0u) | (d.xn0 ? 1u : 0u);
+      if (walk.hd && d.dbm && (d.ap & 2) == 0) {
+        if (walk.write) {
+          updated |= 1ull << 7;  // HTTU dirty state: S2AP[1] set on the first write
+          perms.s2_ap |= 2;
+        } else {
+          perms.s2_dirty_clean = true;
+        }
+      }
+    } else {
+      perms.s1 = true;
+      perms.s1_ap = d.ap;
+      if (ap_table & 2) perms.s1_ap |= 2;   // APTable[1]: no writes below
+      if (ap_table & 1) perms.s1_ap &= ~1u; // APTable[0]: no EL0 access below
+      perms.s1_pxn = d.xn0 || pxn_table;
+      perms.s1_uxn = d.xn1 || uxn_table;
+      if (walk.hd && d.dbm && (d.ap & 2) != 0 && (ap_table & 2) == 0) {
+        if (walk.write) {
+          updated &= ~(1ull << 7);  // HTTU dirty state: AP[2] cleared on the first write
+          perms.s1_ap &= ~2u;
+        } else {
+          perms.s1_dirty_clean = true;
+        }
+      }
+    }
+    if (updated != raw) {
+      ++stats_.hardware_updates;
+      tables_.write64(desc_pa, updated, AccessPurpose::HardwareUpdate);
+    }
+    out = TlbEntry{};
+    out.size_log2 = static_cast<std::uint8_t>(shift);
+    out.input_base = input & ~((1ull << shift) - 1);
+    out.output_base = output;
+    out.global = walk.stage2 || !d.ng;
+    out.perms = perms;
+    return true;
+  }
+}
+
+bool TranslationEngine::translate_stage2(const Stage2Config& s2, std::uint64_t ipa, FaultClass fault_class,
+                                         TlbEntry& out, Fault& fault, TranslationResult& result,
+                                         bool lookup_tlb) {
+  const TlbTag tag{TlbStage::Stage2, false, s2.vmid, 0};
+  if (lookup_tlb) {
+    if (const TlbEntry* hit = tlb_.lookup(tag, ipa)) {
+      out = *hit;
+      return true;
+    }
+  }
+  if ((ipa >> s2.input_bits) != 0) {
+    fault = Fault{};
+    fault.id = EventId::F_TRANSLATION;
+    fault.stage2 = true;
+    fault.fault_class = fault_class;
+    fault.level = s2.start_level;
+    fault.ipa = ipa;
+    fault.why = "IPA is beyond S2T0SZ";
+    return false;
+  }
+  StageWalk walk;
+  walk.stage2 = true;
+  walk.granule_log2 = s2.granule_log2;
+  walk.start_level = s2.start_level;
+  walk.input_bits = s2.input_bits;
+  walk.table_base = s2.ttb;
+  walk.output_bits = s2.output_bits;
+  walk.affd = s2.affd;
+  walk.ha = s2.ha;
+  walk.hd = s2.hd;
+  walk.fault_class = fault_class;
+  if (!walk_stage(walk, ipa, out, fault, result)) {
+    fault.ipa = ipa;
+    return false;
+  }
+  out.stage = TlbStage::Stage2;
+  out.vmid = s2.vmid;
+  tlb_.insert(out);
+  return true;
+}
+
+void TranslationEngine::finish_fault(const TranslationRequest& request, const Fault& fault, bool record,
+                                     TranslationResult& result) {
+  result.outcome = TranslationOutcome::Terminated;
+  result.fault = fault.id;
+  ++stats_.terminated;
+  ++stats_.faults[fault.id];
+  if (!record) return;
+  EventRecord e;
+  e.id = fault.id;
+  e.stream_id = request.stream_id;
+  e.ssv = request.ssv;
+  e.substream_id = request.ssv ? request.substream_id : 0;
+  if (!fault.configuration || fault.id == EventId::F_STREAM_DISABLED) {
+    e.input_addr = request.address;
+    e.rnw = request.read;
+    e.pnu = request.privileged;
+    e.ind = request.instruction;
+  }
+  if (!fault.configuration) {
+    e.s2 = fault.stage2;
+    e.fault_class = fault.fault_class;
+    e.ipa = fault.stage2 ? fault.ipa : 0;
+  }
+  e.fetch_addr = fault.fetch_addr;
+  result.event = e;
+}
+
+TranslationResult TranslationEngine::translate(const TranslationRequest& request) {
+  TranslationResult result;
+  ++stats_.translations;
+  auto bypass = [&](unsigned privcfg, unsigned instcfg, unsigned nscfg) {
+    result.outcome = TranslationOutcome::Bypassed;
+    result.output_address = request.address;
+    result.input_base = request.address & ~0xfffull;
+    result.output_base = result.input_base;
+    result.size = 0x1000;
+    result.readable = result.writable = true;
+    result.privcfg = privcfg;
+    result.instcfg = instcfg;
+    result.nscfg = nscfg;
+    ++stats_.bypassed;
+    return result;
+  };
+  // SMMUEN=0: GBPA decides (§6.3.14); terminated traffic records nothing.
+  if (!control_.smmu_enabled) {
+    if (control_.gbpa & kGbpaAbort) {
+      result.outcome = TranslationOutcome::Terminated;
+      ++stats_.terminated;
+      return result;
+    }
+    return bypass(static_cast<unsigned>(extract(control_.gbpa, 13, 12)),
+                  static_cast<unsigned>(extract(control_.gbpa, 15, 14)),
+                  static_cast<unsigned>(extract(control_.gbpa, 17, 16)));
+  }
+
+  Fault fault;
+  StreamTableEntry ste;
+  if (!lookup_ste(request.stream_id, ste, fault)) {
+    finish_fault(request, fault, true, result);
+    return result;
+  }
+  result.privcfg = ste.privcfg;
+  result.instcfg = ste.instcfg;
+  result.nscfg = ste.nscfg;
+  auto config_fault = [&](EventId id, const char* why) {
+    fault = Fault{};
+    fault.id = id;
+    fault.configuration = true;
+    fault.why = why;
+    finish_fault(request, fault, true, result);
+    return result;
+  };
+
+  if (ste.config == SteConfig::Abort) {
+    result.outcome = TranslationOutcome::Terminated;
+    ++stats_.terminated;
+    return result;
+  }
+  bool stage1 = ste.stage1_enabled();
+  std::uint32_t substream = 0;
+  if (!stage1) {
+    if (request.ssv) return config_fault(EventId::C_BAD_SUBSTREAMID, "SubstreamID on a stream without stage 1");
+  } else if (ste.substreams_enabled()) {
+    if (request.ssv) {
+      if (request.substream_id >= (1u << ste.s1_cdmax)) {
+        return config_fault(EventId::C_BAD_SUBSTREAMID, "SubstreamID is beyond S1CDMAX");
+      }
+      if (ste.s1dss == S1DefaultSubstream::Substream0 && request.substream_id == 0) {
+        return config_fault(EventId::C_BAD_SUBSTREAMID, "SubstreamID 0 is reserved by S1DSS=0b10");
+      }
+      substream = request.substream_id;
+    } else if (ste.s1dss == S1DefaultSubstream::Terminate) {
+      return config_fault(EventId::F_STREAM_DISABLED, "no SubstreamID and S1DSS=terminate");
+    } else if (ste.s1dss == S1DefaultSubstream::Bypass) {
+      stage1 = false;
+    }
+  } else if (request.ssv) {
+    return config_fault(EventId::C_BAD_SUBSTREAMID, "SubstreamID on a stream with S1CDMAX=0");
+  }
+
+  if (!stage1 && !ste.stage2_enabled()) {
+    return bypass(ste.privcfg, ste.instcfg, ste.nscfg);
+  }
+
+  const bool el2 = stage1 && ste.strw == kStrwEl2;
+  TlbTag tag;
+  tag.el2 = el2;
+  tag.vmid = ste.s2.vmid;
+  std::uint64_t key = request.address;
+  ContextDescriptor cd;
+  unsigned range_index = 0;
+  if (stage1) {
+    if (!lookup_cd(ste, request.stream_id, substream, cd, fault, result)) {
+      // A stage-2 fault on a CD fetch is governed by S2R; CD errors always record.
+      finish_fault(request, fault, fault.configuration || ste.s2.record_faults, result);
+      return result;
+    }
+    tag.stage = ste.stage2_enabled() ? TlbStage::Nested : TlbStage::Stage1;
+    tag.asid = cd.asid;
+    // TTB0 for addresses with bit 55 clear, TTB1 otherwise; with TBI the top byte
+    // is ignored, so the TLB is indexed by the address with it sign-extended.
+    range_index = bit(request.address, 55) ? 1 : 0;
+    if (cd.range[range_index].tbi) {
+      key = range_index ? (key | mask_bits(63, 56)) : (key & ~mask_bits(63, 56));
+    }
+  } else {
+    tag.stage = TlbStage::Stage2;
+  }
+
+  const TlbEntry* hit = tlb_.lookup(tag, key);
+  TlbEntry entry;
+  const bool write = !request.read;
+  if (hit != nullptr && !(write && (hit->perms.s1_dirty_clean || hit->perms.s2_dirty_clean))) {
+    entry = *hit;
+    result.tlb_hit = true;
+  } else {
+    // Walk.
+    if (stage1) {
+      const Stage1Range& range = cd.range[range_index];
+      const unsigned ia = range.input_bits();
+      const std::uint64_t upper = range.tbi ? mask_bits(55, ia) : mask_bits(63, ia);
+      const bool in_range = (request.address & upper) == (range_index ? upper : 0);
+      const bool range_exists = range_index == 0 || !(el2 && !bit(control_.cr2, 0));
+      if (range.disabled || !in_range || !range_exists) {
+        fault = Fault{};
+        fault.id = EventId::F_TRANSLATION;
+        fault.why = range.disabled ? "EPDx=1 for the selected range" : "address outside the TTBx range";
+        finish_fault(request, fault, cd.record_faults, result);
+        if (!caps_.term_model && !cd.abort) result.outcome = TranslationOutcome::RazWi;
+        return result;
+      }
+      StageWalk walk;
+      walk.granule_log2 = range.granule_log2;
+      walk.input_bits = ia;
+      walk.start_level = stage1_start_level(ia, range.granule_log2);
+      walk.table_base = range.ttb;
+      walk.output_bits = cd.output_bits;
+      walk.hierarchical_disabled = range.had;
+      walk.affd = cd.affd;
+      walk.ha = cd.ha;
+      walk.hd = cd.hd;
+      walk.write = write;
+      walk.nested_s2 = ste.stage2_enabled() ? &ste.s2 : nullptr;
+      if (!walk_stage(walk, key, entry, fault, result)) {
+        const bool record = fault.stage2 ? ste.s2.record_faults
+                                         : (fault.id == EventId::F_WALK_EABT || cd.record_faults);
+        finish_fault(request, fault, record, result);
+        if (!fault.stage2 && !caps_.term_model && !cd.abort) result.outcome = TranslationOutcome::RazWi;
+        return result;
+      }
+      // Stage-1 permissions are checked before the output goes to stage 2.
+      if (!stage1_permits(entry.perms, request, el2, cd.pan, cd.wxn)) {
+        fault = Fault{};
+        fault.id = EventId::F_PERMISSION;
+        fault.why = "stage-1 permissions forbid the access";
+        finish_fault(request, fault, cd.record_faults, result);
+        if (!caps_.term_model && !cd.abort) result.outcome = TranslationOutcome::RazWi;
+        return result;
+      }
+      entry.stage = tag.stage;
+      entry.el2 = el2;
+      entry.vmid = tag.vmid;
+      entry.asid = cd.asid;
+      if (ste.stage2_enabled()) {
+        const std::uint64_t ipa = entry.output_base + (key - entry.input_base);
+        TlbEntry s2_entry;
+        if (!translate_stage2(ste.s2, ipa, FaultClass::IN, s2_entry, fault, result)) {
+          finish_fault(request, fault, ste.s2.record_faults, result);
+          return result;
+        }
+        // The combined entry covers the smaller of the two mappings.
+        const std::uint8_t size = std::min(entry.size_log2, s2_entry.size_log2);
+        const std::uint64_t size_mask = (1ull << size) - 1;
+        const std::uint64_t pa = s2_entry.output_base + (ipa - s2_entry.input_base);
+        entry.size_log2 = size;
+        entry.input_base = key & ~size_mask;
+        entry.ipa_base = ipa & ~size_mask;
+        entry.output_base = pa & ~size_mask;
+        entry.perms.s2 = true;
+        entry.perms.s2_ap = s2_entry.perms.s2_ap;
+        entry.perms.s2_xn = s2_entry.perms.s2_xn;
+        entry.perms.s2_dirty_clean = s2_entry.perms.s2_dirty_clean;
+      }
+    } else {
+      if (!translate_stage2(ste.s2, key, FaultClass::IN, entry, fault, result, false)) {
+        finish_fault(request, fault, ste.s2.record_faults, result);
+        return result;
+      }
+    }
+    if (stage1) tlb_.insert(entry);
+  }
+
+  if (entry.perms.s1 && !stage1_permits(entry.perms, request, el2, cd.pan, cd.wxn)) {
+    fault = Fault{};
+    fault.id = EventId::F_PERMISSION;
+    fault.why = "stage-1 permissions forbid the access";
+    finish_fault(request, fault, cd.record_faults, result);
+    if (!caps_.term_model && !cd.abort) result.outcome = TranslationOutcome::RazWi;
+    return result;
+  }
+  if (entry.perms.s2 &&
+      !stage2_permits(entry.perms, request.read, request.instruction, request.privileged, caps_.xnx)) {
+    fault = Fault{};
+    fault.id = EventId::F_PERMISSION;
+    fault.stage2 = true;
+    fault.fault_class = FaultClass::IN;
+    fault.ipa = stage1 ? entry.ipa_base + (key - entry.input_base) : key;
+    fault.why = "stage-2 permissions forbid the access";
+    finish_fault(request, fault, ste.s2.record_faults, result);
+    return result;
+  }
+
+  result.outcome = TranslationOutcome::Translated;
+  result.output_address = entry.output_base + (key - entry.input_base);
+  result.size = 1ull << entry.size_log2;
+  result.input_base = request.address & ~(result.size - 1);
+  result.output_base = entry.output_base;
+  TranslationRequest probe = request;
+  probe.read = true;
+  result.readable = (!entry.perms.s1 || stage1_permits(entry.perms, probe, el2, cd.pan, cd.wxn)) &&
+                    (!entry.perms.s2 || stage2_permits(entry.perms, true, request.instruction,
+                                                       request.privileged, caps_.xnx));
+  probe.read = false;
+  result.writable = !entry.perms.s1_dirty_clean && !entry.perms.s2_dirty_clean &&
+                    (!entry.perms.s1 || stage1_permits(entry.perms, probe, el2, cd.pan, cd.wxn)) &&
+                    (!entry.perms.s2 || stage2_permits(entry.perms, false, request.instruction,
+                                                       request.privileged, caps_.xnx));
+  return result;
+}
+
+void TranslationEngine::invalidate_ste_range(std::uint32_t first, std::uint64_t count) {
+  const std::uint64_t last = static_cast<std::uint64_t>(first) + count;
+  for (auto it = ste_cache_.begin(); it != ste_cache_.end();) {
+    if (it->first >= first && it->first < last) it = ste_cache_.erase(it);
+    else ++it;
+  }
+  // CDs are reached through the STE: invalidating an STE also drops them.
+  for (auto it = cd_cache_.begin(); it != cd_cache_.end();) {
+    const std::uint64_t sid = it->first >> 20;
+    if (sid >= first && sid < last) it = cd_cache_.erase(it);
+    else ++it;
+  }
+}
+
+void TranslationEngine::invalidate_cds(std::uint32_t stream_id, std::optional<std::uint32_t> substream_id) {
+  if (substream_id) {
+    cd_cache_.erase(cd_cache_key(stream_id, *substream_id));
+    return;
+  }
+  for (auto it = cd_cache_.begin(); it != cd_cache_.end();) {
+    if ((it->first >> 20) == stream_id) it = cd_cache_.erase(it);
+    else ++it;
+  }
+}
+
+namespace {
+
+// The input range a TLBI by address covers: one address, or a range
+// (NUM+1) * 2^(5*SCALE+1) translation granules when TG != 0 (range invalidation).
+struct AddressScope {
+  std::uint64_t start = 0;
+  std::uint64_t end = 0;  // exclusive; 0 with start 0 means "everything"
+  bool overlaps(const TlbEntry& e, std::uint64_t base) const {
+    const std::uint64_t entry_end = base + (1ull << e.size_log2);
+    return base < end && start < entry_end;
+  }
+};
+
+AddressScope address_scope(const Command& cmd) {
+  AddressScope scope;
+  scope.start = cmd.address & ~0xfffull;
+  if (cmd.tg == 0) {
+    scope.end = scope.start + 1;
+  } else {
+    const unsigned granule = cmd.tg == 1 ? 12 : cmd.tg == 2 ? 14 : 16;
+    const std::uint64_t pages = static_cast<std::uint64_t>(cmd.num + 1) << (5 * cmd.scale + 1);
+    scope.end = scope.start + (pages << granule);
+    if (scope.end < scope.start) scope.end = ~0ull;
+  }
+  return scope;
+}
+
+// TLBI VA addresses are compared with the TLB's sign-extended keys.
+std::uint64_t canonical_va(std::uint64_t va) {
+  return bit(va, 55) ? (va | mask_bits(63, 56)) : (va & ~mask_bits(63, 56));
+}
+
+}  // namespace
+
+void TranslationEngine::execute(const Command& cmd) {
+  const bool stage2_vmid = caps_.stage2;  // without stage 2, VMID is not a tag
+  auto vmid_matches = [&](const TlbEntry& e) { return !stage2_vmid || e.vmid == cmd.vmid; };
+  auto is_s1 = [](const TlbEntry& e) { return e.stage != TlbStage::Stage2; };
+  switch (cmd.opcode) {
+    case CommandOpcode::CFGI_STE:
+      invalidate_ste_range(cmd.stream_id, 1);
+      break;
+    case CommandOpcode::CFGI_STE_RANGE: {
+      const unsigned range = std::min<unsigned>(cmd.range, 31);
+      const std::uint64_t count = 1ull << (range + 1);
+      const std::uint32_t first = static_cast<std::uint32_t>(cmd.stream_id & ~(count - 1));
+      invalidate_ste_range(first, count);
+      break;
+    }
+    case CommandOpcode::CFGI_CD:
+      invalidate_cds(cmd.stream_id, cmd.substream_id);
+      break;
+    case CommandOpcode::CFGI_CD_ALL:
+      invalidate_cds(cmd.stream_id, std::nullopt);
+      break;
+    case CommandOpcode::TLBI_NH_ALL:
+      tlb_.invalidate_if([&](const TlbEntry& e) { return is_s1(e) && !e.el2 && vmid_matches(e); });
+      break;
+    case CommandOpcode::TLBI_NH_ASID:
+      tlb_.invalidate_if([&](const TlbEntry& e) {
+        return is_s1(e) && !e.el2 && vmid_matches(e) && !e.global && e.asid == cmd.asid;
+      });
+      break;
+    case CommandOpcode::TLBI_NH_VA:
+    case CommandOpcode::TLBI_NH_VAA:
+    case CommandOpcode::TLBI_EL2_VA:
+    case CommandOpcode::TLBI_EL2_VAA: {
+      const bool el2 = cmd.opcode == CommandOpcode::TLBI_EL2_VA || cmd.opcode == CommandOpcode::TLBI_EL2_VAA;
+      const bool all_asids = cmd.opcode == CommandOpcode::TLBI_NH_VAA || cmd.opcode == CommandOpcode::TLBI_EL2_VAA;
+      Command c = cmd;
+      c.address = canonical_va(cmd.address);
+      const AddressScope scope = address_scope(c);
+      tlb_.invalidate_if([&](const TlbEntry& e) {
+        return is_s1(e) && e.el2 == el2 && (el2 || vmid_matches(e)) &&
+               (all_asids || e.global || e.asid == cmd.asid) && scope.overlaps(e, e.input_base);
+      });
+      break;
+    }
+    case CommandOpcode::TLBI_EL2_ALL:
+      tlb_.invalidate_if([](const TlbEntry& e) { return e.el2; });
+      break;
+    case CommandOpcode::TLBI_EL2_ASID:
+      tlb_.invalidate_if([&](const TlbEntry& e) { return e.el2 && !e.global && e.asid == cmd.asid; });
+      break;
+    case CommandOpcode::TLBI_S12_VMALL:
+      tlb_.invalidate_if([&](const TlbEntry& e) { return !e.el2 && vmid_matches(e); });
+      break;
+    case CommandOpcode::TLBI_S2_IPA: {
+      // Only stage-2 entries are tagged by IPA; combined stage 1+2 entries are
+      // removed by the TLBI_NH_* / TLBI_S12_VMALL that software must follow with.
+      const AddressScope scope = address_scope(cmd);
+      tlb_.invalidate_if([&](const TlbEntry& e) {
+        return e.stage == TlbStage::Stage2 && vmid_matches(e) && scope.overlaps(e, e.input_base);
+      });
+      break;
+    }
+    case CommandOpcode::TLBI_NSNH_ALL:
+      tlb_.invalidate_if([](const TlbEntry& e) { return !e.el2; });
+      break;
+    case CommandOpcode::TLBI_EL3_ALL:
+    case CommandOpcode::TLBI_EL3_VA:
+      // Secure EL3 entries never exist in this non-secure model.
+      break;
+    case CommandOpcode::PREFETCH_CONFIG:
+    case CommandOpcode::PREFETCH_ADDR:
+    case CommandOpcode::ATC_INV:
+    case CommandOpcode::PRI_RESP:
+    case CommandOpcode::RESUME:
+    case CommandOpcode::STALL_TERM:
+    case CommandOpcode::CMD_SYNC:
+      // Prefetches are hints the model may ignore; there is no ATC behind this
+      // SMMU; stall/PRI commands are handled by the command queue engine.
+      break;
+  }
+}
+
+}  // namespace smmuv3tlm::smmu

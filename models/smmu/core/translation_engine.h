@@ -1,0 +1,154 @@
+// The translation pipeline (IHI 0070 §3): StreamID -> STE -> CD -> stage-1 walk
+// -> stage-2 walk, with a config cache, the IOTLB and the invalidation commands.
+// Every step can end the translation with the event the architecture defines.
+// Plain C++: the SystemC shell hands it a MemoryPort over TLM, unit tests a map.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "models/smmu/arch/cache_maintenance.h"
+#include "models/smmu/arch/capabilities.h"
+#include "models/smmu/arch/context_descriptor.h"
+#include "models/smmu/arch/event.h"
+#include "models/smmu/arch/memory_port.h"
+#include "models/smmu/arch/stream_table.h"
+#include "models/smmu/arch/translation_table.h"
+#include "models/smmu/core/iotlb.h"
+
+namespace smmuv3tlm::smmu {
+
+// The register state translation depends on (pushed by the register file owner
+// whenever it changes).
+struct TranslationControl {
+  bool smmu_enabled = false;         // CR0ACK.SMMUEN
+  std::uint32_t gbpa = 0;            // GBPA (ABORT bit 20 and attribute overrides)
+  std::uint64_t strtab_base = 0;
+  std::uint32_t strtab_base_cfg = 0;
+  std::uint32_t cr2 = 0;             // E2H, RECINVSID, PTM
+};
+
+struct TranslationRequest {
+  std::uint32_t stream_id = 0;
+  bool ssv = false;
+  std::uint32_t substream_id = 0;
+  std::uint64_t address = 0;
+  bool read = true;          // RnW
+  bool privileged = false;   // PnU
+  bool instruction = false;  // InD
+  bool secure = false;
+};
+
+enum class TranslationOutcome : std::uint8_t {
+  Translated,   // output_address is valid
+  Bypassed,     // output_address == input (STE/GBPA bypass)
+  Terminated,   // abort: error response (an event may have been recorded)
+  RazWi,        // terminated with CD.A=0 on a TERM_MODEL=0 SMMU: reads zero, writes ignored
+};
+
+struct TranslationResult {
+  TranslationOutcome outcome = TranslationOutcome::Terminated;
+  std::uint64_t output_address = 0;
+  // The translation's extent, for DMI: [input_base, input_base + size) maps
+  // linearly to output_base with these permissions for this request's attributes.
+  std::uint64_t input_base = 0;
+  std::uint64_t output_base = 0;
+  std::uint64_t size = 0;
+  bool readable = false;
+  bool writable = false;
+  // The fault that terminated the translation (when Terminated/RazWi).
+  std::optional<EventId> fault;
+  // The record to write to the event queue (absent when none is defined or it
+  // was suppressed by CD.R / STE.S2R).
+  std::optional<EventRecord> event;
+  bool tlb_hit = false;
+  unsigned walk_accesses = 0;
+  // Attribute overrides from the STE/GBPA carried downstream.
+  unsigned privcfg = 0;
+  unsigned instcfg = 0;
+  unsigned nscfg = 0;
+
+  bool ok() const {
+    return outcome == TranslationOutcome::Translated || outcome == TranslationOutcome::Bypassed;
+  }
+};
+
+struct TranslationConfig {
+  TlbGeometry tlb;
+  unsigned config_cache_entries = 4096;  // STEs and CDs each
+};
+
+struct TranslationStatistics {
+  std::uint64_t translations = 0;
+  std::uint64_t bypassed = 0;
+  std::uint64_t terminated = 0;
+  std::uint64_t walks = 0;
+  std::array<std::uint64_t, 4> s1_walk_accesses_per_level{};
+  std::array<std::uint64_t, 4> s2_walk_accesses_per_level{};
+  std::uint64_t ste_fetches = 0;
+  std::uint64_t cd_fetches = 0;
+  std::uint64_t config_cache_hits = 0;
+  std::uint64_t config_cache_misses = 0;
+  std::uint64_t hardware_updates = 0;
+  std::map<EventId, std::uint64_t> faults;
+};
+
+class TranslationEngine : public CacheMaintenance {
+ public:
+  TranslationEngine(const Capabilities& caps, MemoryPort& tables, const TranslationConfig& config = {});
+
+  void set_control(const TranslationControl& control) { control_ = control; }
+  const TranslationControl& control() const { return control_; }
+
+  TranslationResult translate(const TranslationRequest& request);
+
+  // CacheMaintenance: CFGI_*, TLBI_*, PREFETCH_*, ATC_INV.
+  void execute(const Command& command) override;
+
+  // Inspection.
+  Iotlb& tlb() { return tlb_; }
+  const Iotlb& tlb() const { return tlb_; }
+  bool ste_cached(std::uint32_t stream_id) const { return ste_cache_.count(stream_id) != 0; }
+  bool cd_cached(std::uint32_t stream_id, std::uint32_t substream_id) const;
+  std::size_t cached_stes() const { return ste_cache_.size(); }
+  std::size_t cached_cds() const { return cd_cache_.size(); }
+  const TranslationStatistics& statistics() const { return stats_; }
+  const Capabilities& capabilities() const { return caps_; }
+
+  // Invalidation entry points (also used by execute()).
+  void invalidate_ste_range(std::uint32_t first, std::uint64_t count);
+  void invalidate_cds(std::uint32_t stream_id, std::optional<std::uint32_t> substream_id);
+
+  struct Fault;        // a walk's fault, before it becomes an event
+  struct StageWalk;    // one stage's walk parameters
+
+ private:
+  struct StreamContext;
+
+  bool lookup_ste(std::uint32_t stream_id, StreamTableEntry& ste, Fault& fault);
+  bool lookup_cd(const StreamTableEntry& ste, std::uint32_t stream_id, std::uint32_t substream_id,
+                 ContextDescriptor& cd, Fault& fault, TranslationResult& result);
+  bool fetch_words(std::uint64_t pa, std::uint64_t* words, unsigned count, AccessPurpose purpose,
+                   std::uint64_t& failed_at);
+  bool walk_stage(const StageWalk& walk, std::uint64_t input, TlbEntry& out, Fault& fault,
+                  TranslationResult& result);
+  bool translate_stage2(const Stage2Config& s2, std::uint64_t ipa, FaultClass fault_class,
+                        TlbEntry& out, Fault& fault, TranslationResult& result, bool lookup_tlb = true);
+  void finish_fault(const TranslationRequest& request, const Fault& fault, bool record,
+                    TranslationResult& result);
+
+  Capabilities caps_;
+  MemoryPort& tables_;
+  TranslationConfig config_;
+  TranslationControl control_;
+  Iotlb tlb_;
+  std::unordered_map<std::uint32_t, StreamTableEntry> ste_cache_;
+  std::unordered_map<std::uint64_t, ContextDescriptor> cd_cache_;  // key: sid << 20 | ssid
+  TranslationStatistics stats_;
+};
+
+}  // namespace smmuv3tlm::smmu

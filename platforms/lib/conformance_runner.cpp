@@ -133,6 +133,7 @@ class CasePlatform : public sc_core::sc_module {
   static pcie::DmaMasterConfig master_config(const ConformanceCase& c) {
     pcie::DmaMasterConfig config;
     config.stream_id = c.stream_id;
+    config.address_bits = 64;  // IOVAs use the whole 64-bit space
     return config;
   }
 

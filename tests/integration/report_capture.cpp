@@ -4,6 +4,8 @@
 
 namespace smmuv3tlm::testing {
 
+void record_report(const sc_core::sc_report& report);
+
 namespace {
 ReportCapture* active_capture = nullptr;
 

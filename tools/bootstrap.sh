@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# One entry point for a fresh Debian bookworm machine:
+#   bash tools/bootstrap.sh run    install what is missing, build, run the reference platform
+#   bash tools/bootstrap.sh test   install what is missing, build, run every test
+# Installs only missing Debian packages (idempotent); needs root or sudo for that.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$here"
+mode="${1:-}"
+case "$mode" in
+  run|test) ;;
+  *) echo "usage: bash tools/bootstrap.sh run|test" >&2; exit 2 ;;
+esac
+
+packages=(g++ cmake make pkg-config libsystemc-dev nlohmann-json3-dev libcli11-dev libfmt-dev
+          libgtest-dev libgmock-dev googletest libbenchmark-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "bootstrap: installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+export SYSTEMC_DISABLE_COPYRIGHT_MESSAGE=1
+jobs="$(nproc)"
+build="${SMMU_BUILD_DIR:-build}"
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$build" -j"$jobs"
+
+if [ "$mode" = run ]; then
+  exec "$build/platforms/smmu-sim"
+fi
+
+ctest --test-dir "$build" --output-on-failure -j"$jobs" --timeout 300
+# The same suites once more under AddressSanitizer + UndefinedBehaviorSanitizer.
+if [ "${SMMU_SKIP_SANITIZERS:-0}" != 1 ]; then
+  cmake -S . -B "$build-asan" -DCMAKE_BUILD_TYPE=Debug -DSMMU_SANITIZE=ON -DSMMU_BUILD_BENCHMARKS=OFF >/dev/null
+  cmake --build "$build-asan" -j"$jobs"
+  ASAN_OPTIONS=detect_leaks=0 ctest --test-dir "$build-asan" --output-on-failure -j"$jobs" --timeout 600
+fi

@@ -156,13 +156,15 @@ void Smmuv3::set_table_access_observer(std::function<void(const TableAccess&)> o
 void Smmuv3::drive_irqs() {
   irq_eventq.write(irq_level_[static_cast<unsigned>(IrqLine::EventQueue)]);
   irq_priq.write(irq_level_[static_cast<unsigned>(IrqLine::PriQueue)]);
-  if (irq_cmd_sync.read()) {
-    irq_cmd_sync.write(false);
+  // Each pulse holds the line high for kIrqPulseWidth, then low for as long.
+  if (cmd_sync_high_) {
+    cmd_sync_high_ = false;
   } else if (cmd_sync_pulses_ > 0) {
     --cmd_sync_pulses_;
-    irq_cmd_sync.write(true);
+    cmd_sync_high_ = true;
   }
-  if (irq_cmd_sync.read() || cmd_sync_pulses_ > 0) irq_changed_.notify(kIrqPulseWidth);
+  irq_cmd_sync.write(cmd_sync_high_);
+  if (cmd_sync_high_ || cmd_sync_pulses_ > 0) irq_changed_.notify(kIrqPulseWidth);
   irq_gerror.write(irq_level_[static_cast<unsigned>(IrqLine::GlobalError)]);
 }
 

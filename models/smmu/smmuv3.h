@@ -126,6 +126,7 @@ class Smmuv3 : public sc_core::sc_module {
   std::function<void(const TableAccess&)> table_observer_;
   bool irq_level_[4] = {false, false, false, false};
   unsigned cmd_sync_pulses_ = 0;
+  bool cmd_sync_high_ = false;
   sc_core::sc_event irq_changed_;
   sc_core::sc_event ack_due_;
   bool dmi_granted_ = false;

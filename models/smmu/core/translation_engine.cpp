@@ -466,9 +466,10 @@ TranslationResult TranslationEngine::translate(const TranslationRequest& request
       ++stats_.terminated;
       return result;
     }
-    return bypass(static_cast<unsigned>(extract(control_.gbpa, 13, 12)),
-                  static_cast<unsigned>(extract(control_.gbpa, 15, 14)),
-                  static_cast<unsigned>(extract(control_.gbpa, 17, 16)));
+    // GBPA: NSCFG 15:14, PRIVCFG 17:16, INSTCFG 19:18.
+    return bypass(static_cast<unsigned>(extract(control_.gbpa, 17, 16)),
+                  static_cast<unsigned>(extract(control_.gbpa, 19, 18)),
+                  static_cast<unsigned>(extract(control_.gbpa, 15, 14)));
   }
 
   Fault fault;

@@ -15,8 +15,8 @@
 #include "models/smmu/arch/bits.h"
 #include "models/smmu/arch/command.h"
 #include "models/smmu/arch/event.h"
-#include "models/smmu/arch/registers.h"
 #include "models/smmu/smmuv3.h"
+#include "platforms/lib/host_driver.h"
 #include "tlm/junction.h"
 
 namespace smmuv3tlm::conformance {
@@ -30,28 +30,9 @@ namespace {
 
 using smmu::EventRecord;
 using smmu::mask_bits;
-namespace reg = smmu::reg;
 
-constexpr std::uint64_t kCr0CmdqEn = 1u << 3;
-constexpr std::uint64_t kCr0EventqEn = 1u << 2;
-constexpr std::uint64_t kCr0SmmuEn = 1u << 0;
-constexpr std::uint64_t kGbpaUpdate = 1ull << 31;
-constexpr int kPollLimit = 10000;
-const sc_core::sc_time kPollPeriod(10, sc_core::SC_NS);
 
 std::string hex(std::uint64_t v) { return fmt::format("{:#x}", v); }
-
-// A queue's geometry from its *_BASE register: entries at ADDR, 2^LOG2SIZE of them.
-struct QueueGeometry {
-  std::uint64_t base = 0;
-  unsigned log2size = 0;
-  explicit QueueGeometry(std::uint64_t base_register) {
-    log2size = static_cast<unsigned>(base_register & 0x1f);
-    base = base_register & mask_bits(51, 5);
-  }
-  std::uint64_t index_mask() const { return (1ull << log2size) - 1; }
-  std::uint64_t pointer_mask() const { return (2ull << log2size) - 1; }  // index + wrap bit
-};
 
 std::string describe_record(const EventRecord& r) {
   return fmt::format("event {:#04x} {} sid={:#x} ssv={} input_addr={:#x} rnw={} s2={} class={} ipa={:#x} fetch_addr={:#x}",
@@ -100,6 +81,7 @@ class CasePlatform : public sc_core::sc_module {
         smmu_("smmu", smmu_config),
         master_("master", master_config(c)),
         cpu_("cpu"),
+        driver_(cpu_, memory_),
         case_(c),
         verdict_(verdict) {
     for (const RamRange& r : c.ram) memory_.add_region(r.base, r.size);
@@ -137,109 +119,18 @@ class CasePlatform : public sc_core::sc_module {
     return config;
   }
 
-  std::uint64_t reg_access(tlm::tlm_command command, std::uint64_t offset, std::uint64_t value, unsigned size) {
-    std::array<std::uint8_t, 8> bytes{};
-    for (unsigned i = 0; i < size; ++i) bytes[i] = static_cast<std::uint8_t>(value >> (8 * i));
-    tlm::tlm_generic_payload trans;
-    trans.set_command(command);
-    trans.set_address(offset);
-    trans.set_data_ptr(bytes.data());
-    trans.set_data_length(size);
-    trans.set_streaming_width(size);
-    trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-    sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
-    cpu_->b_transport(trans, delay);
-    wait(delay);
-    if (!trans.is_response_ok()) throw std::runtime_error("register access at " + hex(offset) + " failed");
-    std::uint64_t result = 0;
-    for (unsigned i = size; i-- > 0;) result = (result << 8) | bytes[i];
-    return result;
-  }
-  std::uint64_t read_reg(std::uint64_t offset, unsigned size = 4) {
-    return reg_access(tlm::TLM_READ_COMMAND, offset, 0, size);
-  }
-  void write_reg(std::uint64_t offset, std::uint64_t value, unsigned size = 4) {
-    reg_access(tlm::TLM_WRITE_COMMAND, offset, value, size);
-  }
-  void poll(const char* what, const std::function<bool()>& done) {
-    for (int i = 0; i < kPollLimit; ++i) {
-      if (done()) return;
-      wait(kPollPeriod);
-    }
-    throw std::runtime_error(std::string("timed out waiting for ") + what);
-  }
-  void write_cr0(std::uint64_t value) {
-    write_reg(reg::CR0, value);
-    poll("CR0ACK", [&] { return read_reg(reg::CR0ACK) == value; });
-  }
-
-  // Writes commands at CMDQ_PROD, publishes them and waits until CONS catches up.
-  void submit(const std::vector<std::array<std::uint64_t, 2>>& commands) {
-    const QueueGeometry q(case_.registers.cmdq_base);
-    for (const auto& command : commands) {
-      const std::uint64_t slot = q.base + (cmdq_prod_ & q.index_mask()) * smmu::kCommandBytes;
-      memory_.write64(slot, command[0]);
-      memory_.write64(slot + 8, command[1]);
-      cmdq_prod_ = (cmdq_prod_ + 1) & q.pointer_mask();
-    }
-    write_reg(reg::CMDQ_PROD, cmdq_prod_);
-    poll("CMDQ_CONS to reach CMDQ_PROD", [&] {
-      const std::uint64_t cons = read_reg(reg::CMDQ_CONS);
-      if (smmu::extract(cons, 30, 24) != 0) throw std::runtime_error("command queue error " + hex(cons));
-      return (cons & q.pointer_mask()) == cmdq_prod_;
-    });
-  }
-  void invalidate_all() {
-    smmu::Command cfgi_all;
-    cfgi_all.opcode = smmu::CommandOpcode::CFGI_STE_RANGE;
-    cfgi_all.range = 31;
-    smmu::Command tlbi;
-    tlbi.opcode = smmu::CommandOpcode::TLBI_NSNH_ALL;
-    smmu::Command sync;
-    sync.opcode = smmu::CommandOpcode::CMD_SYNC;
-    submit({smmu::encode_command(cfgi_all), smmu::encode_command(tlbi), smmu::encode_command(sync)});
-  }
-
-  void program_smmu() {
+  platform::SmmuSetup setup() const {
+    platform::SmmuSetup setup;
     const SmmuRegisters& r = case_.registers;
-    write_cr0(0);
-    write_reg(reg::CR1, r.cr1);
-    write_reg(reg::CR2, r.cr2);
-    write_reg(reg::STRTAB_BASE, r.strtab_base, 8);
-    write_reg(reg::STRTAB_BASE_CFG, r.strtab_base_cfg);
-    write_reg(reg::CMDQ_BASE, r.cmdq_base, 8);
-    write_reg(reg::CMDQ_PROD, 0);
-    write_reg(reg::CMDQ_CONS, 0);
-    std::uint64_t cr0 = kCr0CmdqEn;
-    write_cr0(cr0);
-    invalidate_all();
-    write_reg(reg::EVENTQ_BASE, r.eventq_base, 8);
-    write_reg(reg::EVENTQ_PROD, 0);
-    write_reg(reg::EVENTQ_CONS, 0);
-    cr0 |= kCr0EventqEn;
-    write_cr0(cr0);
-    if (r.gbpa) {
-      write_reg(reg::GBPA, (*r.gbpa & ~kGbpaUpdate) | kGbpaUpdate);
-      poll("GBPA.UPDATE to clear", [&] { return (read_reg(reg::GBPA) & kGbpaUpdate) == 0; });
-    }
-    if (case_.smmuen) write_cr0(cr0 | kCr0SmmuEn);
-  }
-
-  std::vector<EventRecord> drain_events() {
-    const QueueGeometry q(case_.registers.eventq_base);
-    std::vector<EventRecord> records;
-    const std::uint64_t prod = read_reg(reg::EVENTQ_PROD);
-    std::uint64_t cons = read_reg(reg::EVENTQ_CONS) & q.pointer_mask();
-    for (int guard = 0; (cons & q.pointer_mask()) != (prod & q.pointer_mask()) && guard < (1 << 20); ++guard) {
-      const std::uint64_t slot = q.base + (cons & q.index_mask()) * smmu::kEventRecordBytes;
-      std::array<std::uint64_t, 4> words{};
-      for (unsigned i = 0; i < 4; ++i) words[i] = memory_.read64(slot + 8 * i);
-      records.push_back(EventRecord::decode(words));
-      cons = (cons + 1) & q.pointer_mask();
-    }
-    // Acknowledge: CONS catches up, OVACKFLG follows OVFLG (bit 31).
-    write_reg(reg::EVENTQ_CONS, cons | (prod & (1ull << 31)));
-    return records;
+    setup.cr1 = static_cast<std::uint32_t>(r.cr1);
+    setup.cr2 = static_cast<std::uint32_t>(r.cr2);
+    setup.strtab_base = r.strtab_base;
+    setup.strtab_base_cfg = static_cast<std::uint32_t>(r.strtab_base_cfg);
+    setup.cmdq_base = r.cmdq_base;
+    setup.eventq_base = r.eventq_base;
+    if (r.gbpa) setup.gbpa = static_cast<std::uint32_t>(*r.gbpa);
+    setup.enable = case_.smmuen;
+    return setup;
   }
 
   void run_probe(const Probe& probe) {
@@ -249,7 +140,7 @@ class CasePlatform : public sc_core::sc_module {
     v.iova = probe.iova;
     v.why = probe.why;
     v.expected = describe_expectation(probe.expect);
-    if (probe.invalidate_before) invalidate_all();
+    if (probe.invalidate_before) driver_.invalidate_all();
     downstream_addresses_.clear();
     std::array<std::uint8_t, 8> data{};
     const std::uint64_t written = ~probe.iova ^ 0x5a5a5a5a5a5a5a5aull;
@@ -260,7 +151,7 @@ class CasePlatform : public sc_core::sc_module {
         master_.transfer(v.read ? tlm::TLM_READ_COMMAND : tlm::TLM_WRITE_COMMAND, probe.iova, data.data(), 8);
     std::uint64_t value = 0;
     for (unsigned i = 8; i-- > 0;) value = (value << 8) | data[i];
-    const std::vector<EventRecord> records = drain_events();
+    const std::vector<EventRecord> records = driver_.drain_events();
 
     std::string observed;
     if (dma.ok()) {
@@ -303,7 +194,7 @@ class CasePlatform : public sc_core::sc_module {
 
   void run() {
     try {
-      program_smmu();
+      driver_.reset(setup());
       for (const Probe& probe : case_.probes) run_probe(probe);
     } catch (const std::exception& error) {
       verdict_.error = error.what();
@@ -315,10 +206,10 @@ class CasePlatform : public sc_core::sc_module {
   smmu::Smmuv3 smmu_;
   pcie::DmaMaster master_;
   tlm_utils::simple_initiator_socket<CasePlatform> cpu_;
+  platform::HostDriver driver_;
   std::array<sc_core::sc_signal<bool>, 4> irq_;
   const ConformanceCase& case_;
   CaseVerdict& verdict_;
-  std::uint64_t cmdq_prod_ = 0;
   std::vector<std::uint64_t> downstream_addresses_;
 };
 

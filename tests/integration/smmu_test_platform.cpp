@@ -38,47 +38,6 @@ void SmmuTestPlatform::run() { body_(*this); }
 
 void SmmuTestPlatform::count_cmd_sync() { ++cmd_sync_rising_edges; }
 
-std::uint64_t SmmuTestPlatform::read_reg(std::uint64_t offset, unsigned size) {
-  std::uint8_t bytes[8] = {};
-  tlm::tlm_generic_payload trans;
-  trans.set_read();
-  trans.set_address(offset);
-  trans.set_data_ptr(bytes);
-  trans.set_data_length(size);
-  trans.set_streaming_width(size);
-  sc_core::sc_time delay;
-  cpu->b_transport(trans, delay);
-  wait(delay);
-  EXPECT_TRUE(trans.is_response_ok()) << "register read at " << std::hex << offset;
-  std::uint64_t value = 0;
-  for (unsigned i = size; i-- > 0;) value = (value << 8) | bytes[i];
-  return value;
-}
-
-void SmmuTestPlatform::write_reg(std::uint64_t offset, std::uint64_t value, unsigned size) {
-  std::uint8_t bytes[8] = {};
-  for (unsigned i = 0; i < size; ++i) bytes[i] = static_cast<std::uint8_t>(value >> (8 * i));
-  tlm::tlm_generic_payload trans;
-  trans.set_write();
-  trans.set_address(offset);
-  trans.set_data_ptr(bytes);
-  trans.set_data_length(size);
-  trans.set_streaming_width(size);
-  sc_core::sc_time delay;
-  cpu->b_transport(trans, delay);
-  wait(delay);
-  EXPECT_TRUE(trans.is_response_ok()) << "register write at " << std::hex << offset;
-}
-
-void SmmuTestPlatform::write_cr0(std::uint32_t value) {
-  write_reg(smmu::reg::CR0, value);
-  for (int i = 0; i < 1000; ++i) {
-    if (read_reg(smmu::reg::CR0ACK) == value) return;
-    wait(10, sc_core::SC_NS);
-  }
-  ADD_FAILURE() << "CR0ACK never reached " << value;
-}
-
 tlm::tlm_response_status SmmuTestPlatform::dma(tlm::tlm_command command, std::uint64_t address, std::uint8_t* data,
                                                unsigned length, const tlm_ext::SidebandExtension* sideband) {
   tlm::tlm_generic_payload trans;
@@ -100,30 +59,15 @@ tlm::tlm_response_status SmmuTestPlatform::dma(tlm::tlm_command command, std::ui
 }
 
 void SmmuTestPlatform::setup_command_queue(std::uint64_t base, unsigned log2) {
-  cmdq_base_ = base;
-  cmdq_log2_ = log2;
-  cmdq_prod_ = 0;
-  write_reg(smmu::reg::CMDQ_BASE, base | log2, 8);
-  write_reg(smmu::reg::CMDQ_PROD, 0);
-  write_reg(smmu::reg::CMDQ_CONS, 0);
-}
-
-void SmmuTestPlatform::submit(const std::vector<std::array<std::uint64_t, 2>>& commands) {
-  const std::uint32_t index_mask = (1u << cmdq_log2_) - 1;
-  const std::uint32_t pointer_mask = (2u << cmdq_log2_) - 1;
-  for (const auto& c : commands) {
-    const std::uint64_t slot = cmdq_base_ + (cmdq_prod_ & index_mask) * 16ull;
-    memory.write64(slot, c[0]);
-    memory.write64(slot + 8, c[1]);
-    cmdq_prod_ = (cmdq_prod_ + 1) & pointer_mask;
-  }
-  write_reg(smmu::reg::CMDQ_PROD, cmdq_prod_);
+  driver.write_reg(smmu::reg::CMDQ_BASE, base | log2, 8);
+  driver.write_reg(smmu::reg::CMDQ_PROD, 0);
+  driver.write_reg(smmu::reg::CMDQ_CONS, 0);
 }
 
 void SmmuTestPlatform::setup_event_queue(std::uint64_t base, unsigned log2) {
-  write_reg(smmu::reg::EVENTQ_BASE, base | log2, 8);
-  write_reg(smmu::reg::EVENTQ_PROD, 0);
-  write_reg(smmu::reg::EVENTQ_CONS, 0);
+  driver.write_reg(smmu::reg::EVENTQ_BASE, base | log2, 8);
+  driver.write_reg(smmu::reg::EVENTQ_PROD, 0);
+  driver.write_reg(smmu::reg::EVENTQ_CONS, 0);
 }
 
 }  // namespace smmuv3tlm::testing

@@ -15,6 +15,7 @@
 
 #include "models/memory/sparse_memory.h"
 #include "models/smmu/smmuv3.h"
+#include "platforms/lib/host_driver.h"
 #include "tlm/junction.h"
 #include "tlm/sideband.h"
 
@@ -29,6 +30,7 @@ class SmmuTestPlatform : public sc_core::sc_module {
   smmu::Smmuv3 smmu;
   tlm_utils::simple_initiator_socket<SmmuTestPlatform> cpu;
   tlm_utils::simple_initiator_socket<SmmuTestPlatform> device;
+  platform::HostDriver driver{cpu, memory};
   sc_core::sc_signal<bool> irq_eventq{"irq_eventq_sig"};
   sc_core::sc_signal<bool> irq_gerror{"irq_gerror_sig"};
   sc_core::sc_signal<bool> irq_priq{"irq_priq_sig"};
@@ -40,18 +42,12 @@ class SmmuTestPlatform : public sc_core::sc_module {
   SmmuTestPlatform(const sc_core::sc_module_name& name, const smmu::Smmuv3Config& config,
                    std::function<void(SmmuTestPlatform&)> body);
 
-  // Register access from the "cpu" (call from the test body).
-  std::uint64_t read_reg(std::uint64_t offset, unsigned size = 4);
-  void write_reg(std::uint64_t offset, std::uint64_t value, unsigned size = 4);
-  // Writes CR0 and waits (bounded) until CR0ACK matches.
-  void write_cr0(std::uint32_t value);
   // DMA from the "device": returns the response status.
   tlm::tlm_response_status dma(tlm::tlm_command command, std::uint64_t address, std::uint8_t* data,
                                unsigned length, const tlm_ext::SidebandExtension* sideband = nullptr);
 
-  // Command queue helpers: a queue of 2^log2 entries at `base`.
+  // Queue set-up through the driver: 2^log2 entries at `base`.
   void setup_command_queue(std::uint64_t base, unsigned log2);
-  void submit(const std::vector<std::array<std::uint64_t, 2>>& commands);
   void setup_event_queue(std::uint64_t base, unsigned log2);
 
  private:
@@ -60,9 +56,6 @@ class SmmuTestPlatform : public sc_core::sc_module {
   void device_invalidate(sc_dt::uint64, sc_dt::uint64) { ++device_dmi_invalidations; }
 
   std::function<void(SmmuTestPlatform&)> body_;
-  std::uint64_t cmdq_base_ = 0;
-  unsigned cmdq_log2_ = 0;
-  std::uint32_t cmdq_prod_ = 0;
 };
 
 }  // namespace smmuv3tlm::testing

@@ -44,22 +44,22 @@ TEST(Smmuv3Shell, DeferredAcknowledgeTakesTheConfiguredDelay) {
   smmu::Smmuv3Config config = default_config();
   config.ack_delay = sc_core::sc_time(100, sc_core::SC_NS);
   run_platform(config, [](SmmuTestPlatform& p) {
-    p.write_reg(reg::CR0, reg::cr0::CMDQEN);
-    EXPECT_EQ(p.read_reg(reg::CR0ACK), 0u);
+    p.driver.write_reg(reg::CR0, reg::cr0::CMDQEN);
+    EXPECT_EQ(p.driver.read_reg(reg::CR0ACK), 0u);
     sc_core::wait(99, sc_core::SC_NS);
-    EXPECT_EQ(p.read_reg(reg::CR0ACK), 0u);
+    EXPECT_EQ(p.driver.read_reg(reg::CR0ACK), 0u);
     sc_core::wait(2, sc_core::SC_NS);
-    EXPECT_EQ(p.read_reg(reg::CR0ACK), reg::cr0::CMDQEN);
+    EXPECT_EQ(p.driver.read_reg(reg::CR0ACK), reg::cr0::CMDQEN);
   });
 }
 
 TEST(Smmuv3Shell, CmdSyncWithoutMsiAddressPulsesTheWiredLine) {
   run_platform(default_config(), [](SmmuTestPlatform& p) {
     p.setup_command_queue(kCmdq, 4);
-    p.write_cr0(reg::cr0::CMDQEN);
-    p.submit({sync_command(smmu::SyncSignal::Irq), sync_command(smmu::SyncSignal::None)});
+    p.driver.write_cr0(reg::cr0::CMDQEN);
+    p.driver.submit_raw({sync_command(smmu::SyncSignal::Irq), sync_command(smmu::SyncSignal::None)});
     sc_core::wait(10, sc_core::SC_NS);
-    EXPECT_EQ(p.read_reg(reg::CMDQ_CONS), 2u);
+    EXPECT_EQ(p.driver.read_reg(reg::CMDQ_CONS), 2u);
     EXPECT_EQ(p.cmd_sync_rising_edges, 1u);
     EXPECT_FALSE(p.irq_cmd_sync.read());
   });
@@ -70,8 +70,8 @@ TEST(Smmuv3Shell, CmdSyncWithMsiWritesTheDataThroughTheTableWalkSocket) {
   config.capabilities.msi = true;
   run_platform(config, [](SmmuTestPlatform& p) {
     p.setup_command_queue(kCmdq, 4);
-    p.write_cr0(reg::cr0::CMDQEN);
-    p.submit({sync_command(smmu::SyncSignal::Irq, 0x80030000, 0xcafe1234)});
+    p.driver.write_cr0(reg::cr0::CMDQEN);
+    p.driver.submit_raw({sync_command(smmu::SyncSignal::Irq, 0x80030000, 0xcafe1234)});
     sc_core::wait(10, sc_core::SC_NS);
     EXPECT_EQ(p.memory.read64(0x80030000) & 0xffffffff, 0xcafe1234u);
     EXPECT_EQ(p.cmd_sync_rising_edges, 0u);
@@ -80,17 +80,17 @@ TEST(Smmuv3Shell, CmdSyncWithMsiWritesTheDataThroughTheTableWalkSocket) {
 
 TEST(Smmuv3Shell, BadStreamIdIsRecordedAndRaisesTheEventQueueLine) {
   run_platform(default_config(), [](SmmuTestPlatform& p) {
-    p.write_reg(reg::STRTAB_BASE, kStrtab, 8);
-    p.write_reg(reg::STRTAB_BASE_CFG, 4);  // linear, 16 StreamIDs
+    p.driver.write_reg(reg::STRTAB_BASE, kStrtab, 8);
+    p.driver.write_reg(reg::STRTAB_BASE_CFG, 4);  // linear, 16 StreamIDs
     p.setup_event_queue(kEventq, 3);
-    p.write_reg(reg::IRQ_CTRL, 1u << 2);   // EVENTQ_IRQEN
-    p.write_cr0(reg::cr0::EVENTQEN | reg::cr0::SMMUEN);
+    p.driver.write_reg(reg::IRQ_CTRL, 1u << 2);   // EVENTQ_IRQEN
+    p.driver.write_cr0(reg::cr0::EVENTQEN | reg::cr0::SMMUEN);
     tlm_ext::SidebandExtension sideband;
     sideband.stream_id = 100;
     std::uint8_t data[8] = {};
     EXPECT_EQ(p.dma(tlm::TLM_READ_COMMAND, 0x1000, data, 8, &sideband), tlm::TLM_ADDRESS_ERROR_RESPONSE);
     sc_core::wait(1, sc_core::SC_NS);
-    EXPECT_EQ(p.read_reg(reg::EVENTQ_PROD), 1u);
+    EXPECT_EQ(p.driver.read_reg(reg::EVENTQ_PROD), 1u);
     std::array<std::uint64_t, 4> words{};
     for (unsigned i = 0; i < 4; ++i) words[i] = p.memory.read64(kEventq + 8 * i);
     const smmu::EventRecord record = smmu::EventRecord::decode(words);
@@ -98,7 +98,7 @@ TEST(Smmuv3Shell, BadStreamIdIsRecordedAndRaisesTheEventQueueLine) {
     EXPECT_EQ(record.stream_id, 100u);
     EXPECT_TRUE(p.irq_eventq.read());
     EXPECT_TRUE(p.downstream_addresses.empty());
-    p.write_reg(reg::EVENTQ_CONS, 1);
+    p.driver.write_reg(reg::EVENTQ_CONS, 1);
     sc_core::wait(1, sc_core::SC_NS);
     EXPECT_FALSE(p.irq_eventq.read());
   });
@@ -107,24 +107,23 @@ TEST(Smmuv3Shell, BadStreamIdIsRecordedAndRaisesTheEventQueueLine) {
 TEST(Smmuv3Shell, IllegalCommandRaisesGerrorUntilAcknowledged) {
   run_platform(default_config(), [](SmmuTestPlatform& p) {
     p.setup_command_queue(kCmdq, 4);
-    p.write_reg(reg::IRQ_CTRL, 1u << 0);  // GERROR_IRQEN
-    p.write_cr0(reg::cr0::CMDQEN);
-    p.submit({{0xff, 0}});
-    sc_core::wait(1, sc_core::SC_NS);
-    const std::uint64_t cons = p.read_reg(reg::CMDQ_CONS);
+    p.driver.write_reg(reg::IRQ_CTRL, 1u << 0);  // GERROR_IRQEN
+    p.driver.write_cr0(reg::cr0::CMDQEN);
+    EXPECT_THROW(p.driver.submit_raw({{0xff, 0}}), platform::HostDriverError);
+    const std::uint64_t cons = p.driver.read_reg(reg::CMDQ_CONS);
     EXPECT_EQ((cons >> 24) & 0x7f, 1u) << "CERROR_ILL";
     EXPECT_EQ(cons & 0xfffff, 0u) << "CONS stays on the illegal command";
-    const std::uint64_t gerror = p.read_reg(reg::GERROR);
+    const std::uint64_t gerror = p.driver.read_reg(reg::GERROR);
     EXPECT_EQ(gerror & 1, 1u);
     EXPECT_TRUE(p.irq_gerror.read());
     // As Linux does: replace the illegal command by a CMD_SYNC, then acknowledge.
     const auto sync = sync_command(smmu::SyncSignal::None);
     p.memory.write64(kCmdq, sync[0]);
     p.memory.write64(kCmdq + 8, sync[1]);
-    p.write_reg(reg::GERRORN, gerror);
+    p.driver.write_reg(reg::GERRORN, gerror);
     sc_core::wait(1, sc_core::SC_NS);
     EXPECT_FALSE(p.irq_gerror.read());
-    EXPECT_EQ(p.read_reg(reg::CMDQ_CONS), 1u) << "the queue resumed and consumed the sync";
+    EXPECT_EQ(p.driver.read_reg(reg::CMDQ_CONS), 1u) << "the queue resumed and consumed the sync";
   });
 }
 
@@ -136,8 +135,8 @@ TEST(Smmuv3Shell, GbpaDecidesTrafficWhileSmmuIsDisabled) {
     EXPECT_EQ(data[0], 0x88);
     ASSERT_EQ(p.downstream_addresses.size(), 1u);
     EXPECT_EQ(p.downstream_addresses[0], 0x5000u);
-    p.write_reg(reg::GBPA, (1u << 31) | (1u << 20));  // UPDATE | ABORT
-    EXPECT_EQ(p.read_reg(reg::GBPA) >> 31, 0u) << "the update completed";
+    p.driver.write_reg(reg::GBPA, (1u << 31) | (1u << 20));  // UPDATE | ABORT
+    EXPECT_EQ(p.driver.read_reg(reg::GBPA) >> 31, 0u) << "the update completed";
     EXPECT_EQ(p.dma(tlm::TLM_READ_COMMAND, 0x5000, data, 8), tlm::TLM_ADDRESS_ERROR_RESPONSE);
     EXPECT_EQ(p.downstream_addresses.size(), 1u);
   });
@@ -155,11 +154,11 @@ TEST(Smmuv3Shell, DmiIsGrantedForBypassAndRevokedByAnInvalidation) {
     EXPECT_GE(dmi.get_end_address(), 0x7008u);
     EXPECT_EQ(dmi.get_dmi_ptr()[0x7000 - dmi.get_start_address()], 42);
     p.setup_command_queue(kCmdq, 4);
-    p.write_cr0(reg::cr0::CMDQEN);
+    p.driver.write_cr0(reg::cr0::CMDQEN);
     const unsigned before = p.device_dmi_invalidations;
     Command tlbi;
     tlbi.opcode = CommandOpcode::TLBI_NSNH_ALL;
-    p.submit({smmu::encode_command(tlbi), sync_command(smmu::SyncSignal::None)});
+    p.driver.submit_raw({smmu::encode_command(tlbi), sync_command(smmu::SyncSignal::None)});
     EXPECT_GT(p.device_dmi_invalidations, before);
   });
 }
@@ -176,7 +175,7 @@ TEST(Smmuv3Shell, RegisterSocketRejectsBadAccessSizes) {
     sc_core::sc_time delay;
     p.cpu->b_transport(trans, delay);
     EXPECT_EQ(trans.get_response_status(), tlm::TLM_BURST_ERROR_RESPONSE);
-    EXPECT_EQ(p.read_reg(reg::IDR0), p.smmu.config().capabilities.idr0());
+    EXPECT_EQ(p.driver.read_reg(reg::IDR0), p.smmu.config().capabilities.idr0());
   });
 }
 

@@ -1,0 +1,164 @@
+#include "platforms/lib/host_driver.h"
+
+#include <fmt/format.h>
+
+#include "models/smmu/arch/bits.h"
+#include "models/smmu/arch/registers.h"
+
+namespace smmuv3tlm::platform {
+
+namespace {
+
+namespace reg = smmu::reg;
+constexpr std::uint32_t kGbpaUpdate = 1u << 31;
+constexpr std::uint32_t kOverflowFlag = 1u << 31;  // EVENTQ_PROD.OVFLG / EVENTQ_CONS.OVACKFLG
+constexpr int kPollLimit = 100000;
+const sc_core::sc_time kPollPeriod(10, sc_core::SC_NS);
+
+// A queue's location and size from its *_BASE register value.
+struct QueueLayout {
+  std::uint64_t base;
+  unsigned log2size;
+  explicit QueueLayout(std::uint64_t base_register)
+      : base(base_register & smmu::mask_bits(51, 5)), log2size(static_cast<unsigned>(base_register & 0x1f)) {}
+  std::uint32_t index_mask() const { return (1u << log2size) - 1; }
+  std::uint32_t pointer_mask() const { return (2u << log2size) - 1; }  // index and wrap bit
+};
+
+}  // namespace
+
+HostDriver::HostDriver(tlm::tlm_initiator_socket<>& registers, memory::SparseMemory& memory)
+    : registers_(registers), memory_(memory) {}
+
+std::uint64_t HostDriver::read_reg(std::uint64_t offset, unsigned size) {
+  std::array<std::uint8_t, 8> bytes{};
+  tlm::tlm_generic_payload trans;
+  trans.set_read();
+  trans.set_address(offset);
+  trans.set_data_ptr(bytes.data());
+  trans.set_data_length(size);
+  trans.set_streaming_width(size);
+  sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
+  registers_->b_transport(trans, delay);
+  sc_core::wait(delay);
+  if (!trans.is_response_ok()) throw HostDriverError(fmt::format("register read at {:#x} failed", offset));
+  std::uint64_t value = 0;
+  for (unsigned i = size; i-- > 0;) value = (value << 8) | bytes[i];
+  return value;
+}
+
+void HostDriver::write_reg(std::uint64_t offset, std::uint64_t value, unsigned size) {
+  std::array<std::uint8_t, 8> bytes{};
+  for (unsigned i = 0; i < size; ++i) bytes[i] = static_cast<std::uint8_t>(value >> (8 * i));
+  tlm::tlm_generic_payload trans;
+  trans.set_write();
+  trans.set_address(offset);
+  trans.set_data_ptr(bytes.data());
+  trans.set_data_length(size);
+  trans.set_streaming_width(size);
+  sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
+  registers_->b_transport(trans, delay);
+  sc_core::wait(delay);
+  if (!trans.is_response_ok()) throw HostDriverError(fmt::format("register write at {:#x} failed", offset));
+  if (offset == reg::CMDQ_BASE) cmdq_base_register_ = value;
+  if (offset == reg::EVENTQ_BASE) eventq_base_register_ = value;
+  if (offset == reg::CMDQ_PROD) cmdq_prod_ = static_cast<std::uint32_t>(value);
+}
+
+void HostDriver::poll(const char* what, const std::function<bool()>& done) {
+  for (int i = 0; i < kPollLimit; ++i) {
+    if (done()) return;
+    sc_core::wait(kPollPeriod);
+  }
+  throw HostDriverError(std::string("timed out waiting for ") + what);
+}
+
+void HostDriver::write_cr0(std::uint32_t value) {
+  write_reg(reg::CR0, value);
+  poll("CR0ACK", [&] { return read_reg(reg::CR0ACK) == value; });
+}
+
+void HostDriver::write_gbpa(std::uint32_t value) {
+  write_reg(reg::GBPA, value | kGbpaUpdate);
+  poll("GBPA.UPDATE to clear", [&] { return (read_reg(reg::GBPA) & kGbpaUpdate) == 0; });
+}
+
+void HostDriver::reset(const SmmuSetup& setup) {
+  write_cr0(0);
+  write_reg(reg::CR1, setup.cr1);
+  write_reg(reg::CR2, setup.cr2);
+  write_reg(reg::STRTAB_BASE, setup.strtab_base, 8);
+  write_reg(reg::STRTAB_BASE_CFG, setup.strtab_base_cfg);
+  write_reg(reg::CMDQ_BASE, setup.cmdq_base, 8);
+  write_reg(reg::CMDQ_PROD, 0);
+  write_reg(reg::CMDQ_CONS, 0);
+  std::uint32_t cr0 = reg::cr0::CMDQEN;
+  write_cr0(cr0);
+  invalidate_all();
+  write_reg(reg::EVENTQ_BASE, setup.eventq_base, 8);
+  write_reg(reg::EVENTQ_PROD, 0);
+  write_reg(reg::EVENTQ_CONS, 0);
+  cr0 |= reg::cr0::EVENTQEN;
+  write_cr0(cr0);
+  if (setup.gbpa) write_gbpa(*setup.gbpa);
+  if (setup.irq_ctrl != 0) {
+    write_reg(reg::IRQ_CTRL, setup.irq_ctrl);
+    poll("IRQ_CTRLACK", [&] { return read_reg(reg::IRQ_CTRLACK) == setup.irq_ctrl; });
+  }
+  if (setup.enable) write_cr0(cr0 | reg::cr0::SMMUEN);
+}
+
+void HostDriver::submit(const std::vector<smmu::Command>& commands) {
+  std::vector<std::array<std::uint64_t, 2>> raw;
+  raw.reserve(commands.size());
+  for (const smmu::Command& c : commands) raw.push_back(smmu::encode_command(c));
+  submit_raw(raw);
+}
+
+void HostDriver::submit_raw(const std::vector<std::array<std::uint64_t, 2>>& commands) {
+  const QueueLayout q(cmdq_base_register_);
+  for (const auto& command : commands) {
+    const std::uint64_t slot = q.base + (cmdq_prod_ & q.index_mask()) * std::uint64_t{smmu::kCommandBytes};
+    memory_.write64(slot, command[0]);
+    memory_.write64(slot + 8, command[1]);
+    cmdq_prod_ = (cmdq_prod_ + 1) & q.pointer_mask();
+  }
+  write_reg(reg::CMDQ_PROD, cmdq_prod_);
+  poll("CMDQ_CONS to reach CMDQ_PROD", [&] {
+    const std::uint64_t cons = read_reg(reg::CMDQ_CONS);
+    if (smmu::extract(cons, 30, 24) != 0) {
+      throw HostDriverError(fmt::format("command queue error: CMDQ_CONS={:#x}", cons));
+    }
+    return (cons & q.pointer_mask()) == cmdq_prod_;
+  });
+}
+
+void HostDriver::invalidate_all() {
+  smmu::Command cfgi_all;
+  cfgi_all.opcode = smmu::CommandOpcode::CFGI_STE_RANGE;
+  cfgi_all.range = 31;
+  smmu::Command tlbi;
+  tlbi.opcode = smmu::CommandOpcode::TLBI_NSNH_ALL;
+  smmu::Command sync;
+  sync.opcode = smmu::CommandOpcode::CMD_SYNC;
+  submit({cfgi_all, tlbi, sync});
+}
+
+std::vector<smmu::EventRecord> HostDriver::drain_events() {
+  const QueueLayout q(eventq_base_register_);
+  std::vector<smmu::EventRecord> records;
+  const std::uint32_t prod = static_cast<std::uint32_t>(read_reg(reg::EVENTQ_PROD));
+  std::uint32_t cons = static_cast<std::uint32_t>(read_reg(reg::EVENTQ_CONS)) & q.pointer_mask();
+  while (cons != (prod & q.pointer_mask())) {
+    const std::uint64_t slot = q.base + (cons & q.index_mask()) * std::uint64_t{smmu::kEventRecordBytes};
+    std::array<std::uint64_t, 4> words{};
+    for (unsigned i = 0; i < 4; ++i) words[i] = memory_.read64(slot + 8 * i);
+    records.push_back(smmu::EventRecord::decode(words));
+    cons = (cons + 1) & q.pointer_mask();
+  }
+  // CONS catches up with PROD; OVACKFLG acknowledges any overflow.
+  write_reg(reg::EVENTQ_CONS, cons | (prod & kOverflowFlag));
+  return records;
+}
+
+}  // namespace smmuv3tlm::platform

@@ -39,7 +39,9 @@ class Smmuv3::TlmTablePort : public MemoryPort {
  private:
   bool access(tlm::tlm_command command, std::uint64_t pa, std::uint8_t* data, std::uint32_t size,
               AccessPurpose purpose) {
-    tlm::tlm_generic_payload trans;
+    // One payload reused for every access: constructing one allocates its
+    // extension array, which would dominate a walk's cost.
+    tlm::tlm_generic_payload& trans = payload_;
     trans.set_command(command);
     trans.set_address(pa);
     trans.set_data_ptr(data);
@@ -58,6 +60,7 @@ class Smmuv3::TlmTablePort : public MemoryPort {
 
   Smmuv3& owner_;
   sc_core::sc_time delay_ = sc_core::SC_ZERO_TIME;
+  tlm::tlm_generic_payload payload_;
 };
 
 // Invalidation commands reach the translation engine through here, so the shell
@@ -306,6 +309,7 @@ bool Smmuv3::upstream_get_dmi(int port, tlm::tlm_generic_payload& trans, tlm::tl
   };
   if (!config_.dmi) return refuse();
   TranslationRequest request = request_for(port, trans);
+  request.want_access_rights = true;
   // A DMI request is not an access: nothing is recorded if it would fault.
   const TranslationResult result = engine_->translate(request);
   table_port_->take_delay();

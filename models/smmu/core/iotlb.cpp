@@ -25,13 +25,15 @@ Iotlb::Iotlb(const TlbGeometry& geometry) : geometry_(geometry), random_(0x5eed)
   if (geometry_.entries == 0) geometry_.entries = 1;
   geometry_.ways = std::clamp(geometry_.ways, 1u, geometry_.entries);
   sets_ = std::max<std::size_t>(1, geometry_.entries / geometry_.ways);
+  sets_are_power_of_two_ = (sets_ & (sets_ - 1)) == 0;
   entries_.resize(sets_ * geometry_.ways);
   round_robin_.assign(sets_, 0);
 }
 
 std::size_t Iotlb::set_of(std::uint64_t input, unsigned size_log2) const {
   const std::uint64_t page = input >> size_log2;
-  return static_cast<std::size_t>((page ^ (page >> 17)) % sets_);
+  const std::uint64_t hash = page ^ (page >> 17);
+  return static_cast<std::size_t>(sets_are_power_of_two_ ? (hash & (sets_ - 1)) : (hash % sets_));
 }
 
 bool Iotlb::matches(const TlbEntry& e, const TlbTag& tag, std::uint64_t input) const {
@@ -41,6 +43,12 @@ bool Iotlb::matches(const TlbEntry& e, const TlbTag& tag, std::uint64_t input) c
 
 const TlbEntry* Iotlb::lookup(const TlbTag& tag, std::uint64_t input) {
   ++stats_.lookups;
+  // Most DMA hits the entry that hit last (a one-entry micro-TLB in front).
+  if (most_recent_ != nullptr && matches(*most_recent_, tag, input)) {
+    most_recent_->last_use = ++clock_;
+    ++stats_.hits;
+    return most_recent_;
+  }
   for (const std::uint8_t size : sizes_in_use_) {
     TlbEntry* set = &entries_[set_of(input, size) * geometry_.ways];
     for (unsigned w = 0; w < geometry_.ways; ++w) {
@@ -48,6 +56,7 @@ const TlbEntry* Iotlb::lookup(const TlbTag& tag, std::uint64_t input) {
       if (e.size_log2 == size && matches(e, tag, input)) {
         e.last_use = ++clock_;
         ++stats_.hits;
+        most_recent_ = &e;
         return &e;
       }
     }

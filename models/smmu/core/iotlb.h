@@ -54,8 +54,15 @@ struct TlbEntry {
   std::uint64_t output_base = 0;
   std::uint64_t ipa_base = 0;     // nested: the IPA the stage-1 output reached
   TlbPermissions perms;
+  // Bit (read | privileged << 1 | instruction << 2) is set when both stages'
+  // permissions allow that kind of access: the hit path's whole permission check.
+  std::uint8_t allowed_accesses = 0;
   std::uint64_t last_use = 0;
 };
+
+inline unsigned access_kind(bool read, bool privileged, bool instruction) {
+  return (read ? 1u : 0u) | (privileged ? 2u : 0u) | (instruction ? 4u : 0u);
+}
 
 struct TlbTag {
   TlbStage stage = TlbStage::Stage1;
@@ -95,6 +102,8 @@ class Iotlb {
 
   TlbGeometry geometry_;
   std::size_t sets_;
+  bool sets_are_power_of_two_ = false;
+  TlbEntry* most_recent_ = nullptr;  // invalidation clears `valid`, so no stale match
   std::vector<TlbEntry> entries_;       // sets_ * ways, set-major
   std::vector<unsigned> round_robin_;   // next victim per set
   std::vector<std::uint8_t> sizes_in_use_;

@@ -79,6 +79,21 @@ bool stage2_permits(const TlbPermissions& p, bool read, bool instruction, bool p
   return true;
 }
 
+// The set of access kinds (see access_kind()) an entry's permissions allow.
+std::uint8_t allowed_accesses(const TlbPermissions& p, bool el2, bool pan, bool wxn, bool xnx) {
+  std::uint8_t mask = 0;
+  for (unsigned kind = 0; kind < 8; ++kind) {
+    TranslationRequest req;
+    req.read = kind & 1;
+    req.privileged = kind & 2;
+    req.instruction = kind & 4;
+    const bool s1_ok = !p.s1 || stage1_permits(p, req, el2, pan, wxn);
+    const bool s2_ok = !p.s2 || stage2_permits(p, req.read, req.instruction, req.privileged, xnx);
+    if (s1_ok && s2_ok) mask = static_cast<std::uint8_t>(mask | (1u << kind));
+  }
+  return mask;
+}
+
 }  // namespace
 
 TranslationEngine::TranslationEngine(const Capabilities& caps, MemoryPort& tables,
@@ -100,19 +115,18 @@ bool TranslationEngine::fetch_words(std::uint64_t pa, std::uint64_t* words, unsi
   return true;
 }
 
-bool TranslationEngine::lookup_ste(std::uint32_t stream_id, StreamTableEntry& ste, Fault& fault) {
+const StreamTableEntry* TranslationEngine::lookup_ste(std::uint32_t stream_id, Fault& fault) {
   fault.configuration = true;
   const StreamTableConfig cfg =
       StreamTableConfig::decode(control_.strtab_base, control_.strtab_base_cfg, caps_);
   if (static_cast<std::uint64_t>(stream_id) >= (1ull << cfg.log2size)) {
     fault.id = EventId::C_BAD_STREAMID;
     fault.why = "StreamID is outside STRTAB_BASE_CFG.LOG2SIZE";
-    return false;
+    return nullptr;
   }
   if (auto it = ste_cache_.find(stream_id); it != ste_cache_.end()) {
     ++stats_.config_cache_hits;
-    ste = it->second;
-    return true;
+    return &it->second;
   }
   ++stats_.config_cache_misses;
   std::uint64_t ste_addr = cfg.base + static_cast<std::uint64_t>(stream_id) * kSteBytes;
@@ -123,20 +137,20 @@ bool TranslationEngine::lookup_ste(std::uint32_t stream_id, StreamTableEntry& st
       fault.id = EventId::F_STE_FETCH;
       fault.fetch_addr = l1_addr;
       fault.why = "level-1 stream table descriptor fetch aborted";
-      return false;
+      return nullptr;
     }
     const L1StreamDescriptor l1 = L1StreamDescriptor::decode(word);
     // Span 0 marks the L2 pointer invalid; Span above SPLIT+1 is reserved.
     if (l1.span == 0 || l1.span > cfg.split + 1) {
       fault.id = EventId::C_BAD_STREAMID;
       fault.why = "L1STD.Span=" + std::to_string(l1.span) + " does not cover the StreamID";
-      return false;
+      return nullptr;
     }
     const std::uint64_t index = stream_id & ((1u << cfg.split) - 1);
     if (index >= (1ull << (l1.span - 1))) {
       fault.id = EventId::C_BAD_STREAMID;
       fault.why = "StreamID is beyond the level-2 table's Span";
-      return false;
+      return nullptr;
     }
     ste_addr = l1.l2_table + index * kSteBytes;
   }
@@ -147,25 +161,27 @@ bool TranslationEngine::lookup_ste(std::uint32_t stream_id, StreamTableEntry& st
     fault.id = EventId::F_STE_FETCH;
     fault.fetch_addr = failed_at;
     fault.why = "STE fetch aborted";
-    return false;
+    return nullptr;
   }
+  StreamTableEntry ste;
   if (!decode_ste(words, caps_, ste, fault.why)) {
     fault.id = EventId::C_BAD_STE;
-    return false;
+    return nullptr;
   }
-  if (ste_cache_.size() >= config_.config_cache_entries) ste_cache_.erase(ste_cache_.begin());
-  ste_cache_.emplace(stream_id, ste);
-  return true;
+  if (ste_cache_.size() >= config_.config_cache_entries) {
+    ste_cache_.erase(ste_cache_.begin());
+    last_context_valid_ = false;  // the memo may point at the evicted entry
+  }
+  return &ste_cache_.insert_or_assign(stream_id, ste).first->second;
 }
 
-bool TranslationEngine::lookup_cd(const StreamTableEntry& ste, std::uint32_t stream_id,
-                                  std::uint32_t substream_id, ContextDescriptor& cd, Fault& fault,
-                                  TranslationResult& result) {
+const ContextDescriptor* TranslationEngine::lookup_cd(const StreamTableEntry& ste, std::uint32_t stream_id,
+                                                      std::uint32_t substream_id, Fault& fault,
+                                                      TranslationResult& result) {
   const std::uint64_t key = cd_cache_key(stream_id, substream_id);
   if (auto it = cd_cache_.find(key); it != cd_cache_.end()) {
     ++stats_.config_cache_hits;
-    cd = it->second;
-    return true;
+    return &it->second;
   }
   ++stats_.config_cache_misses;
   const Stage2Config* s2 = ste.config == SteConfig::Nested ? &ste.s2 : nullptr;
@@ -200,7 +216,7 @@ bool TranslationEngine::lookup_cd(const StreamTableEntry& ste, std::uint32_t str
       const unsigned split = ste.s1_format == 1 ? 6 : 10;
       const std::uint64_t l1_ipa = ste.s1_context_ptr + static_cast<std::uint64_t>(substream_id >> split) * kL1CdBytes;
       std::uint64_t l1_pa = 0;
-      if (!to_pa(l1_ipa, l1_pa)) return false;
+      if (!to_pa(l1_ipa, l1_pa)) return nullptr;
       std::uint64_t word = 0;
       if (!tables_.read64(l1_pa, word, AccessPurpose::ContextDescL1)) {
         fault = Fault{};
@@ -208,7 +224,7 @@ bool TranslationEngine::lookup_cd(const StreamTableEntry& ste, std::uint32_t str
         fault.configuration = true;
         fault.fetch_addr = l1_pa;
         fault.why = "level-1 CD descriptor fetch aborted";
-        return false;
+        return nullptr;
       }
       const L1ContextDescriptor l1 = L1ContextDescriptor::decode(word);
       if (!l1.valid) {
@@ -216,13 +232,13 @@ bool TranslationEngine::lookup_cd(const StreamTableEntry& ste, std::uint32_t str
         fault.id = EventId::C_BAD_SUBSTREAMID;
         fault.configuration = true;
         fault.why = "L1CD.V=0 for this SubstreamID";
-        return false;
+        return nullptr;
       }
       cd_addr = l1.l2_table + static_cast<std::uint64_t>(substream_id & ((1u << split) - 1)) * kCdBytes;
     }
   }
   std::uint64_t cd_pa = 0;
-  if (!to_pa(cd_addr, cd_pa)) return false;
+  if (!to_pa(cd_addr, cd_pa)) return nullptr;
   std::array<std::uint64_t, 8> words{};
   std::uint64_t failed_at = 0;
   ++stats_.cd_fetches;
@@ -232,16 +248,19 @@ bool TranslationEngine::lookup_cd(const StreamTableEntry& ste, std::uint32_t str
     fault.configuration = true;
     fault.fetch_addr = failed_at;
     fault.why = "CD fetch aborted";
-    return false;
+    return nullptr;
   }
+  ContextDescriptor cd;
   if (!decode_cd(words, caps_, cd, fault.why)) {
     fault.id = EventId::C_BAD_CD;
     fault.configuration = true;
-    return false;
+    return nullptr;
   }
-  if (cd_cache_.size() >= config_.config_cache_entries) cd_cache_.erase(cd_cache_.begin());
-  cd_cache_.emplace(key, cd);
-  return true;
+  if (cd_cache_.size() >= config_.config_cache_entries) {
+    cd_cache_.erase(cd_cache_.begin());
+    last_context_valid_ = false;  // the memo may point at the evicted entry
+  }
+  return &cd_cache_.insert_or_assign(key, cd).first->second;
 }
 
 bool TranslationEngine::walk_stage(const StageWalk& walk, std::uint64_t input, TlbEntry& out,
@@ -412,6 +431,7 @@ bool TranslationEngine::translate_stage2(const Stage2Config& s2, std::uint64_t i
   }
   out.stage = TlbStage::Stage2;
   out.vmid = s2.vmid;
+  out.allowed_accesses = allowed_accesses(out.perms, false, false, false, caps_.xnx);
   tlb_.insert(out);
   return true;
 }
@@ -443,6 +463,164 @@ void TranslationEngine::finish_fault(const TranslationRequest& request, const Fa
   result.event = e;
 }
 
+bool TranslationEngine::resolve_context(const TranslationRequest& request, StreamContext& ctx,
+                                        TranslationResult& result) {
+  Fault fault;
+  const StreamTableEntry* ste = lookup_ste(request.stream_id, fault);
+  if (ste == nullptr) {
+    finish_fault(request, fault, true, result);
+    return false;
+  }
+  ctx = StreamContext{};
+  ctx.ste = ste;
+  auto config_fault = [&](EventId id, const char* why) {
+    fault = Fault{};
+    fault.id = id;
+    fault.configuration = true;
+    fault.why = why;
+    finish_fault(request, fault, true, result);
+    return false;
+  };
+  if (ste->config == SteConfig::Abort) {
+    ctx.abort = true;
+    return true;
+  }
+  bool stage1 = ste->stage1_enabled();
+  std::uint32_t substream = 0;
+  if (!stage1) {
+    if (request.ssv) return config_fault(EventId::C_BAD_SUBSTREAMID, "SubstreamID on a stream without stage 1");
+  } else if (ste->substreams_enabled()) {
+    if (request.ssv) {
+      if (request.substream_id >= (1u << ste->s1_cdmax)) {
+        return config_fault(EventId::C_BAD_SUBSTREAMID, "SubstreamID is beyond S1CDMAX");
+      }
+      if (ste->s1dss == S1DefaultSubstream::Substream0 && request.substream_id == 0) {
+        return config_fault(EventId::C_BAD_SUBSTREAMID, "SubstreamID 0 is reserved by S1DSS=0b10");
+      }
+      substream = request.substream_id;
+    } else if (ste->s1dss == S1DefaultSubstream::Terminate) {
+      return config_fault(EventId::F_STREAM_DISABLED, "no SubstreamID and S1DSS=terminate");
+    } else if (ste->s1dss == S1DefaultSubstream::Bypass) {
+      stage1 = false;
+    }
+  } else if (request.ssv) {
+    return config_fault(EventId::C_BAD_SUBSTREAMID, "SubstreamID on a stream with S1CDMAX=0");
+  }
+  ctx.stage1 = stage1;
+  ctx.stage2 = ste->stage2_enabled();
+  ctx.tag.vmid = ste->s2.vmid;
+  if (!stage1) {
+    ctx.tag.stage = TlbStage::Stage2;
+    return true;
+  }
+  ctx.cd = lookup_cd(*ste, request.stream_id, substream, fault, result);
+  if (ctx.cd == nullptr) {
+    // A stage-2 fault on a CD fetch is governed by S2R; CD errors always record.
+    finish_fault(request, fault, fault.configuration || ste->s2.record_faults, result);
+    return false;
+  }
+  ctx.el2 = ste->strw == kStrwEl2;
+  ctx.tag.el2 = ctx.el2;
+  ctx.tag.stage = ctx.stage2 ? TlbStage::Nested : TlbStage::Stage1;
+  ctx.tag.asid = ctx.cd->asid;
+  return true;
+}
+
+const TlbEntry* TranslationEngine::walk_for(const TranslationRequest& request, const StreamContext& ctx,
+                                             const ContextDescriptor& cd, std::uint64_t key, unsigned range_index,
+                                             TlbEntry& walked, TranslationResult& result) {
+  const StreamTableEntry& ste = *ctx.ste;
+  const bool write = !request.read;
+  Fault fault;
+  auto stage1_fault = [&](EventId id, const char* why) -> const TlbEntry* {
+    fault = Fault{};
+    fault.id = id;
+    fault.why = why;
+    finish_fault(request, fault, cd.record_faults, result);
+    if (!caps_.term_model && !cd.abort) result.outcome = TranslationOutcome::RazWi;
+    return nullptr;
+  };
+  if (ctx.stage1) {
+    TlbEntry& entry = walked;
+    const Stage1Range& range = cd.range[range_index];
+    const unsigned ia = range.input_bits();
+    const std::uint64_t upper = range.tbi ? mask_bits(55, ia) : mask_bits(63, ia);
+    const bool in_range = (request.address & upper) == (range_index ? upper : 0);
+    // Without E2H an EL2 regime has only the TTB0 range.
+    const bool range_exists = range_index == 0 || !(ctx.el2 && !bit(control_.cr2, 0));
+    if (range.disabled) return stage1_fault(EventId::F_TRANSLATION, "EPDx=1 for the selected range");
+    if (!in_range || !range_exists) return stage1_fault(EventId::F_TRANSLATION, "address outside the TTBx range");
+    StageWalk walk;
+    walk.granule_log2 = range.granule_log2;
+    walk.input_bits = ia;
+    walk.start_level = stage1_start_level(ia, range.granule_log2);
+    walk.table_base = range.ttb;
+    walk.output_bits = cd.output_bits;
+    walk.hierarchical_disabled = range.had;
+    walk.affd = cd.affd;
+    walk.ha = cd.ha;
+    walk.hd = cd.hd;
+    walk.write = write;
+    walk.nested_s2 = ctx.stage2 ? &ste.s2 : nullptr;
+    if (!walk_stage(walk, key, entry, fault, result)) {
+      const bool record = fault.stage2 ? ste.s2.record_faults
+                                       : (fault.id == EventId::F_WALK_EABT || cd.record_faults);
+      finish_fault(request, fault, record, result);
+      if (!fault.stage2 && !caps_.term_model && !cd.abort) result.outcome = TranslationOutcome::RazWi;
+      return nullptr;
+    }
+    // Stage-1 permissions are checked before the output goes to stage 2.
+    if (!stage1_permits(entry.perms, request, ctx.el2, cd.pan, cd.wxn)) {
+      return stage1_fault(EventId::F_PERMISSION, "stage-1 permissions forbid the access");
+    }
+    entry.stage = ctx.tag.stage;
+    entry.el2 = ctx.el2;
+    entry.vmid = ctx.tag.vmid;
+    entry.asid = cd.asid;
+    if (ctx.stage2) {
+      const std::uint64_t ipa = entry.output_base + (key - entry.input_base);
+      TlbEntry s2_entry;
+      if (!translate_stage2(ste.s2, ipa, FaultClass::IN, s2_entry, fault, result)) {
+        finish_fault(request, fault, ste.s2.record_faults, result);
+        return nullptr;
+      }
+      // The combined entry covers the smaller of the two mappings.
+      const std::uint8_t size = std::min(entry.size_log2, s2_entry.size_log2);
+      const std::uint64_t size_mask = (1ull << size) - 1;
+      const std::uint64_t pa = s2_entry.output_base + (ipa - s2_entry.input_base);
+      entry.size_log2 = size;
+      entry.input_base = key & ~size_mask;
+      entry.ipa_base = ipa & ~size_mask;
+      entry.output_base = pa & ~size_mask;
+      entry.perms.s2 = true;
+      entry.perms.s2_ap = s2_entry.perms.s2_ap;
+      entry.perms.s2_xn = s2_entry.perms.s2_xn;
+      entry.perms.s2_dirty_clean = s2_entry.perms.s2_dirty_clean;
+    }
+    entry.allowed_accesses = allowed_accesses(entry.perms, ctx.el2, cd.pan, cd.wxn, caps_.xnx);
+    tlb_.insert(entry);
+    return &walked;
+  }
+  if (!translate_stage2(ste.s2, key, FaultClass::IN, walked, fault, result, false)) {
+    finish_fault(request, fault, ste.s2.record_faults, result);
+    return nullptr;
+  }
+  return &walked;
+}
+
+void TranslationEngine::permission_fault(const TranslationRequest& request, const StreamContext& ctx,
+                                         const ContextDescriptor& cd, bool stage2, std::uint64_t ipa,
+                                         TranslationResult& result) {
+  Fault fault;
+  fault.id = EventId::F_PERMISSION;
+  fault.stage2 = stage2;
+  fault.fault_class = FaultClass::IN;
+  fault.ipa = ipa;
+  fault.why = stage2 ? "stage-2 permissions forbid the access" : "stage-1 permissions forbid the access";
+  finish_fault(request, fault, stage2 ? ctx.ste->s2.record_faults : cd.record_faults, result);
+  if (!stage2 && !caps_.term_model && !cd.abort) result.outcome = TranslationOutcome::RazWi;
+}
+
 TranslationResult TranslationEngine::translate(const TranslationRequest& request) {
   TranslationResult result;
   ++stats_.translations;
@@ -457,7 +635,6 @@ TranslationResult TranslationEngine::translate(const TranslationRequest& request
     result.instcfg = instcfg;
     result.nscfg = nscfg;
     ++stats_.bypassed;
-    return result;
   };
   // SMMUEN=0: GBPA decides (§6.3.14); terminated traffic records nothing.
   if (!control_.smmu_enabled) {
@@ -467,185 +644,67 @@ TranslationResult TranslationEngine::translate(const TranslationRequest& request
       return result;
     }
     // GBPA: NSCFG 15:14, PRIVCFG 17:16, INSTCFG 19:18.
-    return bypass(static_cast<unsigned>(extract(control_.gbpa, 17, 16)),
-                  static_cast<unsigned>(extract(control_.gbpa, 19, 18)),
-                  static_cast<unsigned>(extract(control_.gbpa, 15, 14)));
-  }
-
-  Fault fault;
-  StreamTableEntry ste;
-  if (!lookup_ste(request.stream_id, ste, fault)) {
-    finish_fault(request, fault, true, result);
+    bypass(static_cast<unsigned>(extract(control_.gbpa, 17, 16)),
+           static_cast<unsigned>(extract(control_.gbpa, 19, 18)),
+           static_cast<unsigned>(extract(control_.gbpa, 15, 14)));
     return result;
   }
+
+  // The stream's context (STE, CD, TLB tag) is memoised for the last stream seen:
+  // DMA arrives in bursts from one stream, and every CFGI drops the memo.
+  if (!(last_context_valid_ && last_stream_id_ == request.stream_id && last_ssv_ == request.ssv &&
+        last_substream_id_ == request.substream_id)) {
+    last_context_valid_ = false;
+    if (!resolve_context(request, last_context_, result)) return result;
+    last_context_valid_ = true;
+    last_stream_id_ = request.stream_id;
+    last_ssv_ = request.ssv;
+    last_substream_id_ = request.substream_id;
+  } else {
+    ++stats_.config_cache_hits;
+  }
+  const StreamContext& ctx = last_context_;
+  const StreamTableEntry& ste = *ctx.ste;
   result.privcfg = ste.privcfg;
   result.instcfg = ste.instcfg;
   result.nscfg = ste.nscfg;
-  auto config_fault = [&](EventId id, const char* why) {
-    fault = Fault{};
-    fault.id = id;
-    fault.configuration = true;
-    fault.why = why;
-    finish_fault(request, fault, true, result);
-    return result;
-  };
-
-  if (ste.config == SteConfig::Abort) {
+  if (ctx.abort) {
     result.outcome = TranslationOutcome::Terminated;
     ++stats_.terminated;
     return result;
   }
-  bool stage1 = ste.stage1_enabled();
-  std::uint32_t substream = 0;
-  if (!stage1) {
-    if (request.ssv) return config_fault(EventId::C_BAD_SUBSTREAMID, "SubstreamID on a stream without stage 1");
-  } else if (ste.substreams_enabled()) {
-    if (request.ssv) {
-      if (request.substream_id >= (1u << ste.s1_cdmax)) {
-        return config_fault(EventId::C_BAD_SUBSTREAMID, "SubstreamID is beyond S1CDMAX");
-      }
-      if (ste.s1dss == S1DefaultSubstream::Substream0 && request.substream_id == 0) {
-        return config_fault(EventId::C_BAD_SUBSTREAMID, "SubstreamID 0 is reserved by S1DSS=0b10");
-      }
-      substream = request.substream_id;
-    } else if (ste.s1dss == S1DefaultSubstream::Terminate) {
-      return config_fault(EventId::F_STREAM_DISABLED, "no SubstreamID and S1DSS=terminate");
-    } else if (ste.s1dss == S1DefaultSubstream::Bypass) {
-      stage1 = false;
-    }
-  } else if (request.ssv) {
-    return config_fault(EventId::C_BAD_SUBSTREAMID, "SubstreamID on a stream with S1CDMAX=0");
+  if (!ctx.stage1 && !ctx.stage2) {
+    bypass(ste.privcfg, ste.instcfg, ste.nscfg);
+    return result;
   }
 
-  if (!stage1 && !ste.stage2_enabled()) {
-    return bypass(ste.privcfg, ste.instcfg, ste.nscfg);
-  }
-
-  const bool el2 = stage1 && ste.strw == kStrwEl2;
-  TlbTag tag;
-  tag.el2 = el2;
-  tag.vmid = ste.s2.vmid;
+  const ContextDescriptor& cd = ctx.cd != nullptr ? *ctx.cd : no_cd_;
   std::uint64_t key = request.address;
-  ContextDescriptor cd;
   unsigned range_index = 0;
-  if (stage1) {
-    if (!lookup_cd(ste, request.stream_id, substream, cd, fault, result)) {
-      // A stage-2 fault on a CD fetch is governed by S2R; CD errors always record.
-      finish_fault(request, fault, fault.configuration || ste.s2.record_faults, result);
-      return result;
-    }
-    tag.stage = ste.stage2_enabled() ? TlbStage::Nested : TlbStage::Stage1;
-    tag.asid = cd.asid;
+  if (ctx.stage1) {
     // TTB0 for addresses with bit 55 clear, TTB1 otherwise; with TBI the top byte
     // is ignored, so the TLB is indexed by the address with it sign-extended.
     range_index = bit(request.address, 55) ? 1 : 0;
     if (cd.range[range_index].tbi) {
       key = range_index ? (key | mask_bits(63, 56)) : (key & ~mask_bits(63, 56));
     }
-  } else {
-    tag.stage = TlbStage::Stage2;
   }
 
-  const TlbEntry* hit = tlb_.lookup(tag, key);
-  TlbEntry entry;
-  const bool write = !request.read;
-  if (hit != nullptr && !(write && (hit->perms.s1_dirty_clean || hit->perms.s2_dirty_clean))) {
-    entry = *hit;
+  // The hit path: one TLB lookup and the permission checks. Everything that can
+  // fault or walk lives in walk_for() and permission_fault().
+  const TlbEntry* hit = tlb_.lookup(ctx.tag, key);
+  if (hit != nullptr && (request.read || !(hit->perms.s1_dirty_clean || hit->perms.s2_dirty_clean))) {
     result.tlb_hit = true;
   } else {
-    // Walk.
-    if (stage1) {
-      const Stage1Range& range = cd.range[range_index];
-      const unsigned ia = range.input_bits();
-      const std::uint64_t upper = range.tbi ? mask_bits(55, ia) : mask_bits(63, ia);
-      const bool in_range = (request.address & upper) == (range_index ? upper : 0);
-      const bool range_exists = range_index == 0 || !(el2 && !bit(control_.cr2, 0));
-      if (range.disabled || !in_range || !range_exists) {
-        fault = Fault{};
-        fault.id = EventId::F_TRANSLATION;
-        fault.why = range.disabled ? "EPDx=1 for the selected range" : "address outside the TTBx range";
-        finish_fault(request, fault, cd.record_faults, result);
-        if (!caps_.term_model && !cd.abort) result.outcome = TranslationOutcome::RazWi;
-        return result;
-      }
-      StageWalk walk;
-      walk.granule_log2 = range.granule_log2;
-      walk.input_bits = ia;
-      walk.start_level = stage1_start_level(ia, range.granule_log2);
-      walk.table_base = range.ttb;
-      walk.output_bits = cd.output_bits;
-      walk.hierarchical_disabled = range.had;
-      walk.affd = cd.affd;
-      walk.ha = cd.ha;
-      walk.hd = cd.hd;
-      walk.write = write;
-      walk.nested_s2 = ste.stage2_enabled() ? &ste.s2 : nullptr;
-      if (!walk_stage(walk, key, entry, fault, result)) {
-        const bool record = fault.stage2 ? ste.s2.record_faults
-                                         : (fault.id == EventId::F_WALK_EABT || cd.record_faults);
-        finish_fault(request, fault, record, result);
-        if (!fault.stage2 && !caps_.term_model && !cd.abort) result.outcome = TranslationOutcome::RazWi;
-        return result;
-      }
-      // Stage-1 permissions are checked before the output goes to stage 2.
-      if (!stage1_permits(entry.perms, request, el2, cd.pan, cd.wxn)) {
-        fault = Fault{};
-        fault.id = EventId::F_PERMISSION;
-        fault.why = "stage-1 permissions forbid the access";
-        finish_fault(request, fault, cd.record_faults, result);
-        if (!caps_.term_model && !cd.abort) result.outcome = TranslationOutcome::RazWi;
-        return result;
-      }
-      entry.stage = tag.stage;
-      entry.el2 = el2;
-      entry.vmid = tag.vmid;
-      entry.asid = cd.asid;
-      if (ste.stage2_enabled()) {
-        const std::uint64_t ipa = entry.output_base + (key - entry.input_base);
-        TlbEntry s2_entry;
-        if (!translate_stage2(ste.s2, ipa, FaultClass::IN, s2_entry, fault, result)) {
-          finish_fault(request, fault, ste.s2.record_faults, result);
-          return result;
-        }
-        // The combined entry covers the smaller of the two mappings.
-        const std::uint8_t size = std::min(entry.size_log2, s2_entry.size_log2);
-        const std::uint64_t size_mask = (1ull << size) - 1;
-        const std::uint64_t pa = s2_entry.output_base + (ipa - s2_entry.input_base);
-        entry.size_log2 = size;
-        entry.input_base = key & ~size_mask;
-        entry.ipa_base = ipa & ~size_mask;
-        entry.output_base = pa & ~size_mask;
-        entry.perms.s2 = true;
-        entry.perms.s2_ap = s2_entry.perms.s2_ap;
-        entry.perms.s2_xn = s2_entry.perms.s2_xn;
-        entry.perms.s2_dirty_clean = s2_entry.perms.s2_dirty_clean;
-      }
-    } else {
-      if (!translate_stage2(ste.s2, key, FaultClass::IN, entry, fault, result, false)) {
-        finish_fault(request, fault, ste.s2.record_faults, result);
-        return result;
-      }
-    }
-    if (stage1) tlb_.insert(entry);
+    hit = walk_for(request, ctx, cd, key, range_index, walked_, result);
+    if (hit == nullptr) return result;
   }
-
-  if (entry.perms.s1 && !stage1_permits(entry.perms, request, el2, cd.pan, cd.wxn)) {
-    fault = Fault{};
-    fault.id = EventId::F_PERMISSION;
-    fault.why = "stage-1 permissions forbid the access";
-    finish_fault(request, fault, cd.record_faults, result);
-    if (!caps_.term_model && !cd.abort) result.outcome = TranslationOutcome::RazWi;
-    return result;
-  }
-  if (entry.perms.s2 &&
-      !stage2_permits(entry.perms, request.read, request.instruction, request.privileged, caps_.xnx)) {
-    fault = Fault{};
-    fault.id = EventId::F_PERMISSION;
-    fault.stage2 = true;
-    fault.fault_class = FaultClass::IN;
-    fault.ipa = stage1 ? entry.ipa_base + (key - entry.input_base) : key;
-    fault.why = "stage-2 permissions forbid the access";
-    finish_fault(request, fault, ste.s2.record_faults, result);
+  const TlbEntry& entry = *hit;
+  if (((entry.allowed_accesses >> access_kind(request.read, request.privileged, request.instruction)) & 1) == 0) {
+    // Which stage refuses decides the record: stage 1 is checked first.
+    const bool stage1_refuses = entry.perms.s1 && !stage1_permits(entry.perms, request, ctx.el2, cd.pan, cd.wxn);
+    permission_fault(request, ctx, cd, !stage1_refuses,
+                     stage1_refuses ? 0 : (ctx.stage1 ? entry.ipa_base + (key - entry.input_base) : key), result);
     return result;
   }
 
@@ -654,20 +713,17 @@ TranslationResult TranslationEngine::translate(const TranslationRequest& request
   result.size = 1ull << entry.size_log2;
   result.input_base = request.address & ~(result.size - 1);
   result.output_base = entry.output_base;
-  TranslationRequest probe = request;
-  probe.read = true;
-  result.readable = (!entry.perms.s1 || stage1_permits(entry.perms, probe, el2, cd.pan, cd.wxn)) &&
-                    (!entry.perms.s2 || stage2_permits(entry.perms, true, request.instruction,
-                                                       request.privileged, caps_.xnx));
-  probe.read = false;
-  result.writable = !entry.perms.s1_dirty_clean && !entry.perms.s2_dirty_clean &&
-                    (!entry.perms.s1 || stage1_permits(entry.perms, probe, el2, cd.pan, cd.wxn)) &&
-                    (!entry.perms.s2 || stage2_permits(entry.perms, false, request.instruction,
-                                                       request.privileged, caps_.xnx));
+  if (request.want_access_rights) {
+    // What a DMI grant for this window may allow.
+    result.readable = (entry.allowed_accesses >> access_kind(true, request.privileged, request.instruction)) & 1;
+    result.writable = !entry.perms.s1_dirty_clean && !entry.perms.s2_dirty_clean &&
+                      ((entry.allowed_accesses >> access_kind(false, request.privileged, request.instruction)) & 1);
+  }
   return result;
 }
 
 void TranslationEngine::invalidate_ste_range(std::uint32_t first, std::uint64_t count) {
+  last_context_valid_ = false;
   const std::uint64_t last = static_cast<std::uint64_t>(first) + count;
   for (auto it = ste_cache_.begin(); it != ste_cache_.end();) {
     if (it->first >= first && it->first < last) it = ste_cache_.erase(it);
@@ -682,6 +738,7 @@ void TranslationEngine::invalidate_ste_range(std::uint32_t first, std::uint64_t 
 }
 
 void TranslationEngine::invalidate_cds(std::uint32_t stream_id, std::optional<std::uint32_t> substream_id) {
+  last_context_valid_ = false;
   if (substream_id) {
     cd_cache_.erase(cd_cache_key(stream_id, *substream_id));
     return;

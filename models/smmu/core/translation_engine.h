@@ -41,6 +41,9 @@ struct TranslationRequest {
   bool privileged = false;   // PnU
   bool instruction = false;  // InD
   bool secure = false;
+  // Fill TranslationResult::readable/writable (for a DMI grant); costs two more
+  // permission checks, so plain accesses leave it off.
+  bool want_access_rights = false;
 };
 
 enum class TranslationOutcome : std::uint8_t {
@@ -101,7 +104,10 @@ class TranslationEngine : public CacheMaintenance {
  public:
   TranslationEngine(const Capabilities& caps, MemoryPort& tables, const TranslationConfig& config = {});
 
-  void set_control(const TranslationControl& control) { control_ = control; }
+  void set_control(const TranslationControl& control) {
+    control_ = control;
+    last_context_valid_ = false;
+  }
   const TranslationControl& control() const { return control_; }
 
   TranslationResult translate(const TranslationRequest& request);
@@ -127,11 +133,28 @@ class TranslationEngine : public CacheMaintenance {
   struct StageWalk;    // one stage's walk parameters
 
  private:
-  struct StreamContext;
+  // What a stream's configuration resolves to, pointing into the config cache.
+  struct StreamContext {
+    const StreamTableEntry* ste = nullptr;
+    const ContextDescriptor* cd = nullptr;  // when stage 1 applies
+    bool abort = false;
+    bool stage1 = false;
+    bool stage2 = false;
+    bool el2 = false;
+    TlbTag tag;
+  };
 
-  bool lookup_ste(std::uint32_t stream_id, StreamTableEntry& ste, Fault& fault);
-  bool lookup_cd(const StreamTableEntry& ste, std::uint32_t stream_id, std::uint32_t substream_id,
-                 ContextDescriptor& cd, Fault& fault, TranslationResult& result);
+  bool resolve_context(const TranslationRequest& request, StreamContext& ctx, TranslationResult& result);
+  // The TLB-miss path: walks (stage 1, stage 2 or both), checks stage-1
+  // permissions before stage 2, fills the TLB. nullptr when a fault ended it.
+  const TlbEntry* walk_for(const TranslationRequest& request, const StreamContext& ctx, const ContextDescriptor& cd,
+                           std::uint64_t key, unsigned range_index, TlbEntry& walked, TranslationResult& result);
+  void permission_fault(const TranslationRequest& request, const StreamContext& ctx, const ContextDescriptor& cd,
+                        bool stage2, std::uint64_t ipa, TranslationResult& result);
+  // Both return a pointer into the config cache, or nullptr with `fault` set.
+  const StreamTableEntry* lookup_ste(std::uint32_t stream_id, Fault& fault);
+  const ContextDescriptor* lookup_cd(const StreamTableEntry& ste, std::uint32_t stream_id,
+                                     std::uint32_t substream_id, Fault& fault, TranslationResult& result);
   bool fetch_words(std::uint64_t pa, std::uint64_t* words, unsigned count, AccessPurpose purpose,
                    std::uint64_t& failed_at);
   bool walk_stage(const StageWalk& walk, std::uint64_t input, TlbEntry& out, Fault& fault,
@@ -149,6 +172,15 @@ class TranslationEngine : public CacheMaintenance {
   std::unordered_map<std::uint32_t, StreamTableEntry> ste_cache_;
   std::unordered_map<std::uint64_t, ContextDescriptor> cd_cache_;  // key: sid << 20 | ssid
   TranslationStatistics stats_;
+  // Memo of the last stream's resolved context (dropped by every CFGI, control
+  // change and config-cache eviction).
+  bool last_context_valid_ = false;
+  std::uint32_t last_stream_id_ = 0;
+  bool last_ssv_ = false;
+  std::uint32_t last_substream_id_ = 0;
+  StreamContext last_context_;
+  ContextDescriptor no_cd_;  // stands in for the CD of a stage-2-only stream
+  TlbEntry walked_;          // the entry a miss walk produced (kept off the hit path's stack)
 };
 
 }  // namespace smmuv3tlm::smmu

@@ -1,0 +1,233 @@
+// Host speed of the translation path, measured in one run against the no-SMMU
+// baseline: 64-byte DMA reads straight to memory, through the SMMU on IOTLB hits
+// (stage 1, 4K), and on IOTLB misses (4-level stage-1 walk, stage 2, nested).
+// Ends with one line per ratio: `ratio <name>: <value>`.
+#include <benchmark/benchmark.h>
+
+#include <map>
+#include <memory>
+
+#include <fmt/format.h>
+#include <systemc>
+#include <tlm>
+#include <tlm_utils/simple_initiator_socket.h>
+
+#include "models/memory/sparse_memory.h"
+#include "models/smmu/smmuv3.h"
+#include "platforms/lib/host_driver.h"
+#include "platforms/tables/table_builder.h"
+#include "tlm/junction.h"
+
+namespace {
+
+using namespace smmuv3tlm;
+
+constexpr std::uint64_t kTables = 0x40000000;
+constexpr std::uint64_t kBuffer = 0x80000000;
+constexpr std::uint64_t kIova = 0x100000000000;  // far enough apart to use distinct level-0..2 tables
+constexpr std::uint64_t kMissStride = 0x8040201000;  // changes the index at every level of a 4K walk
+constexpr unsigned kMissPages = 64;
+constexpr std::uint32_t kSidS1 = 1, kSidS2 = 2, kSidNested = 3;
+
+class MemorySpace final : public tables::TableSpace {
+ public:
+  explicit MemorySpace(memory::SparseMemory& m) : m_(m) {}
+  void write64(std::uint64_t a, std::uint64_t v) override { m_.write64(a, v); }
+  std::uint64_t read64(std::uint64_t a) override { return m_.read64(a); }
+
+ private:
+  memory::SparseMemory& m_;
+};
+
+// Two SMMUs share one memory: `hit` with a large IOTLB, `miss` with a one-entry
+// IOTLB so that alternating pages always walk. Each has ports for the S1, S2 and
+// nested streams; `direct` reaches the memory without an SMMU.
+class BenchPlatform : public sc_core::sc_module {
+ public:
+  SC_HAS_PROCESS(BenchPlatform);
+  memory::SparseMemory memory{"memory"};
+  tlm_ext::Junction junction{"junction"};
+  std::unique_ptr<smmu::Smmuv3> hit;
+  std::unique_ptr<smmu::Smmuv3> miss;
+  tlm_utils::simple_initiator_socket<BenchPlatform> direct{"direct"};
+  tlm_utils::simple_initiator_socket<BenchPlatform> cpu_hit{"cpu_hit"};
+  tlm_utils::simple_initiator_socket<BenchPlatform> cpu_miss{"cpu_miss"};
+  std::array<std::unique_ptr<tlm_utils::simple_initiator_socket<BenchPlatform>>, 6> dev;
+  std::array<sc_core::sc_signal<bool>, 8> irq;
+  platform::SmmuSetup setup;
+  std::string error;
+
+  explicit BenchPlatform(const sc_core::sc_module_name& name) : sc_core::sc_module(name) {
+    hit = std::make_unique<smmu::Smmuv3>("hit", config(1024));
+    miss = std::make_unique<smmu::Smmuv3>("miss", config(1));
+    for (unsigned i = 0; i < dev.size(); ++i) {
+      dev[i] = std::make_unique<tlm_utils::simple_initiator_socket<BenchPlatform>>(fmt::format("dev{}", i).c_str());
+      dev[i]->bind((i < 3 ? *hit : *miss).upstream(i % 3));
+    }
+    for (smmu::Smmuv3* s : {hit.get(), miss.get()}) {
+      s->downstream.bind(junction.in);
+      s->table_walk.bind(junction.in);
+    }
+    direct.bind(junction.in);
+    junction.out.bind(memory.socket);
+    cpu_hit.bind(hit->registers);
+    cpu_miss.bind(miss->registers);
+    unsigned k = 0;
+    for (smmu::Smmuv3* s : {hit.get(), miss.get()}) {
+      s->irq_eventq.bind(irq[k++]);
+      s->irq_gerror.bind(irq[k++]);
+      s->irq_priq.bind(irq[k++]);
+      s->irq_cmd_sync.bind(irq[k++]);
+    }
+    build_tables();
+    SC_THREAD(program);
+  }
+
+ private:
+  static smmu::Smmuv3Config config(unsigned tlb_entries) {
+    smmu::Smmuv3Config c;
+    c.capabilities = *smmu::Capabilities::preset("mmu-700");
+    c.translation.tlb.entries = tlb_entries;
+    c.translation.tlb.ways = tlb_entries == 1 ? 1 : 4;
+    c.ports = 3;
+    c.default_stream_ids = {kSidS1, kSidS2, kSidNested};
+    c.dmi = false;
+    return c;
+  }
+
+  void build_tables() {
+    MemorySpace space(memory);
+    tables::PageAllocator alloc(kTables, kTables + 0x10000000);
+    tables::StreamTableBuilder st({smmu::StreamTableFormat::Linear, 4, 8}, alloc, space);
+    setup.strtab_base = st.strtab_base();
+    setup.strtab_base_cfg = st.strtab_base_cfg();
+    setup.cmdq_base = alloc.allocate(4096, 4096) | 8;
+    setup.eventq_base = alloc.allocate(8192, 4096) | 8;
+    const unsigned oas = hit->config().capabilities.oas_bits;
+    auto map_pages = [&](tables::PageTableBuilder& t, std::uint64_t out) {
+      for (unsigned p = 0; p < kMissPages; ++p) t.map(kIova + p * kMissStride, out + p * 0x1000, 0x1000);
+    };
+    // Stage 1, 48-bit VA, 4K: a 4-level walk.
+    tables::PageTableBuilder s1(tables::TableGeometry::stage1(12, 48), alloc, space);
+    map_pages(s1, kBuffer);
+    tables::CdTableBuilder cds(tables::CdTableGeometry{}, alloc, space);
+    tables::CdFields cd;
+    tables::attach_ttb0(cd, s1);
+    cd.asid = 1;
+    cd.ips = tables::ps_encoding(oas);
+    cds.write_cd(0, cd);
+    tables::SteFields ste1;
+    ste1.config = 0b101;
+    tables::attach_cd_table(ste1, cds);
+    st.write_ste(kSidS1, ste1);
+    // Stage 2, 48-bit IPA, 4K, starting at level 0: a 4-level walk.
+    tables::PageTableBuilder s2(tables::TableGeometry::stage2(12, 48, 2, oas), alloc, space);
+    map_pages(s2, kBuffer);
+    tables::SteFields ste2;
+    ste2.config = 0b110;
+    ste2.s2vmid = 2;
+    ste2.s2ps = tables::ps_encoding(oas);
+    tables::attach_stage2(ste2, s2);
+    st.write_ste(kSidS2, ste2);
+    // Nested: stage 1 as above (tables in IPA space mapped 1:1), outputs through stage 2.
+    tables::PageTableBuilder n2(tables::TableGeometry::stage2(12, 48, 2, oas), alloc, space);
+    n2.map(kTables, kTables, 0x10000000);
+    n2.map(kBuffer, kBuffer, kMissPages * 0x1000);
+    tables::SteFields ste3 = ste1;
+    ste3.config = 0b111;
+    ste3.s2vmid = 3;
+    ste3.s2ps = tables::ps_encoding(oas);
+    tables::attach_stage2(ste3, n2);
+    st.write_ste(kSidNested, ste3);
+  }
+
+  void program() {
+    try {
+      platform::HostDriver(cpu_hit, memory).reset(setup);
+      platform::HostDriver(cpu_miss, memory).reset(setup);
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+  }
+};
+
+BenchPlatform* bench_platform = nullptr;
+
+void read64(benchmark::State& state, tlm_utils::simple_initiator_socket<BenchPlatform>& socket,
+            std::uint64_t base, std::uint64_t stride, unsigned pages, bool every_access_new_page) {
+  std::uint8_t data[64];
+  tlm::tlm_generic_payload trans;
+  trans.set_data_ptr(data);
+  trans.set_data_length(64);
+  trans.set_streaming_width(64);
+  unsigned page = 0;
+  unsigned offset = 0;
+  for (auto _ : state) {
+    trans.set_read();
+    trans.set_address(base + page * stride + offset);
+    trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
+    socket->b_transport(trans, delay);
+    if (!trans.is_response_ok()) {
+      state.SkipWithError("DMA failed");
+      break;
+    }
+    benchmark::DoNotOptimize(data[0]);
+    // Streaming DMA: 64-byte beats through a page, then the next page; the miss
+    // benchmarks move to another page (another walk) on every access.
+    offset = (offset + 64) & 0xfff;
+    if ((offset == 0 || every_access_new_page) && ++page == pages) page = 0;
+  }
+}
+
+void BM_Direct(benchmark::State& s) { read64(s, bench_platform->direct, kBuffer, 0x1000, 8, false); }
+void BM_S1Hit(benchmark::State& s) { read64(s, *bench_platform->dev[0], kIova, kMissStride, 8, false); }
+void BM_S1Miss(benchmark::State& s) { read64(s, *bench_platform->dev[3], kIova, kMissStride, kMissPages, true); }
+void BM_S2Miss(benchmark::State& s) { read64(s, *bench_platform->dev[4], kIova, kMissStride, kMissPages, true); }
+void BM_NestedMiss(benchmark::State& s) {
+  read64(s, *bench_platform->dev[5], kIova, kMissStride, kMissPages, true);
+}
+BENCHMARK(BM_Direct);
+BENCHMARK(BM_S1Hit);
+BENCHMARK(BM_S1Miss);
+BENCHMARK(BM_S2Miss);
+BENCHMARK(BM_NestedMiss);
+
+// Keeps each benchmark's time per iteration for the ratio lines.
+class RatioReporter : public benchmark::ConsoleReporter {
+ public:
+  std::map<std::string, double> ns_per_iteration;
+  void ReportRuns(const std::vector<Run>& runs) override {
+    for (const Run& r : runs) {
+      if (!r.error_occurred && r.iterations > 0) ns_per_iteration[r.benchmark_name()] = r.GetAdjustedCPUTime();
+    }
+    ConsoleReporter::ReportRuns(runs);
+  }
+};
+
+}  // namespace
+
+int sc_main(int argc, char* argv[]) {
+  sc_core::sc_report_handler::set_actions(sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
+  BenchPlatform platform("bench");
+  bench_platform = &platform;
+  sc_core::sc_start();
+  if (!platform.error.empty()) {
+    std::fprintf(stderr, "bench set-up failed: %s\n", platform.error.c_str());
+    return 1;
+  }
+  benchmark::Initialize(&argc, argv);
+  RatioReporter reporter;
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  auto& t = reporter.ns_per_iteration;
+  auto ratio = [&](const char* name, const char* a, const char* b) {
+    if (t.count(a) && t.count(b) && t[b] > 0) std::printf("ratio %s: %.2f\n", name, t[a] / t[b]);
+  };
+  // Speeds: hit/direct = time(direct) / time(hit), so 1.0 means "as fast as no SMMU".
+  ratio("hit/direct", "BM_Direct", "BM_S1Hit");
+  // Slowdowns relative to a hit: time(miss) / time(hit).
+  ratio("s1-miss/hit", "BM_S1Miss", "BM_S1Hit");
+  ratio("s2-miss/hit", "BM_S2Miss", "BM_S1Hit");
+  ratio("nested-miss/hit", "BM_NestedMiss", "BM_S1Hit");
+  return 0;
+}

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 
@@ -78,6 +79,26 @@ struct Capabilities {
   // Encoded IDR5.OAS (0..6) for this OAS, and the inverse.
   static unsigned oas_encoding(unsigned bits);
   static unsigned oas_from_encoding(unsigned encoding);  // 0 for a reserved encoding
+
+  // Empty when the model implements these capabilities exactly (every value is
+  // architecturally valid, encodes into the ID registers and is honoured by the
+  // model); otherwise the reason, naming the ID register field.
+  std::string unsupported_reason() const;
 };
+
+bool operator==(const Capabilities& a, const Capabilities& b);
+bool operator!=(const Capabilities& a, const Capabilities& b);
+
+// JSON with one named key per member ("stage1", "sid_bits", "httu": "none" ...).
+// from_json starts from the preset named by an optional "preset" key (else the
+// defaults), applies the other keys, and throws std::invalid_argument naming an
+// unknown key, a value of the wrong type, or a combination the model cannot
+// implement.
+void to_json(nlohmann::json& json, const Capabilities& caps);
+void from_json(const nlohmann::json& json, Capabilities& caps);
+
+const char* to_string(HttuSupport value);
+const char* to_string(TtEndian value);
+const char* to_string(StallModel value);
 
 }  // namespace smmuv3tlm::smmu

@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "models/smmu/arch/capabilities.h"
@@ -71,6 +72,37 @@ struct Command {
   std::uint16_t stag = 0;       // RESUME
   std::uint8_t response = 0;    // RESUME / PRI_RESP
   std::uint16_t group_id = 0;   // PRI_RESP
+  std::uint8_t stride = 0;      // PREFETCH_ADDR Stride
 };
+
+// Every opcode of the enumeration above, in numeric order.
+constexpr std::array<CommandOpcode, 24> kAllCommandOpcodes = {
+    CommandOpcode::PREFETCH_CONFIG, CommandOpcode::PREFETCH_ADDR,  CommandOpcode::CFGI_STE,
+    CommandOpcode::CFGI_STE_RANGE,  CommandOpcode::CFGI_CD,        CommandOpcode::CFGI_CD_ALL,
+    CommandOpcode::TLBI_NH_ALL,     CommandOpcode::TLBI_NH_ASID,   CommandOpcode::TLBI_NH_VA,
+    CommandOpcode::TLBI_NH_VAA,     CommandOpcode::TLBI_EL3_ALL,   CommandOpcode::TLBI_EL3_VA,
+    CommandOpcode::TLBI_EL2_ALL,    CommandOpcode::TLBI_EL2_ASID,  CommandOpcode::TLBI_EL2_VA,
+    CommandOpcode::TLBI_EL2_VAA,    CommandOpcode::TLBI_S12_VMALL, CommandOpcode::TLBI_S2_IPA,
+    CommandOpcode::TLBI_NSNH_ALL,   CommandOpcode::ATC_INV,        CommandOpcode::PRI_RESP,
+    CommandOpcode::RESUME,          CommandOpcode::STALL_TERM,     CommandOpcode::CMD_SYNC,
+};
+
+// True when `opcode` names a command of this enumeration (every other value is
+// Reserved or a Secure/ECMDQ/later-version command the model does not implement).
+bool is_command_opcode(std::uint8_t opcode);
+
+// The bits of each dword that the opcode's layout defines (including the opcode
+// field). Everything else is RES0.
+std::array<std::uint64_t, 2> command_defined_bits(CommandOpcode opcode);
+
+// Decodes and validates one command as read from the Non-secure Command queue
+// (IHI 0070 §4). Returns nullopt for a command the SMMU must reject with
+// CERROR_ILL and explains why in `why_illegal`.
+std::optional<Command> decode_command(const std::array<std::uint64_t, 2>& words,
+                                      const Capabilities& caps, std::string& why_illegal);
+
+// Encodes the fields the opcode defines (ignores `raw`). decode_command of the
+// result gives back the same fields.
+std::array<std::uint64_t, 2> encode_command(const Command& command);
 
 }  // namespace smmuv3tlm::smmu

@@ -1,0 +1,256 @@
+// The SMMU's Non-secure programming interface (IHI 0070 §6): the register file
+// of page 0 and page 1, the command queue engine (§4), the event queue writer
+// (§7.2), global errors (§7.5) and the interrupt/MSI outputs (§3.18). Plain C++:
+// the SystemC shell forwards MMIO to read()/write(), hands it a MemoryPort for
+// queue and MSI accesses, and turns the IRQ callback into sc_out<bool> levels.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <nlohmann/json_fwd.hpp>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "models/smmu/arch/cache_maintenance.h"
+#include "models/smmu/arch/capabilities.h"
+#include "models/smmu/arch/command.h"
+#include "models/smmu/arch/event.h"
+#include "models/smmu/arch/memory_port.h"
+#include "models/smmu/arch/registers.h"
+
+namespace smmuv3tlm::smmu {
+
+enum class Severity : std::uint8_t { Info, Warning, Error };
+const char* to_string(Severity severity);
+
+// The wired interrupt outputs.
+//  EventQueue, PriQueue: level. High while IRQ_CTRLACK.<queue>_IRQEN == 1, the
+//    queue is enabled (CR0ACK), the queue's MSI is not in use (no IDR0.MSI or
+//    *_IRQ_CFG0.ADDR == 0) and the queue is not empty (PROD != CONS). It drops
+//    when software consumes the last entry (CONS write), disables the interrupt
+//    or the queue, or programs an MSI address.
+//  GlobalError: level. High while IRQ_CTRLACK.GERROR_IRQEN == 1, the GERROR MSI
+//    is not in use and any error is active (GERROR != GERRORN). It drops when
+//    software acknowledges the last active error through GERRORN.
+//  CommandSync: pulse. Each CMD_SYNC with CS = SIG_IRQ that does not complete by
+//    MSI reports (CommandSync, true) immediately followed by (CommandSync, false).
+enum class IrqLine : std::uint8_t {
+  EventQueue = 0,
+  PriQueue = 1,
+  CommandSync = 2,
+  GlobalError = 3
+};
+const char* to_string(IrqLine line);
+
+struct ProgrammingInterfaceConfig {
+  // false: CR0, GBPA and IRQ_CTRL updates take effect (and are acknowledged in
+  // CR0ACK, GBPA.UPDATE, IRQ_CTRLACK) within the write. true: the write records a
+  // pending update; CR0ACK/GBPA/IRQ_CTRLACK keep their old values until the
+  // owner calls complete_pending_acks() (the SystemC shell does so after its
+  // configured acknowledge latency).
+  bool defer_acks = false;
+  // GBPA.ABORT after reset (its reset value is IMPLEMENTATION DEFINED).
+  bool gbpa_abort_at_reset = false;
+  // Severity of the diagnostic reported when a CONSTRAINED UNPREDICTABLE write
+  // is ignored.
+  Severity constrained_unpredictable_severity = Severity::Warning;
+};
+
+struct ProgrammingInterfaceStatistics {
+  std::array<std::uint64_t, 256> commands_by_opcode{};  // executed commands, by opcode
+  std::uint64_t commands_executed = 0;
+  std::uint64_t commands_illegal = 0;      // CERROR_ILL
+  std::uint64_t command_fetch_aborts = 0;  // CERROR_ABT
+  std::uint64_t syncs = 0;
+  std::uint64_t sync_msis = 0;
+  std::uint64_t sync_wired_irqs = 0;
+  std::uint64_t sev_events = 0;  // CMD_SYNC CS = SIG_SEV with IDR0.SEV
+  std::uint64_t events_recorded = 0;
+  std::uint64_t events_lost = 0;       // queue full: overflow
+  std::uint64_t events_discarded = 0;  // queue disabled or EVTQ_ABT_ERR active
+  std::uint64_t event_write_aborts = 0;
+  std::uint64_t msi_writes = 0;
+  std::uint64_t msi_write_aborts = 0;
+  std::uint64_t gerrors_raised = 0;                    // error bits activated
+  std::uint64_t constrained_unpredictable_writes = 0;  // ignored
+  std::uint64_t bad_accesses = 0;                      // wrong size/alignment/offset
+};
+void to_json(nlohmann::json& json, const ProgrammingInterfaceStatistics& stats);
+
+class ProgrammingInterface {
+ public:
+  using DiagnosticsCallback = std::function<void(Severity, const std::string& rule_message)>;
+  using IrqCallback = std::function<void(IrqLine line, bool level)>;
+  // Called after any register the translation side depends on changes its
+  // effective value: CR0ACK, GBPA (applied), STRTAB_BASE, STRTAB_BASE_CFG, CR1, CR2.
+  using ControlChangedCallback = std::function<void()>;
+
+  ProgrammingInterface(const Capabilities& caps, MemoryPort& queue_memory, CacheMaintenance& caches,
+                       const ProgrammingInterfaceConfig& config = {});
+
+  void set_diagnostics_callback(DiagnosticsCallback callback) {
+    diagnostics_ = std::move(callback);
+  }
+  void set_irq_callback(IrqCallback callback) { irq_ = std::move(callback); }
+  void set_control_changed_callback(ControlChangedCallback callback) {
+    control_changed_ = std::move(callback);
+  }
+
+  // Every register to its reset value, pending acknowledgements dropped, wired
+  // lines low. Statistics are kept.
+  void reset();
+
+  // MMIO at `offset` in [0, 0x20000). 32-bit accesses to any register; 64-bit
+  // accesses to 64-bit registers (which also accept two 32-bit halves). Reserved
+  // offsets are RAZ/WI; other sizes, misalignment and 64-bit accesses to 32-bit
+  // registers are RAZ/WI with a diagnostic.
+  std::uint64_t read(std::uint64_t offset, unsigned size_bytes);
+  void write(std::uint64_t offset, std::uint64_t value, unsigned size_bytes);
+
+  // Deferred acknowledgement (ProgrammingInterfaceConfig::defer_acks).
+  bool has_pending_acks() const;
+  void complete_pending_acks();
+
+  // Consumes commands while CR0ACK.CMDQEN == 1, PROD != CONS and no CMDQ_ERR is
+  // active. Called internally on a CMDQ_PROD write, on CMDQEN being acknowledged
+  // and on CMDQ_ERR being acknowledged.
+  void process_command_queue();
+
+  // Writes one record to the event queue. Returns false when the record was not
+  // written: queue disabled (CR0ACK.EVENTQEN == 0) or EVTQ_ABT_ERR active
+  // (discarded), queue full (lost: EVENTQ_PROD.OVFLG toggles if no overflow is
+  // outstanding), or the write aborted (GERROR.EVTQ_ABT_ERR).
+  bool record_event(const EventRecord& record);
+
+  // ---- State the translation side reads --------------------------------------
+  bool smmu_enabled() const { return (cr0ack_ & reg::cr0::SMMUEN) != 0; }
+  std::uint32_t cr0ack() const { return cr0ack_; }
+  std::uint32_t gbpa() const { return gbpa_effective_; }  // without UPDATE
+  std::uint64_t strtab_base() const { return strtab_base_; }
+  std::uint32_t strtab_base_cfg() const { return strtab_base_cfg_; }
+  std::uint32_t cr1() const { return cr1_; }
+  std::uint32_t cr2() const { return cr2_; }
+  const Capabilities& capabilities() const { return caps_; }
+
+  // ---- Observation ------------------------------------------------------------
+  bool irq_level(IrqLine line) const { return line_levels_[static_cast<std::size_t>(line)]; }
+  std::uint32_t active_global_errors() const {
+    return (gerror_ ^ gerrorn_) & reg::gerror::kDefinedBits;
+  }
+  const ProgrammingInterfaceStatistics& statistics() const { return stats_; }
+  const ProgrammingInterfaceConfig& config() const { return config_; }
+
+ private:
+  struct Queue {
+    std::uint64_t base = 0;
+    std::uint32_t prod = 0;
+    std::uint32_t cons = 0;
+  };
+  // A queue's size and location as currently programmed.
+  struct QueueGeometry {
+    std::uint64_t base_address = 0;
+    unsigned log2_entries = 0;
+    std::uint32_t pointer_mask = 0;  // wrap bit and index
+    std::uint32_t index_mask = 0;
+    std::uint32_t entry_bytes = 0;
+
+    std::uint64_t entry_address(std::uint32_t pointer) const {
+      return base_address + std::uint64_t{pointer & index_mask} * entry_bytes;
+    }
+    bool empty(std::uint32_t prod, std::uint32_t cons) const {
+      return ((prod ^ cons) & pointer_mask) == 0;
+    }
+    bool full(std::uint32_t prod, std::uint32_t cons) const {
+      return ((prod ^ cons) & pointer_mask) == (index_mask + 1);
+    }
+    std::uint32_t next(std::uint32_t pointer) const { return (pointer + 1) & pointer_mask; }
+  };
+  struct MsiConfig {
+    std::uint64_t cfg0 = 0;  // ADDR
+    std::uint32_t cfg1 = 0;  // DATA
+    std::uint32_t cfg2 = 0;  // MEMATTR, SH
+  };
+  enum class Width : std::uint8_t { Absent, Bits32, Bits64 };
+
+  static QueueGeometry geometry(const Queue& queue, unsigned max_log2, std::uint32_t entry_bytes);
+  QueueGeometry cmdq_geometry() const;
+  QueueGeometry eventq_geometry() const;
+  QueueGeometry priq_geometry() const;
+
+  Width width_of(std::uint64_t register_offset) const;
+  std::uint32_t read32(std::uint64_t offset) const;
+  std::uint64_t read64(std::uint64_t offset) const;
+  void write32(std::uint64_t offset, std::uint32_t value);
+  void write64(std::uint64_t offset, std::uint64_t value);
+
+  void write_cr0(std::uint32_t value);
+  void write_gbpa(std::uint32_t value);
+  void write_irq_ctrl(std::uint32_t value);
+  void write_gerrorn(std::uint32_t value);
+  void apply_cr0(std::uint32_t value);
+  void apply_gbpa(std::uint32_t value);
+  void apply_irq_ctrl(std::uint32_t value);
+
+  // Rejects a write the architecture makes CONSTRAINED UNPREDICTABLE: reports
+  // `rule` and returns true when `forbidden`.
+  bool ignore_if(bool forbidden, std::uint64_t offset, std::uint64_t value, const char* rule);
+  void diagnose(Severity severity, const std::string& message);
+
+  void execute(const Command& command);
+  void complete_sync(const Command& command);
+  void stop_command_queue(CommandError error);
+  void activate_global_errors(std::uint32_t errors);
+  bool msi_in_use(const MsiConfig& msi) const;
+  bool send_msi(std::uint64_t address, std::uint32_t data);
+  bool send_msi(const MsiConfig& msi) {
+    return send_msi(msi.cfg0 & reg::irq_cfg::ADDR.mask(), msi.cfg1);
+  }
+  void update_irq_lines();
+  void set_line(IrqLine line, bool level);
+  void notify_control_changed();
+
+  Capabilities caps_;
+  MemoryPort& memory_;
+  CacheMaintenance& caches_;
+  ProgrammingInterfaceConfig config_;
+  DiagnosticsCallback diagnostics_;
+  IrqCallback irq_;
+  ControlChangedCallback control_changed_;
+
+  // Register file.
+  std::uint32_t cr0_ = 0;
+  std::uint32_t cr0ack_ = 0;
+  std::uint32_t cr1_ = 0;
+  std::uint32_t cr2_ = 0;
+  std::uint32_t gbpa_register_ = 0;   // as read: UPDATE set while an update is pending
+  std::uint32_t gbpa_effective_ = 0;  // as applied
+  std::uint32_t irq_ctrl_ = 0;
+  std::uint32_t irq_ctrlack_ = 0;
+  std::uint32_t gerror_ = 0;
+  std::uint32_t gerrorn_ = 0;
+  MsiConfig gerror_msi_;
+  std::uint64_t strtab_base_ = 0;
+  std::uint32_t strtab_base_cfg_ = 0;
+  Queue cmdq_;
+  Queue eventq_;
+  MsiConfig eventq_msi_;
+  Queue priq_;
+  MsiConfig priq_msi_;
+
+  // Deferred acknowledgement.
+  std::optional<std::uint32_t> pending_cr0_;
+  std::optional<std::uint32_t> pending_gbpa_;
+  std::optional<std::uint32_t> pending_irq_ctrl_;
+
+  // Command queue re-entrancy: a callback may write CMDQ_PROD while a command
+  // executes; the running loop picks the new commands up.
+  bool consuming_commands_ = false;
+  bool consume_again_ = false;
+
+  std::array<bool, 4> line_levels_{};
+  ProgrammingInterfaceStatistics stats_;
+};
+
+}  // namespace smmuv3tlm::smmu

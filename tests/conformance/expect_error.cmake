@@ -1,0 +1,16 @@
+# Runs the conformance runner on a malformed case and checks that it fails
+# cleanly: exit status 1 (not 0, not a crash) and a message naming file and key.
+string(REPLACE "|" ";" CASE "${CASE}")
+execute_process(COMMAND ${RUNNER} ${CASE} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+set(all "${out}${err}")
+if(NOT rc STREQUAL "1")
+  message(FATAL_ERROR "expected exit status 1, got '${rc}'\n${all}")
+endif()
+list(GET CASE 0 first_case)
+get_filename_component(case_name ${first_case} NAME)
+foreach(expected ${case_name} ${KEY} ${ALSO})
+  string(FIND "${all}" "${expected}" at)
+  if(at EQUAL -1)
+    message(FATAL_ERROR "output does not name '${expected}'\n${all}")
+  endif()
+endforeach()

@@ -38,14 +38,13 @@ bool decode_cd(const std::array<std::uint64_t, 8>& w, const Capabilities& caps, 
   const unsigned tbi = static_cast<unsigned>(extract(w[0], 39, 38));
   cd.pan = bit(w[0], 40);
   cd.aa64 = bit(w[0], 41);
-  cd.hd = bit(w[0], 42) && caps.httu == HttuSupport::AccessAndDirty;
-  cd.ha = bit(w[0], 43) && caps.httu != HttuSupport::None;
+  cd.hd = bit(w[0], 42);
+  cd.ha = bit(w[0], 43);
   cd.stall = bit(w[0], 44);
   cd.record_faults = bit(w[0], 45);
   cd.abort = bit(w[0], 46);
   cd.aset = bit(w[0], 47);
   cd.asid = static_cast<std::uint16_t>(extract(w[0], 63, 48));
-  if (!caps.asid16) cd.asid &= 0xff;  // upper ASID bits are RES0 without ASID16
   cd.big_endian = bit(w[0], 15);
   cd.mair = w[3];
 
@@ -60,6 +59,22 @@ bool decode_cd(const std::array<std::uint64_t, 8>& w, const Capabilities& caps, 
   }
   if (cd.stall && caps.stall_model == StallModel::TerminateOnly) {
     why = "CD.S=1 but the SMMU does not support stalls (IDR0.STALL_MODEL=0b01)";
+    return false;
+  }
+  if (!cd.stall && caps.stall_model == StallModel::StallForced) {
+    why = "CD.S=0 but stalls are forced (IDR0.STALL_MODEL=0b10)";
+    return false;
+  }
+  if (!cd.abort && caps.term_model) {
+    why = "CD.A=0 but IDR0.TERM_MODEL=1 (terminated transactions always abort)";
+    return false;
+  }
+  if (!caps.asid16 && cd.asid > 0xff) {
+    why = "CD.ASID[15:8] is non-zero but IDR0.ASID16=0";
+    return false;
+  }
+  if ((cd.ha && caps.httu == HttuSupport::None) || (cd.hd && caps.httu != HttuSupport::AccessAndDirty)) {
+    why = "CD.HA/HD ask for hardware updates IDR0.HTTU does not advertise";
     return false;
   }
   for (int i = 0; i < 2; ++i) {

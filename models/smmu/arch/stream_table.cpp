@@ -30,22 +30,18 @@ L1StreamDescriptor L1StreamDescriptor::decode(std::uint64_t word) {
 bool derive_stage2_geometry(Stage2Config& s2, const Capabilities& caps, std::string& why) {
   const unsigned granule = s2.granule_log2;
   const unsigned stride = granule - 3;
-  // S2SL0 -> start level (VTCR_EL2.SL0 semantics, no LPA2/TTST): 4K: 0->L2,
-  // 1->L1, 2->L0; 16K/64K: 0->L3, 1->L2, 2->L1 (64K L1 needs 52-bit PA).
-  int start_level = 0;
+  // S2SL0 -> start level (VTCR_EL2.SL0, no LPA2/TTST): 4K: 0->L2, 1->L1, 2->L0;
+  // 16K/64K: 0->L3, 1->L2, 2->L1. AArch64.S2InvalidSL: 0b11 is reserved, and
+  // 0b10 needs a PA size of at least 44 bits (4K, 64K) or 42 bits (16K).
   if (s2.sl0 == 3) {
     why = "S2SL0=0b11 is reserved";
     return false;
   }
-  if (granule == 12) {
-    start_level = 2 - static_cast<int>(s2.sl0);
-  } else {
-    start_level = 3 - static_cast<int>(s2.sl0);
-    if (granule == 16 && start_level == 1 && caps.oas_bits < 52) {
-      why = "S2SL0 selects level 1 with a 64K granule, which needs a 52-bit PA";
-      return false;
-    }
+  if (s2.sl0 == 2 && caps.oas_bits < (granule == 14 ? 42u : 44u)) {
+    why = "S2SL0=0b10 needs a larger PA size than IDR5.OAS (AArch64.S2InvalidSL)";
+    return false;
   }
+  const int start_level = (granule == 12 ? 2 : 3) - static_cast<int>(s2.sl0);
   // AArch64.S2InconsistentSL: the input size must leave 1..(stride+4) bits to
   // the start level (up to 16 concatenated tables).
   const unsigned levels_below = static_cast<unsigned>(3 - start_level);
@@ -78,7 +74,6 @@ bool endianness_supported(bool big_endian, const Capabilities& caps) {
 bool decode_stage2(const std::array<std::uint64_t, 8>& w, const Capabilities& caps, Stage2Config& s2,
                    std::string& why) {
   s2.vmid = static_cast<std::uint16_t>(extract(w[2], 15, 0));
-  if (!caps.vmid16) s2.vmid &= 0xff;  // upper VMID bits are RES0 without VMID16
   s2.t0sz = static_cast<unsigned>(extract(w[2], 37, 32));
   s2.sl0 = static_cast<unsigned>(extract(w[2], 39, 38));
   const unsigned tg = static_cast<unsigned>(extract(w[2], 47, 46));
@@ -87,12 +82,20 @@ bool decode_stage2(const std::array<std::uint64_t, 8>& w, const Capabilities& ca
   s2.big_endian = bit(w[2], 52);
   s2.affd = bit(w[2], 53);
   s2.ptw = bit(w[2], 54);
-  s2.hd = bit(w[2], 55) && caps.httu == HttuSupport::AccessAndDirty;
-  s2.ha = bit(w[2], 56) && caps.httu != HttuSupport::None;
+  s2.hd = bit(w[2], 55);
+  s2.ha = bit(w[2], 56);
   s2.stall = bit(w[2], 57);
   s2.record_faults = bit(w[2], 58);
   s2.ttb = w[3] & mask_bits(51, 4);
 
+  if (!caps.vmid16 && s2.vmid > 0xff) {
+    why = "S2VMID[15:8] is non-zero but IDR0.VMID16=0";
+    return false;
+  }
+  if ((s2.ha && caps.httu == HttuSupport::None) || (s2.hd && caps.httu != HttuSupport::AccessAndDirty)) {
+    why = "S2HA/S2HD ask for hardware updates IDR0.HTTU does not advertise";
+    return false;
+  }
   if (!s2.aa64 && !caps.aarch32_tables) {
     why = "S2AA64=0 but AArch32 tables are not supported (IDR0.TTF)";
     return false;
@@ -120,8 +123,9 @@ bool decode_stage2(const std::array<std::uint64_t, 8>& w, const Capabilities& ca
   }
   if (!derive_stage2_geometry(s2, caps, why)) return false;
   s2.output_bits = std::min(ips_to_bits(ps), caps.oas_bits);
-  if ((s2.ttb & ~mask_bits(caps.oas_bits - 1, 0)) != 0) {
-    why = "S2TTB is outside the OAS";
+  // §3.4: a start table beyond the effective S2PS makes the STE ILLEGAL.
+  if ((s2.ttb & ~mask_bits(s2.output_bits - 1, 0)) != 0) {
+    why = "S2TTB is outside the effective S2PS";
     return false;
   }
   if (s2.stall && caps.stall_model == StallModel::TerminateOnly) {
@@ -147,15 +151,15 @@ bool decode_ste(const std::array<std::uint64_t, 8>& w, const Capabilities& caps,
     return false;
   }
   const unsigned config = static_cast<unsigned>(extract(w[0], 3, 1));
-  if (config != 0b000 && config < 0b100) {
-    why = "STE.Config=" + std::to_string(config) + " is reserved";
-    return false;
-  }
-  ste.config = static_cast<SteConfig>(config);
+  // Config 0b0xx: abort (0b001..0b011 are reserved and behave as 0b000).
+  ste.config = config < 0b100 ? SteConfig::Abort : static_cast<SteConfig>(config);
   ste.s1_format = static_cast<unsigned>(extract(w[0], 5, 4));
   ste.s1_context_ptr = w[0] & mask_bits(51, 6);
   ste.s1_cdmax = static_cast<unsigned>(extract(w[0], 63, 59));
-  ste.s1dss = static_cast<S1DefaultSubstream>(extract(w[1], 1, 0));
+  // S1DSS=0b11 is reserved and behaves as 0b00 (terminate).
+  const unsigned s1dss = static_cast<unsigned>(extract(w[1], 1, 0));
+  ste.s1dss = s1dss == 3 ? S1DefaultSubstream::Terminate : static_cast<S1DefaultSubstream>(s1dss);
+  ste.s1_stall_disable = bit(w[1], 27);
   ste.eats = static_cast<unsigned>(extract(w[1], 29, 28));
   ste.strw = static_cast<unsigned>(extract(w[1], 31, 30));
   ste.memattr = static_cast<unsigned>(extract(w[1], 35, 32));
@@ -181,27 +185,27 @@ bool decode_ste(const std::array<std::uint64_t, 8>& w, const Capabilities& caps,
       why = "S1CDMAX=" + std::to_string(ste.s1_cdmax) + " exceeds IDR1.SSIDSIZE";
       return false;
     }
-    if (ste.s1_cdmax != 0) {
-      if (ste.s1_format == 3) {
-        why = "S1FMT=0b11 is reserved";
-        return false;
-      }
-      if (ste.s1_format != 0 && !caps.cd2l) {
-        why = "S1FMT selects a 2-level CD table but IDR0.CD2L=0";
-        return false;
-      }
-      if (ste.s1dss == static_cast<S1DefaultSubstream>(3)) {
-        why = "S1DSS=0b11 is reserved";
-        return false;
-      }
+    if (ste.s1_format == 3) ste.s1_format = 0;  // reserved, behaves as linear
+    if (ste.s1_cdmax != 0 && ste.s1_format != 0 && !caps.cd2l) {
+      why = "S1FMT selects a 2-level CD table but IDR0.CD2L=0";
+      return false;
+    }
+    // S1STALLD may only be set when the stall model is configurable.
+    if (ste.s1_stall_disable && caps.stall_model != StallModel::StallAndTerminate) {
+      why = "S1STALLD=1 but IDR0.STALL_MODEL is not 0b00";
+      return false;
     }
     if ((ste.s1_context_ptr & ~mask_bits(caps.oas_bits - 1, 0)) != 0) {
       why = "S1ContextPtr is outside the OAS";
       return false;
     }
-    // StreamWorld: 0b00 NS-EL1, 0b10 EL2 (needs HYP and no stage 2); others reserved here.
-    if (ste.strw == 0b01 || ste.strw == 0b11 || (ste.strw == 0b10 && (!caps.hyp || ste.stage2_enabled()))) {
-      why = "STRW=" + std::to_string(ste.strw) + " is not valid for this configuration";
+    // StreamWorld is IGNORED when stage 2 translates (the stream is NS-EL1);
+    // otherwise 0b00 NS-EL1, 0b10 EL2 (needs HYP); 0b01 (secure) and 0b11 are
+    // not valid for a Non-secure stream.
+    if (ste.stage2_enabled()) {
+      ste.strw = 0;
+    } else if (ste.strw == 0b01 || ste.strw == 0b11 || (ste.strw == 0b10 && !caps.hyp)) {
+      why = "STRW=" + std::to_string(ste.strw) + " is not valid for this SMMU";
       return false;
     }
   }

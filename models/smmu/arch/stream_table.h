@@ -77,6 +77,7 @@ struct StreamTableEntry {
   unsigned s1_cdmax = 0;            // S1CDMAX: log2 of the number of CDs
   S1DefaultSubstream s1dss = S1DefaultSubstream::Terminate;
   unsigned strw = 0;                // StreamWorld: 0 = NS-EL1, 2 = EL2
+  bool s1_stall_disable = false;    // S1STALLD
   unsigned eats = 0;
   // Attribute overrides carried downstream.
   unsigned memattr = 0;

@@ -45,15 +45,18 @@ std::uint64_t cd_cache_key(std::uint32_t stream_id, std::uint32_t substream_id) 
 }
 
 // Stage-1 permission check (VMSAv8-64 EL1&0 regime, AP[2:1], PAN, XN, WXN).
-bool stage1_permits(const TlbPermissions& p, const TranslationRequest& req, bool el2, bool pan, bool wxn) {
-  const bool privileged = req.privileged || el2;  // EL2 regimes have a single privilege level
-  const bool el0_access = (p.s1_ap & 1) != 0 && !el2;
+// `single_privilege`: the EL2 regime without E2H, where AP[1] is ignored and bit 54
+// (with XNTable, bit 60) is the only execute-never control.
+bool stage1_permits(const TlbPermissions& p, const TranslationRequest& req, bool single_privilege, bool pan,
+                    bool wxn) {
+  const bool privileged = req.privileged || single_privilege;
+  const bool el0_access = (p.s1_ap & 1) != 0 && !single_privilege;
   const bool read_only = (p.s1_ap & 2) != 0;
   if (!privileged && !el0_access) return false;
   if (!req.read && read_only) return false;
   if (req.instruction) {
     const bool writable = !read_only;
-    if (privileged ? p.s1_pxn : p.s1_uxn) return false;
+    if (single_privilege ? p.s1_uxn : (privileged ? p.s1_pxn : p.s1_uxn)) return false;
     if (wxn && writable) return false;
     // Privileged execution of EL0-writable memory is never allowed.
     if (privileged && el0_access && writable) return false;
@@ -227,11 +230,12 @@ const ContextDescriptor* TranslationEngine::lookup_cd(const StreamTableEntry& st
         return nullptr;
       }
       const L1ContextDescriptor l1 = L1ContextDescriptor::decode(word);
-      if (!l1.valid) {
+      // §3.4.3: an L2Ptr beyond the OAS is C_BAD_SUBSTREAMID (SMMUv3.1 and later).
+      if (!l1.valid || (l1.l2_table & ~mask_bits(caps_.oas_bits - 1, 0)) != 0) {
         fault = Fault{};
         fault.id = EventId::C_BAD_SUBSTREAMID;
         fault.configuration = true;
-        fault.why = "L1CD.V=0 for this SubstreamID";
+        fault.why = "L1CD.V=0, or its L2Ptr is beyond the OAS, for this SubstreamID";
         return nullptr;
       }
       cd_addr = l1.l2_table + static_cast<std::uint64_t>(substream_id & ((1u << split) - 1)) * kCdBytes;
@@ -436,28 +440,44 @@ bool TranslationEngine::translate_stage2(const Stage2Config& s2, std::uint64_t i
   return true;
 }
 
-void TranslationEngine::finish_fault(const TranslationRequest& request, const Fault& fault, bool record,
+void TranslationEngine::finish_fault(const TranslationRequest& request, const Fault& fault,
+                                     const StreamTableEntry* ste, const ContextDescriptor* cd,
                                      TranslationResult& result) {
   result.outcome = TranslationOutcome::Terminated;
   result.fault = fault.id;
   ++stats_.terminated;
   ++stats_.faults[fault.id];
+  // A stage-1 fault on a CD with A=0 completes as RAZ/WI (only possible with TERM_MODEL=0).
+  if (!fault.configuration && !fault.stage2 && cd != nullptr && !caps_.term_model && !cd->abort) {
+    result.outcome = TranslationOutcome::RazWi;
+  }
+  // Which faults are recorded (§5.4 CD.R, §5.2 STE.S2R, §7.3.3): configuration
+  // errors always, C_BAD_STREAMID only with CR2.RECINVSID; walk external aborts
+  // always; the translation-related faults as CD.R / STE.S2R say.
+  bool record = true;
+  if (fault.id == EventId::C_BAD_STREAMID) {
+    record = bit(control_.cr2, 1);
+  } else if (!fault.configuration && fault.id != EventId::F_WALK_EABT) {
+    // A stage-1 fault without a CD (stage 1 bypassed) is always recorded.
+    record = fault.stage2 ? (ste != nullptr && ste->s2.record_faults) : (cd == nullptr || cd->record_faults);
+  }
   if (!record) return;
   EventRecord e;
   e.id = fault.id;
   e.stream_id = request.stream_id;
-  e.ssv = request.ssv;
-  e.substream_id = request.ssv ? request.substream_id : 0;
-  if (!fault.configuration || fault.id == EventId::F_STREAM_DISABLED) {
+  // F_STREAM_DISABLED defines only the StreamID; the other records carry the SubstreamID.
+  e.ssv = request.ssv && fault.id != EventId::F_STREAM_DISABLED;
+  e.substream_id = e.ssv ? request.substream_id : 0;
+  if (!fault.configuration) {
     e.input_addr = request.address;
     e.rnw = request.read;
     e.pnu = request.privileged;
-    e.ind = request.instruction;
-  }
-  if (!fault.configuration) {
+    e.ind = request.instruction && request.read;  // InD is 0 for writes (§7.3.13)
     e.s2 = fault.stage2;
     e.fault_class = fault.fault_class;
     e.ipa = fault.stage2 ? fault.ipa : 0;
+    // TTRnW: a stage-2 fault on a stage-1 table access; walks only read here.
+    e.ttrnw = fault.stage2 && fault.fault_class == FaultClass::TT;
   }
   e.fetch_addr = fault.fetch_addr;
   result.event = e;
@@ -468,7 +488,7 @@ bool TranslationEngine::resolve_context(const TranslationRequest& request, Strea
   Fault fault;
   const StreamTableEntry* ste = lookup_ste(request.stream_id, fault);
   if (ste == nullptr) {
-    finish_fault(request, fault, true, result);
+    finish_fault(request, fault, nullptr, nullptr, result);
     return false;
   }
   ctx = StreamContext{};
@@ -478,7 +498,7 @@ bool TranslationEngine::resolve_context(const TranslationRequest& request, Strea
     fault.id = id;
     fault.configuration = true;
     fault.why = why;
-    finish_fault(request, fault, true, result);
+    finish_fault(request, fault, ste, nullptr, result);
     return false;
   };
   if (ste->config == SteConfig::Abort) {
@@ -495,7 +515,8 @@ bool TranslationEngine::resolve_context(const TranslationRequest& request, Strea
         return config_fault(EventId::C_BAD_SUBSTREAMID, "SubstreamID is beyond S1CDMAX");
       }
       if (ste->s1dss == S1DefaultSubstream::Substream0 && request.substream_id == 0) {
-        return config_fault(EventId::C_BAD_SUBSTREAMID, "SubstreamID 0 is reserved by S1DSS=0b10");
+        // CD 0 is reserved for traffic without a SubstreamID (§7.3.7).
+        return config_fault(EventId::F_STREAM_DISABLED, "SubstreamID 0 is reserved by S1DSS=0b10");
       }
       substream = request.substream_id;
     } else if (ste->s1dss == S1DefaultSubstream::Terminate) {
@@ -515,14 +536,15 @@ bool TranslationEngine::resolve_context(const TranslationRequest& request, Strea
   }
   ctx.cd = lookup_cd(*ste, request.stream_id, substream, fault, result);
   if (ctx.cd == nullptr) {
-    // A stage-2 fault on a CD fetch is governed by S2R; CD errors always record.
-    finish_fault(request, fault, fault.configuration || ste->s2.record_faults, result);
+    finish_fault(request, fault, ste, nullptr, result);
     return false;
   }
   ctx.el2 = ste->strw == kStrwEl2;
+  ctx.single_privilege = ctx.el2 && !bit(control_.cr2, 0);  // EL2 without E2H
   ctx.tag.el2 = ctx.el2;
   ctx.tag.stage = ctx.stage2 ? TlbStage::Nested : TlbStage::Stage1;
-  ctx.tag.asid = ctx.cd->asid;
+  // Without E2H the EL2 regime has no ASIDs: CD.ASID is IGNORED and every entry is global.
+  ctx.tag.asid = ctx.single_privilege ? 0 : ctx.cd->asid;
   return true;
 }
 
@@ -536,8 +558,7 @@ const TlbEntry* TranslationEngine::walk_for(const TranslationRequest& request, c
     fault = Fault{};
     fault.id = id;
     fault.why = why;
-    finish_fault(request, fault, cd.record_faults, result);
-    if (!caps_.term_model && !cd.abort) result.outcome = TranslationOutcome::RazWi;
+    finish_fault(request, fault, &ste, &cd, result);
     return nullptr;
   };
   if (ctx.stage1) {
@@ -547,7 +568,7 @@ const TlbEntry* TranslationEngine::walk_for(const TranslationRequest& request, c
     const std::uint64_t upper = range.tbi ? mask_bits(55, ia) : mask_bits(63, ia);
     const bool in_range = (request.address & upper) == (range_index ? upper : 0);
     // Without E2H an EL2 regime has only the TTB0 range.
-    const bool range_exists = range_index == 0 || !(ctx.el2 && !bit(control_.cr2, 0));
+    const bool range_exists = range_index == 0 || !ctx.single_privilege;
     if (range.disabled) return stage1_fault(EventId::F_TRANSLATION, "EPDx=1 for the selected range");
     if (!in_range || !range_exists) return stage1_fault(EventId::F_TRANSLATION, "address outside the TTBx range");
     StageWalk walk;
@@ -563,25 +584,23 @@ const TlbEntry* TranslationEngine::walk_for(const TranslationRequest& request, c
     walk.write = write;
     walk.nested_s2 = ctx.stage2 ? &ste.s2 : nullptr;
     if (!walk_stage(walk, key, entry, fault, result)) {
-      const bool record = fault.stage2 ? ste.s2.record_faults
-                                       : (fault.id == EventId::F_WALK_EABT || cd.record_faults);
-      finish_fault(request, fault, record, result);
-      if (!fault.stage2 && !caps_.term_model && !cd.abort) result.outcome = TranslationOutcome::RazWi;
+      finish_fault(request, fault, &ste, &cd, result);
       return nullptr;
     }
     // Stage-1 permissions are checked before the output goes to stage 2.
-    if (!stage1_permits(entry.perms, request, ctx.el2, cd.pan, cd.wxn)) {
+    if (!stage1_permits(entry.perms, request, ctx.single_privilege, cd.pan, cd.wxn)) {
       return stage1_fault(EventId::F_PERMISSION, "stage-1 permissions forbid the access");
     }
     entry.stage = ctx.tag.stage;
     entry.el2 = ctx.el2;
     entry.vmid = ctx.tag.vmid;
-    entry.asid = cd.asid;
+    entry.asid = ctx.tag.asid;
+    if (ctx.single_privilege) entry.global = true;
     if (ctx.stage2) {
       const std::uint64_t ipa = entry.output_base + (key - entry.input_base);
       TlbEntry s2_entry;
       if (!translate_stage2(ste.s2, ipa, FaultClass::IN, s2_entry, fault, result)) {
-        finish_fault(request, fault, ste.s2.record_faults, result);
+        finish_fault(request, fault, &ste, &cd, result);
         return nullptr;
       }
       // The combined entry covers the smaller of the two mappings.
@@ -597,19 +616,27 @@ const TlbEntry* TranslationEngine::walk_for(const TranslationRequest& request, c
       entry.perms.s2_xn = s2_entry.perms.s2_xn;
       entry.perms.s2_dirty_clean = s2_entry.perms.s2_dirty_clean;
     }
-    entry.allowed_accesses = allowed_accesses(entry.perms, ctx.el2, cd.pan, cd.wxn, caps_.xnx);
+    entry.allowed_accesses = allowed_accesses(entry.perms, ctx.single_privilege, cd.pan, cd.wxn, caps_.xnx);
     tlb_.insert(entry);
     return &walked;
   }
+  // Stage 1 bypassed: the address goes to stage 2 as the IPA, and one beyond
+  // the IAS (= OAS, no AArch32 tables) is a stage-1 Address Size fault (§3.4).
+  if ((key >> caps_.oas_bits) != 0) {
+    fault.id = EventId::F_ADDR_SIZE;
+    fault.why = "stage-1-bypassed address is beyond the IAS";
+    finish_fault(request, fault, &ste, nullptr, result);
+    return nullptr;
+  }
   if (!translate_stage2(ste.s2, key, FaultClass::IN, walked, fault, result, false)) {
-    finish_fault(request, fault, ste.s2.record_faults, result);
+    finish_fault(request, fault, &ste, nullptr, result);
     return nullptr;
   }
   return &walked;
 }
 
-void TranslationEngine::permission_fault(const TranslationRequest& request, const StreamContext& ctx,
-                                         const ContextDescriptor& cd, bool stage2, std::uint64_t ipa,
+void TranslationEngine::permission_fault(const TranslationRequest& request, const StreamContext& ctx, bool stage2,
+                                         std::uint64_t ipa,
                                          TranslationResult& result) {
   Fault fault;
   fault.id = EventId::F_PERMISSION;
@@ -617,8 +644,7 @@ void TranslationEngine::permission_fault(const TranslationRequest& request, cons
   fault.fault_class = FaultClass::IN;
   fault.ipa = ipa;
   fault.why = stage2 ? "stage-2 permissions forbid the access" : "stage-1 permissions forbid the access";
-  finish_fault(request, fault, stage2 ? ctx.ste->s2.record_faults : cd.record_faults, result);
-  if (!stage2 && !caps_.term_model && !cd.abort) result.outcome = TranslationOutcome::RazWi;
+  finish_fault(request, fault, ctx.ste, ctx.cd, result);
 }
 
 TranslationResult TranslationEngine::translate(const TranslationRequest& request) {
@@ -638,7 +664,8 @@ TranslationResult TranslationEngine::translate(const TranslationRequest& request
   };
   // SMMUEN=0: GBPA decides (§6.3.14); terminated traffic records nothing.
   if (!control_.smmu_enabled) {
-    if (control_.gbpa & kGbpaAbort) {
+    // §3.4: bypassed addresses beyond the OAS are terminated without an event.
+    if ((control_.gbpa & kGbpaAbort) || (request.address >> caps_.oas_bits) != 0) {
       result.outcome = TranslationOutcome::Terminated;
       ++stats_.terminated;
       return result;
@@ -674,6 +701,14 @@ TranslationResult TranslationEngine::translate(const TranslationRequest& request
     return result;
   }
   if (!ctx.stage1 && !ctx.stage2) {
+    // §3.4: a bypassed address beyond the OAS is a stage-1 Address Size fault.
+    if ((request.address >> caps_.oas_bits) != 0) {
+      Fault fault;
+      fault.id = EventId::F_ADDR_SIZE;
+      fault.why = "bypassed address is beyond the OAS";
+      finish_fault(request, fault, &ste, nullptr, result);
+      return result;
+    }
     bypass(ste.privcfg, ste.instcfg, ste.nscfg);
     return result;
   }
@@ -702,8 +737,8 @@ TranslationResult TranslationEngine::translate(const TranslationRequest& request
   const TlbEntry& entry = *hit;
   if (((entry.allowed_accesses >> access_kind(request.read, request.privileged, request.instruction)) & 1) == 0) {
     // Which stage refuses decides the record: stage 1 is checked first.
-    const bool stage1_refuses = entry.perms.s1 && !stage1_permits(entry.perms, request, ctx.el2, cd.pan, cd.wxn);
-    permission_fault(request, ctx, cd, !stage1_refuses,
+    const bool stage1_refuses = entry.perms.s1 && !stage1_permits(entry.perms, request, ctx.single_privilege, cd.pan, cd.wxn);
+    permission_fault(request, ctx, !stage1_refuses,
                      stage1_refuses ? 0 : (ctx.stage1 ? entry.ipa_base + (key - entry.input_base) : key), result);
     return result;
   }
@@ -751,8 +786,8 @@ void TranslationEngine::invalidate_cds(std::uint32_t stream_id, std::optional<st
 
 namespace {
 
-// The input range a TLBI by address covers: one address, or a range
-// (NUM+1) * 2^(5*SCALE+1) translation granules when TG != 0 (range invalidation).
+// The input range a TLBI by address covers: one address, or a range of
+// (NUM+1) * 2^SCALE translation granules when TG != 0 (range invalidation).
 struct AddressScope {
   std::uint64_t start = 0;
   std::uint64_t end = 0;  // exclusive; 0 with start 0 means "everything"
@@ -769,7 +804,8 @@ AddressScope address_scope(const Command& cmd) {
     scope.end = scope.start + 1;
   } else {
     const unsigned granule = cmd.tg == 1 ? 12 : cmd.tg == 2 ? 14 : 16;
-    const std::uint64_t pages = static_cast<std::uint64_t>(cmd.num + 1) << (5 * cmd.scale + 1);
+    // SMMU range invalidation (§4.4.1.1): (NUM+1) * 2^SCALE granules.
+    const std::uint64_t pages = static_cast<std::uint64_t>(cmd.num + 1) << cmd.scale;
     scope.end = scope.start + (pages << granule);
     if (scope.end < scope.start) scope.end = ~0ull;
   }
@@ -817,7 +853,9 @@ void TranslationEngine::execute(const Command& cmd) {
     case CommandOpcode::TLBI_EL2_VA:
     case CommandOpcode::TLBI_EL2_VAA: {
       const bool el2 = cmd.opcode == CommandOpcode::TLBI_EL2_VA || cmd.opcode == CommandOpcode::TLBI_EL2_VAA;
-      const bool all_asids = cmd.opcode == CommandOpcode::TLBI_NH_VAA || cmd.opcode == CommandOpcode::TLBI_EL2_VAA;
+      // Without E2H, TLBI_EL2_VA has no ASID to match (§4.4.2).
+      const bool all_asids = cmd.opcode == CommandOpcode::TLBI_NH_VAA || cmd.opcode == CommandOpcode::TLBI_EL2_VAA ||
+                             (el2 && !bit(control_.cr2, 0));
       Command c = cmd;
       c.address = canonical_va(cmd.address);
       const AddressScope scope = address_scope(c);

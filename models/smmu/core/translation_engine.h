@@ -141,6 +141,7 @@ class TranslationEngine : public CacheMaintenance {
     bool stage1 = false;
     bool stage2 = false;
     bool el2 = false;
+    bool single_privilege = false;  // EL2 regime without E2H
     TlbTag tag;
   };
 
@@ -149,8 +150,8 @@ class TranslationEngine : public CacheMaintenance {
   // permissions before stage 2, fills the TLB. nullptr when a fault ended it.
   const TlbEntry* walk_for(const TranslationRequest& request, const StreamContext& ctx, const ContextDescriptor& cd,
                            std::uint64_t key, unsigned range_index, TlbEntry& walked, TranslationResult& result);
-  void permission_fault(const TranslationRequest& request, const StreamContext& ctx, const ContextDescriptor& cd,
-                        bool stage2, std::uint64_t ipa, TranslationResult& result);
+  void permission_fault(const TranslationRequest& request, const StreamContext& ctx, bool stage2, std::uint64_t ipa,
+                        TranslationResult& result);
   // Both return a pointer into the config cache, or nullptr with `fault` set.
   const StreamTableEntry* lookup_ste(std::uint32_t stream_id, Fault& fault);
   const ContextDescriptor* lookup_cd(const StreamTableEntry& ste, std::uint32_t stream_id,
@@ -161,8 +162,10 @@ class TranslationEngine : public CacheMaintenance {
                   TranslationResult& result);
   bool translate_stage2(const Stage2Config& s2, std::uint64_t ipa, FaultClass fault_class,
                         TlbEntry& out, Fault& fault, TranslationResult& result, bool lookup_tlb = true);
-  void finish_fault(const TranslationRequest& request, const Fault& fault, bool record,
-                    TranslationResult& result);
+  // Ends the translation with `fault`, deciding (from the STE/CD, either may be
+  // null) whether a record is written and whether the termination is RAZ/WI.
+  void finish_fault(const TranslationRequest& request, const Fault& fault, const StreamTableEntry* ste,
+                    const ContextDescriptor* cd, TranslationResult& result);
 
   Capabilities caps_;
   MemoryPort& tables_;

@@ -82,6 +82,7 @@ TEST(Smmuv3Shell, BadStreamIdIsRecordedAndRaisesTheEventQueueLine) {
   run_platform(default_config(), [](SmmuTestPlatform& p) {
     p.driver.write_reg(reg::STRTAB_BASE, kStrtab, 8);
     p.driver.write_reg(reg::STRTAB_BASE_CFG, 4);  // linear, 16 StreamIDs
+    p.driver.write_reg(reg::CR2, reg::cr2::RECINVSID);  // record C_BAD_STREAMID
     p.setup_event_queue(kEventq, 3);
     p.driver.write_reg(reg::IRQ_CTRL, 1u << 2);   // EVENTQ_IRQEN
     p.driver.write_cr0(reg::cr0::EVENTQEN | reg::cr0::SMMUEN);

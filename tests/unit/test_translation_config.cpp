@@ -132,7 +132,9 @@ std::vector<SteCase> bad_ste_cases() {
       {"S2StallWithoutStallModel", kConfigS2, no_caps, [](SteFields& f) { f.s2s = true; }, nullptr},
       {"S2NoStallWhenStallForced", kConfigS2, [](Capabilities& c) { c.stall_model = smmu::StallModel::StallForced; },
        [](SteFields&) {}, nullptr},
-      {"StrwReserved01", kConfigS1, no_caps, [](SteFields& f) { f.strw = 0b01; }, nullptr},
+      // IgnoreSTESTRW: STRW is only checked when the SMMU implements EL2 (HYP).
+      {"StrwReserved01", kConfigS1, [](Capabilities& c) { c.hyp = true; }, [](SteFields& f) { f.strw = 0b01; },
+       nullptr},
       {"StrwReserved11", kConfigS1, [](Capabilities& c) { c.hyp = true; }, [](SteFields& f) { f.strw = 0b11; },
        nullptr},
       {"S2VmidHighBitsWithoutVmid16", kConfigS2, [](Capabilities& c) { c.vmid16 = false; },

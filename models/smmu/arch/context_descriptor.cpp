@@ -52,7 +52,8 @@ bool decode_cd(const std::array<std::uint64_t, 8>& w, const Capabilities& caps, 
     why = "CD.AA64=0 but AArch32 tables are not supported (IDR0.TTF)";
     return false;
   }
-  if (caps.tt_endian != TtEndian::Mixed &&
+  const bool both_ranges_disabled = bit(w[0], 14) && bit(w[0], 30);
+  if (!both_ranges_disabled && caps.tt_endian != TtEndian::Mixed &&
       cd.big_endian != (caps.tt_endian == TtEndian::BigOnly)) {
     why = "CD.ENDI selects an endianness IDR0.TTENDIAN does not support";
     return false;
@@ -77,6 +78,7 @@ bool decode_cd(const std::array<std::uint64_t, 8>& w, const Capabilities& caps, 
     why = "CD.HA/HD ask for hardware updates IDR0.HTTU does not advertise";
     return false;
   }
+  if (!cd.ha) cd.hd = false;  // {HA, HD} = {0, 1} is reserved and behaves as both 0
   for (int i = 0; i < 2; ++i) {
     Stage1Range& r = cd.range[i];
     r.disabled = bit(w[0], i == 0 ? 14 : 30);

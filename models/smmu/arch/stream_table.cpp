@@ -10,20 +10,31 @@ namespace smmuv3tlm::smmu {
 StreamTableConfig StreamTableConfig::decode(std::uint64_t strtab_base, std::uint32_t strtab_base_cfg,
                                             const Capabilities& caps) {
   StreamTableConfig cfg;
-  cfg.base = strtab_base & mask_bits(51, 6);
-  // LOG2SIZE larger than SIDSIZE is treated as SIDSIZE (§6.3.24).
-  cfg.log2size = std::min<unsigned>(static_cast<unsigned>(extract(strtab_base_cfg, 5, 0)), caps.sid_bits);
+  const unsigned log2size = static_cast<unsigned>(extract(strtab_base_cfg, 5, 0));
+  // LOG2SIZE larger than SIDSIZE is treated as SIDSIZE (§6.3.25).
+  cfg.log2size = std::min(log2size, caps.sid_bits);
   cfg.split = static_cast<unsigned>(extract(strtab_base_cfg, 10, 6));
+  // A reserved SPLIT value behaves as 6.
+  if (cfg.split != 6 && cfg.split != 8 && cfg.split != 10) cfg.split = 6;
   cfg.format = extract(strtab_base_cfg, 17, 16) == 1 && caps.two_level_stream_table
                    ? StreamTableFormat::TwoLevel
                    : StreamTableFormat::Linear;
+  // §6.3.24: the address bits below the table's size (from the programmed
+  // LOG2SIZE) are treated as zero: ADDR[LOG2SIZE+5:0] for a linear table,
+  // ADDR[MAX(5, LOG2SIZE-SPLIT+2):0] for a level-1 table.
+  const unsigned align_log2 = cfg.format == StreamTableFormat::Linear
+                                  ? log2size + 6
+                                  : std::max(6u, log2size > cfg.split ? log2size - cfg.split + 3 : 0u);
+  cfg.base = strtab_base & mask_bits(51, 6) & ~((std::uint64_t{1} << std::min(align_log2, 52u)) - 1);
   return cfg;
 }
 
 L1StreamDescriptor L1StreamDescriptor::decode(std::uint64_t word) {
   L1StreamDescriptor d;
   d.span = static_cast<unsigned>(extract(word, 4, 0));
-  d.l2_table = word & mask_bits(51, 6);
+  if (d.span > 11) d.span = 0;  // Span 12..31 is reserved and behaves as 0 (invalid)
+  // L2Ptr[5+Span-1:0] are treated as zero: the table is aligned to its size.
+  d.l2_table = word & mask_bits(51, 6) & ~((std::uint64_t{1} << (d.span + 5)) - 1);
   return d;
 }
 
@@ -128,6 +139,8 @@ bool decode_stage2(const std::array<std::uint64_t, 8>& w, const Capabilities& ca
     why = "S2TTB is outside the effective S2PS";
     return false;
   }
+  // {S2HA, S2HD} = {0, 1} is reserved and behaves as both 0.
+  if (!s2.ha) s2.hd = false;
   if (s2.stall && caps.stall_model == StallModel::TerminateOnly) {
     why = "S2S=1 but the SMMU does not support stalls (IDR0.STALL_MODEL=0b01)";
     return false;
@@ -181,6 +194,7 @@ bool decode_ste(const std::array<std::uint64_t, 8>& w, const Capabilities& caps,
     return false;
   }
   if (ste.stage1_enabled()) {
+    if (caps.ssid_bits == 0) ste.s1_cdmax = 0;  // IGNORED without substream support
     if (ste.s1_cdmax > caps.ssid_bits) {
       why = "S1CDMAX=" + std::to_string(ste.s1_cdmax) + " exceeds IDR1.SSIDSIZE";
       return false;
@@ -199,20 +213,35 @@ bool decode_ste(const std::array<std::uint64_t, 8>& w, const Capabilities& caps,
       why = "S1ContextPtr is outside the OAS";
       return false;
     }
-    // StreamWorld is IGNORED when stage 2 translates (the stream is NS-EL1);
-    // otherwise 0b00 NS-EL1, 0b10 EL2 (needs HYP); 0b01 (secure) and 0b11 are
-    // not valid for a Non-secure stream.
-    if (ste.stage2_enabled()) {
+    // IgnoreSTESTRW: StreamWorld is IGNORED (the stream is NS-EL1) when stage 2
+    // translates or the SMMU has no EL2 support; otherwise 0bx1 is ILLEGAL for
+    // a Non-secure stream (0b00 NS-EL1, 0b10 EL2).
+    if (ste.stage2_enabled() || !caps.hyp) {
       ste.strw = 0;
-    } else if (ste.strw == 0b01 || ste.strw == 0b11 || (ste.strw == 0b10 && !caps.hyp)) {
-      why = "STRW=" + std::to_string(ste.strw) + " is not valid for this SMMU";
+    } else if (ste.strw & 1) {
+      why = "STRW=" + std::to_string(ste.strw) + " is not valid for a Non-secure stream";
+      return false;
+    }
+  }
+  // EATS is checked only when ATS is implemented (IGNORED otherwise).
+  if (caps.ats && (ste.config != SteConfig::Abort && ste.config != SteConfig::Bypass)) {
+    const bool s2_stall = ste.stage2_enabled() && bit(w[2], 57);
+    if (ste.eats == 0b11 || (ste.eats == 0b10 && (ste.config != SteConfig::Nested || s2_stall)) ||
+        (ste.eats == 0b01 && s2_stall)) {
+      why = "EATS=" + std::to_string(ste.eats) + " is not valid for this configuration";
       return false;
     }
   }
   if (ste.stage2_enabled() && !decode_stage2(w, caps, ste.s2, why)) return false;
   if (!ste.stage2_enabled()) {
-    // Stage-1-only entries are still tagged with S2VMID when stage 2 is implemented.
-    ste.s2.vmid = caps.stage2 ? static_cast<std::uint16_t>(extract(w[2], 15, 0) & (caps.vmid16 ? 0xffff : 0xff)) : 0;
+    // Stage-1-only NS-EL1 entries are still tagged with S2VMID when stage 2 is
+    // implemented; its upper byte must then be zero without VMID16.
+    const bool vmid_used = caps.stage2 && ste.stage1_enabled() && ste.strw == 0;
+    ste.s2.vmid = vmid_used ? static_cast<std::uint16_t>(extract(w[2], 15, 0)) : 0;
+    if (vmid_used && !caps.vmid16 && ste.s2.vmid > 0xff) {
+      why = "S2VMID[15:8] is non-zero but IDR0.VMID16=0";
+      return false;
+    }
   }
   return true;
 }

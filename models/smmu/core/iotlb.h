@@ -40,6 +40,7 @@ struct TlbPermissions {
   unsigned s2_ap = 0;              // S2AP (bit 0 read, bit 1 write)
   unsigned s2_xn = 0;              // XN[1:0]
   bool s2_dirty_clean = false;
+  bool s2_device = false;          // stage-2 MemAttr[3:2] == 0b00: a Device type
 };
 
 struct TlbEntry {

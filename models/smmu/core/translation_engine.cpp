@@ -108,12 +108,9 @@ bool TranslationEngine::cd_cached(std::uint32_t stream_id, std::uint32_t substre
 }
 
 bool TranslationEngine::fetch_words(std::uint64_t pa, std::uint64_t* words, unsigned count,
-                                    AccessPurpose purpose, std::uint64_t& failed_at) {
+                                    AccessPurpose purpose) {
   for (unsigned i = 0; i < count; ++i) {
-    if (!tables_.read64(pa + 8ull * i, words[i], purpose)) {
-      failed_at = pa + 8ull * i;
-      return false;
-    }
+    if (!tables_.read64(pa + 8ull * i, words[i], purpose)) return false;
   }
   return true;
 }
@@ -158,11 +155,11 @@ const StreamTableEntry* TranslationEngine::lookup_ste(std::uint32_t stream_id, F
     ste_addr = l1.l2_table + index * kSteBytes;
   }
   std::array<std::uint64_t, 8> words{};
-  std::uint64_t failed_at = 0;
   ++stats_.ste_fetches;
-  if (!fetch_words(ste_addr, words.data(), 8, AccessPurpose::StreamTableEntry, failed_at)) {
+  if (!fetch_words(ste_addr, words.data(), 8, AccessPurpose::StreamTableEntry)) {
+    // FetchAddr names the structure being fetched (§7.3), not the failing word.
     fault.id = EventId::F_STE_FETCH;
-    fault.fetch_addr = failed_at;
+    fault.fetch_addr = ste_addr;
     fault.why = "STE fetch aborted";
     return nullptr;
   }
@@ -197,7 +194,7 @@ const ContextDescriptor* TranslationEngine::lookup_cd(const StreamTableEntry& st
     }
     TlbEntry entry;
     if (!translate_stage2(*s2, address, FaultClass::CD, entry, fault, result)) return false;
-    if (!stage2_permits(entry.perms, true, false, false, caps_.xnx)) {
+    if (!stage2_permits(entry.perms, true, false, false, caps_.xnx) || (s2->ptw && entry.perms.s2_device)) {
       fault = Fault{};
       fault.id = EventId::F_PERMISSION;
       fault.stage2 = true;
@@ -244,13 +241,12 @@ const ContextDescriptor* TranslationEngine::lookup_cd(const StreamTableEntry& st
   std::uint64_t cd_pa = 0;
   if (!to_pa(cd_addr, cd_pa)) return nullptr;
   std::array<std::uint64_t, 8> words{};
-  std::uint64_t failed_at = 0;
   ++stats_.cd_fetches;
-  if (!fetch_words(cd_pa, words.data(), 8, AccessPurpose::ContextDesc, failed_at)) {
+  if (!fetch_words(cd_pa, words.data(), 8, AccessPurpose::ContextDesc)) {
     fault = Fault{};
     fault.id = EventId::F_CD_FETCH;
     fault.configuration = true;
-    fault.fetch_addr = failed_at;
+    fault.fetch_addr = cd_pa;
     fault.why = "CD fetch aborted";
     return nullptr;
   }
@@ -302,8 +298,10 @@ bool TranslationEngine::walk_stage(const StageWalk& walk, std::uint64_t input, T
       if (!translate_stage2(*walk.nested_s2, desc_addr, FaultClass::TT, s2_entry, fault, result)) {
         return false;
       }
-      // Reading a stage-1 table needs stage-2 read permission.
-      if (!stage2_permits(s2_entry.perms, true, false, false, caps_.xnx)) {
+      // Reading a stage-1 table needs stage-2 read permission, and with S2PTW it
+      // must not be a Device page (STE.S2PTW).
+      if (!stage2_permits(s2_entry.perms, true, false, false, caps_.xnx) ||
+          (walk.nested_s2->ptw && s2_entry.perms.s2_device)) {
         fault = Fault{};
         fault.id = EventId::F_PERMISSION;
         fault.stage2 = true;
@@ -359,6 +357,7 @@ bool TranslationEngine::walk_stage(const StageWalk& walk, std::uint64_t input, T
     if (walk.stage2) {
       perms.s2 = true;
       perms.s2_ap = d.ap;
+      perms.s2_device = extract(raw, 5, 4) == 0;  // MemAttr[3:2] (no FWB)
       perms.s2_xn = (d.xn1 ? 2u : 0u) | (d.xn0 ? 1u : 0u);
       if (walk.hd && d.dbm && (d.ap & 2) == 0) {
         if (walk.write) {
@@ -447,8 +446,10 @@ void TranslationEngine::finish_fault(const TranslationRequest& request, const Fa
   result.fault = fault.id;
   ++stats_.terminated;
   ++stats_.faults[fault.id];
-  // A stage-1 fault on a CD with A=0 completes as RAZ/WI (only possible with TERM_MODEL=0).
-  if (!fault.configuration && !fault.stage2 && cd != nullptr && !caps_.term_model && !cd->abort) {
+  // A stage-1 translation-related fault on a CD with A=0 completes as RAZ/WI
+  // (only possible with TERM_MODEL=0); every other fault aborts (§5.5).
+  if (!fault.configuration && !fault.stage2 && fault.id != EventId::F_WALK_EABT && cd != nullptr &&
+      !caps_.term_model && !cd->abort) {
     result.outcome = TranslationOutcome::RazWi;
   }
   // Which faults are recorded (§5.4 CD.R, §5.2 STE.S2R, §7.3.3): configuration
@@ -476,8 +477,8 @@ void TranslationEngine::finish_fault(const TranslationRequest& request, const Fa
     e.s2 = fault.stage2;
     e.fault_class = fault.fault_class;
     e.ipa = fault.stage2 ? fault.ipa : 0;
-    // TTRnW: a stage-2 fault on a stage-1 table access; walks only read here.
-    e.ttrnw = fault.stage2 && fault.fault_class == FaultClass::TT;
+    // TTRnW (F_PERMISSION, CLASS=TT): the stage-1 table access was a read.
+    e.ttrnw = fault.id == EventId::F_PERMISSION && fault.stage2 && fault.fault_class == FaultClass::TT;
   }
   e.fetch_addr = fault.fetch_addr;
   result.event = e;
@@ -530,6 +531,7 @@ bool TranslationEngine::resolve_context(const TranslationRequest& request, Strea
   ctx.stage1 = stage1;
   ctx.stage2 = ste->stage2_enabled();
   ctx.tag.vmid = ste->s2.vmid;
+  ctx.overrides_attributes = caps_.attr_perms_override && (ste->privcfg >= 2 || ste->instcfg >= 2);
   if (!stage1) {
     ctx.tag.stage = TlbStage::Stage2;
     return true;
@@ -647,21 +649,29 @@ void TranslationEngine::permission_fault(const TranslationRequest& request, cons
   finish_fault(request, fault, ctx.ste, ctx.cd, result);
 }
 
+void TranslationEngine::bypass(const TranslationRequest& request, unsigned privcfg, unsigned instcfg,
+                               unsigned nscfg, TranslationResult& result) {
+  result.outcome = TranslationOutcome::Bypassed;
+  result.output_address = request.address;
+  result.input_base = request.address & ~0xfffull;
+  result.output_base = result.input_base;
+  result.size = 0x1000;
+  result.readable = result.writable = true;
+  result.privcfg = privcfg;
+  result.instcfg = instcfg;
+  result.nscfg = nscfg;
+  ++stats_.bypassed;
+}
+
 TranslationResult TranslationEngine::translate(const TranslationRequest& request) {
+  if (request.instruction && !request.read) {
+    // Writes are data whatever the incoming InD says (STE.INSTCFG, §7.3).
+    TranslationRequest data_write = request;
+    data_write.instruction = false;
+    return translate(data_write);
+  }
   TranslationResult result;
   ++stats_.translations;
-  auto bypass = [&](unsigned privcfg, unsigned instcfg, unsigned nscfg) {
-    result.outcome = TranslationOutcome::Bypassed;
-    result.output_address = request.address;
-    result.input_base = request.address & ~0xfffull;
-    result.output_base = result.input_base;
-    result.size = 0x1000;
-    result.readable = result.writable = true;
-    result.privcfg = privcfg;
-    result.instcfg = instcfg;
-    result.nscfg = nscfg;
-    ++stats_.bypassed;
-  };
   // SMMUEN=0: GBPA decides (§6.3.14); terminated traffic records nothing.
   if (!control_.smmu_enabled) {
     // §3.4: bypassed addresses beyond the OAS are terminated without an event.
@@ -671,9 +681,9 @@ TranslationResult TranslationEngine::translate(const TranslationRequest& request
       return result;
     }
     // GBPA: NSCFG 15:14, PRIVCFG 17:16, INSTCFG 19:18.
-    bypass(static_cast<unsigned>(extract(control_.gbpa, 17, 16)),
+    bypass(request, static_cast<unsigned>(extract(control_.gbpa, 17, 16)),
            static_cast<unsigned>(extract(control_.gbpa, 19, 18)),
-           static_cast<unsigned>(extract(control_.gbpa, 15, 14)));
+           static_cast<unsigned>(extract(control_.gbpa, 15, 14)), result);
     return result;
   }
 
@@ -691,6 +701,21 @@ TranslationResult TranslationEngine::translate(const TranslationRequest& request
     ++stats_.config_cache_hits;
   }
   const StreamContext& ctx = last_context_;
+  if (ctx.overrides_attributes) {
+    // STE.PRIVCFG / INSTCFG replace the incoming attributes (IDR1.ATTR_PERMS_OVR);
+    // permissions and records then use the overridden values.
+    TranslationRequest overridden = request;
+    if (ctx.ste->privcfg >= 2) overridden.privileged = ctx.ste->privcfg == 3;
+    if (ctx.ste->instcfg >= 2) overridden.instruction = ctx.ste->instcfg == 3 && overridden.read;
+    translate_in_context(overridden, ctx, result);
+  } else {
+    translate_in_context(request, ctx, result);
+  }
+  return result;
+}
+
+void TranslationEngine::translate_in_context(const TranslationRequest& request, const StreamContext& ctx,
+                                             TranslationResult& result) {
   const StreamTableEntry& ste = *ctx.ste;
   result.privcfg = ste.privcfg;
   result.instcfg = ste.instcfg;
@@ -698,7 +723,7 @@ TranslationResult TranslationEngine::translate(const TranslationRequest& request
   if (ctx.abort) {
     result.outcome = TranslationOutcome::Terminated;
     ++stats_.terminated;
-    return result;
+    return;
   }
   if (!ctx.stage1 && !ctx.stage2) {
     // §3.4: a bypassed address beyond the OAS is a stage-1 Address Size fault.
@@ -707,10 +732,10 @@ TranslationResult TranslationEngine::translate(const TranslationRequest& request
       fault.id = EventId::F_ADDR_SIZE;
       fault.why = "bypassed address is beyond the OAS";
       finish_fault(request, fault, &ste, nullptr, result);
-      return result;
+      return;
     }
-    bypass(ste.privcfg, ste.instcfg, ste.nscfg);
-    return result;
+    bypass(request, ste.privcfg, ste.instcfg, ste.nscfg, result);
+    return;
   }
 
   const ContextDescriptor& cd = ctx.cd != nullptr ? *ctx.cd : no_cd_;
@@ -732,7 +757,7 @@ TranslationResult TranslationEngine::translate(const TranslationRequest& request
     result.tlb_hit = true;
   } else {
     hit = walk_for(request, ctx, cd, key, range_index, walked_, result);
-    if (hit == nullptr) return result;
+    if (hit == nullptr) return;
   }
   const TlbEntry& entry = *hit;
   if (((entry.allowed_accesses >> access_kind(request.read, request.privileged, request.instruction)) & 1) == 0) {
@@ -740,7 +765,7 @@ TranslationResult TranslationEngine::translate(const TranslationRequest& request
     const bool stage1_refuses = entry.perms.s1 && !stage1_permits(entry.perms, request, ctx.single_privilege, cd.pan, cd.wxn);
     permission_fault(request, ctx, !stage1_refuses,
                      stage1_refuses ? 0 : (ctx.stage1 ? entry.ipa_base + (key - entry.input_base) : key), result);
-    return result;
+    return;
   }
 
   result.outcome = TranslationOutcome::Translated;
@@ -754,7 +779,7 @@ TranslationResult TranslationEngine::translate(const TranslationRequest& request
     result.writable = !entry.perms.s1_dirty_clean && !entry.perms.s2_dirty_clean &&
                       ((entry.allowed_accesses >> access_kind(false, request.privileged, request.instruction)) & 1);
   }
-  return result;
+  return;
 }
 
 void TranslationEngine::invalidate_ste_range(std::uint32_t first, std::uint64_t count) {

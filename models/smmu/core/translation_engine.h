@@ -142,10 +142,15 @@ class TranslationEngine : public CacheMaintenance {
     bool stage2 = false;
     bool el2 = false;
     bool single_privilege = false;  // EL2 regime without E2H
+    bool overrides_attributes = false;  // STE.PRIVCFG/INSTCFG apply (IDR1.ATTR_PERMS_OVR)
     TlbTag tag;
   };
 
   bool resolve_context(const TranslationRequest& request, StreamContext& ctx, TranslationResult& result);
+  void translate_in_context(const TranslationRequest& request, const StreamContext& ctx, TranslationResult& result);
+  // Untranslated pass-through (STE bypass, GBPA) with the attribute overrides that apply.
+  void bypass(const TranslationRequest& request, unsigned privcfg, unsigned instcfg, unsigned nscfg,
+              TranslationResult& result);
   // The TLB-miss path: walks (stage 1, stage 2 or both), checks stage-1
   // permissions before stage 2, fills the TLB. nullptr when a fault ended it.
   const TlbEntry* walk_for(const TranslationRequest& request, const StreamContext& ctx, const ContextDescriptor& cd,
@@ -156,8 +161,7 @@ class TranslationEngine : public CacheMaintenance {
   const StreamTableEntry* lookup_ste(std::uint32_t stream_id, Fault& fault);
   const ContextDescriptor* lookup_cd(const StreamTableEntry& ste, std::uint32_t stream_id,
                                      std::uint32_t substream_id, Fault& fault, TranslationResult& result);
-  bool fetch_words(std::uint64_t pa, std::uint64_t* words, unsigned count, AccessPurpose purpose,
-                   std::uint64_t& failed_at);
+  bool fetch_words(std::uint64_t pa, std::uint64_t* words, unsigned count, AccessPurpose purpose);
   bool walk_stage(const StageWalk& walk, std::uint64_t input, TlbEntry& out, Fault& fault,
                   TranslationResult& result);
   bool translate_stage2(const Stage2Config& s2, std::uint64_t ipa, FaultClass fault_class,

@@ -399,10 +399,12 @@ bool TranslationEngine::walk_stage(const StageWalk& walk, std::uint64_t input, T
 
 bool TranslationEngine::translate_stage2(const Stage2Config& s2, std::uint64_t ipa, FaultClass fault_class,
                                          TlbEntry& out, Fault& fault, TranslationResult& result,
-                                         bool lookup_tlb) {
+                                         bool lookup_tlb, bool write) {
   const TlbTag tag{TlbStage::Stage2, false, s2.vmid, 0};
   if (lookup_tlb) {
-    if (const TlbEntry* hit = tlb_.lookup(tag, ipa)) {
+    // A write to a clean (DBM) page must walk so that HTTU marks it dirty.
+    const TlbEntry* hit = tlb_.lookup(tag, ipa);
+    if (hit != nullptr && !(write && hit->perms.s2_dirty_clean)) {
       out = *hit;
       return true;
     }
@@ -427,6 +429,7 @@ bool TranslationEngine::translate_stage2(const Stage2Config& s2, std::uint64_t i
   walk.affd = s2.affd;
   walk.ha = s2.ha;
   walk.hd = s2.hd;
+  walk.write = write;
   walk.fault_class = fault_class;
   if (!walk_stage(walk, ipa, out, fault, result)) {
     fault.ipa = ipa;
@@ -601,7 +604,7 @@ const TlbEntry* TranslationEngine::walk_for(const TranslationRequest& request, c
     if (ctx.stage2) {
       const std::uint64_t ipa = entry.output_base + (key - entry.input_base);
       TlbEntry s2_entry;
-      if (!translate_stage2(ste.s2, ipa, FaultClass::IN, s2_entry, fault, result)) {
+      if (!translate_stage2(ste.s2, ipa, FaultClass::IN, s2_entry, fault, result, true, write)) {
         finish_fault(request, fault, &ste, &cd, result);
         return nullptr;
       }
@@ -630,7 +633,7 @@ const TlbEntry* TranslationEngine::walk_for(const TranslationRequest& request, c
     finish_fault(request, fault, &ste, nullptr, result);
     return nullptr;
   }
-  if (!translate_stage2(ste.s2, key, FaultClass::IN, walked, fault, result, false)) {
+  if (!translate_stage2(ste.s2, key, FaultClass::IN, walked, fault, result, false, write)) {
     finish_fault(request, fault, &ste, nullptr, result);
     return nullptr;
   }

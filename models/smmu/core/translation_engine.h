@@ -165,7 +165,8 @@ class TranslationEngine : public CacheMaintenance {
   bool walk_stage(const StageWalk& walk, std::uint64_t input, TlbEntry& out, Fault& fault,
                   TranslationResult& result);
   bool translate_stage2(const Stage2Config& s2, std::uint64_t ipa, FaultClass fault_class,
-                        TlbEntry& out, Fault& fault, TranslationResult& result, bool lookup_tlb = true);
+                        TlbEntry& out, Fault& fault, TranslationResult& result, bool lookup_tlb = true,
+                        bool write = false);
   // Ends the translation with `fault`, deciding (from the STE/CD, either may be
   // null) whether a record is written and whether the termination is RAZ/WI.
   void finish_fault(const TranslationRequest& request, const Fault& fault, const StreamTableEntry* ste,

@@ -89,6 +89,8 @@ class BenchPlatform : public sc_core::sc_module {
     c.capabilities = *smmu::Capabilities::preset("mmu-700");
     c.translation.tlb.entries = tlb_entries;
     c.translation.tlb.ways = tlb_entries == 1 ? 1 : 4;
+    // The miss benchmarks measure full walks: no walk cache behind the one-entry TLB.
+    if (tlb_entries == 1) c.translation.walk_cache.entries = 0;
     c.ports = 3;
     c.default_stream_ids = {kSidS1, kSidS2, kSidNested};
     c.dmi = false;

@@ -408,6 +408,11 @@ std::string Smmuv3::statistics_json() const {
               {"misses", tlb.misses},         {"insertions", tlb.insertions},
               {"evictions", tlb.evictions},   {"invalidated", tlb.invalidated},
               {"valid_entries", engine_->tlb().valid_entries()}};
+  const TlbStatistics& walk = engine_->walk_cache().statistics();
+  j["walk_cache"] = {{"lookups", walk.lookups},         {"hits", walk.hits},
+                     {"misses", walk.misses},           {"insertions", walk.insertions},
+                     {"evictions", walk.evictions},     {"invalidated", walk.invalidated},
+                     {"valid_entries", engine_->walk_cache().valid_entries()}};
   const TranslationStatistics& t = engine_->statistics();
   nlohmann::json faults = nlohmann::json::object();
   for (const auto& [id, count] : t.faults) faults[to_string(id)] = count;

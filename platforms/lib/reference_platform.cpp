@@ -83,6 +83,9 @@ const std::vector<Parameter>& parameters() {
                   c.tlb_replacement = v.get<std::string>();
                 },
                 [](const ReferencePlatformConfig& c) { return nlohmann::json(c.tlb_replacement); }},
+      number("smmu.walk_cache.entries", "walk-cache entries (table descriptors); 0 disables it",
+             &ReferencePlatformConfig::walk_cache_entries),
+      number("smmu.walk_cache.ways", "walk-cache associativity", &ReferencePlatformConfig::walk_cache_ways),
       number("smmu.config_cache.entries", "cached STEs (and, separately, CDs)",
              &ReferencePlatformConfig::config_cache_entries),
       number("smmu.tlb_hit_latency_ns", "latency added to every translated transaction",
@@ -162,6 +165,9 @@ ReferencePlatform::ReferencePlatform(const sc_core::sc_module_name& name, const 
   smmu_config.translation.tlb.ways = config_.tlb_ways;
   smmu::parse_replacement(config_.tlb_replacement, smmu_config.translation.tlb.replacement);
   smmu_config.translation.config_cache_entries = config_.config_cache_entries;
+  smmu_config.translation.walk_cache.entries = config_.walk_cache_entries;
+  smmu_config.translation.walk_cache.ways = config_.walk_cache_ways;
+  smmu_config.translation.walk_cache.replacement = smmu_config.translation.tlb.replacement;
   smmu_config.tlb_hit_latency = sc_core::sc_time(config_.tlb_hit_latency_ns, sc_core::SC_NS);
   smmu_config.ack_delay = sc_core::sc_time(config_.ack_delay_ns, sc_core::SC_NS);
   smmu_config.dmi = config_.dmi;

@@ -31,6 +31,8 @@ struct ReferencePlatformConfig {
   unsigned tlb_entries = 1024;
   unsigned tlb_ways = 4;
   std::string tlb_replacement = "lru";
+  unsigned walk_cache_entries = 256;
+  unsigned walk_cache_ways = 4;
   unsigned config_cache_entries = 4096;
   double tlb_hit_latency_ns = 1.0;
   double ack_delay_ns = 10.0;

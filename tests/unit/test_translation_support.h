@@ -144,6 +144,14 @@ struct IpaWindow {
   TranslatedSpace space;
 };
 
+// An engine configuration without a walk cache, for tests that count the
+// descriptor reads of complete walks.
+inline smmu::TranslationConfig full_walks() {
+  smmu::TranslationConfig config;
+  config.walk_cache.entries = 0;
+  return config;
+}
+
 // Owns memory, a stream table, table builders and the engine under test.
 class Rig {
  public:

@@ -145,7 +145,7 @@ class TranslationWalk : public ::testing::TestWithParam<WalkCase> {};
 
 TEST_P(TranslationWalk, LeavesAtEveryLegalLevelTranslate) {
   const WalkCase c = GetParam();
-  Rig rig;
+  Rig rig(test_caps(), {}, full_walks());
   const TableGeometry g = geometry_of(c);
   PageTableBuilder& tt = rig.tables(g);
   add_stream(rig, c, tt);
@@ -192,7 +192,7 @@ TEST_P(TranslationWalk, InvalidDescriptorFaultsAtItsLevel) {
   const TableGeometry g = geometry_of(c);
   for (int level = g.start_level; level <= 3; ++level) {
     SCOPED_TRACE("invalid descriptor at level " + std::to_string(level));
-    Rig rig;
+    Rig rig(test_caps(), {}, full_walks());
     PageTableBuilder& tt = rig.tables(g);
     add_stream(rig, c, tt);
     const std::uint64_t in = leaf_input(g, level);
@@ -213,7 +213,7 @@ TEST_P(TranslationWalk, BlocksAtIllegalLevelsFault) {
   for (int level = g.start_level; level <= 3; ++level) {
     if (level < 3 && level >= first_block) continue;
     SCOPED_TRACE("block at level " + std::to_string(level));
-    Rig rig;
+    Rig rig(test_caps(), {}, full_walks());
     PageTableBuilder& tt = rig.tables(g);
     add_stream(rig, c, tt);
     const std::uint64_t in = leaf_input(g, level);
@@ -228,7 +228,7 @@ TEST_P(TranslationWalk, BlocksAtIllegalLevelsFault) {
 
 TEST_P(TranslationWalk, ContiguousRunsTranslateEveryEntry) {
   const WalkCase c = GetParam();
-  Rig rig;
+  Rig rig(test_caps(), {}, full_walks());
   const TableGeometry g = geometry_of(c);
   PageTableBuilder& tt = rig.tables(g);
   add_stream(rig, c, tt);
@@ -258,7 +258,7 @@ INSTANTIATE_TEST_SUITE_P(Stage2, TranslationWalk, ::testing::ValuesIn(stage2_cas
 // The stage-2 start table is really concatenated: the top IPA bits index
 // across all of the concatenated tables.
 TEST(TranslationWalkStage2, ConcatenatedStartTablesAreIndexedAcrossAllTables) {
-  Rig rig;
+  Rig rig(test_caps(), {}, full_walks());
   const TableGeometry g = TableGeometry::stage2(12, 43, 1);  // level 1, 16 tables
   ASSERT_EQ(g.concatenated, 16u);
   PageTableBuilder& tt = rig.tables(g);
@@ -282,7 +282,7 @@ class TranslationNestedWalk : public ::testing::TestWithParam<WalkCase> {};
 
 TEST_P(TranslationNestedWalk, BothStagesCompose) {
   const WalkCase c = GetParam();
-  Rig rig;
+  Rig rig(test_caps(), {}, full_walks());
   const TableGeometry g2 = TableGeometry::stage2(c.g2, c.ia2, c.sl0);
   PageTableBuilder& s2 = rig.tables(g2);
   IpaWindow& window = rig.ipa_window(s2, 0x1'0000'0000, 16ull << 20);

@@ -211,6 +211,7 @@ std::string Capabilities::unsupported_reason() const {
   if (!aarch64_tables) return "IDR0.TTF: AArch64 translation tables are required";
   if (aarch32_tables) return "IDR0.TTF: AArch32 (LPAE) translation tables are not implemented";
   if (static_cast<unsigned>(httu) > 2) return "IDR0.HTTU: reserved value 3";
+  if (ats) return "IDR0.ATS: ATS translation requests and ATC invalidation are not modelled";
   if (tt_endian != TtEndian::LittleOnly) {
     return fmt::format(
         "IDR0.TTENDIAN: {} translation tables are not implemented (little-endian only)",
@@ -385,7 +386,7 @@ std::optional<Capabilities> Capabilities::preset(const std::string& name) {
   }
   if (name == "mmu-600" || name == "mmu-700") {
     // Arm CoreLink MMU-600 / MMU-700 as far as the model implements them: no
-    // stalling (terminate model), no PRI engine, little-endian tables, 48-bit OAS.
+    // stalling (terminate model), no PRI engine, no ATS, little-endian tables, 48-bit OAS.
     Capabilities c;
     c.stage1 = true;
     c.stage2 = true;
@@ -395,7 +396,7 @@ std::optional<Capabilities> Capabilities::preset(const std::string& name) {
     c.broadcast_tlb = false;
     c.httu = HttuSupport::AccessAndDirty;
     c.hyp = true;
-    c.ats = true;
+    c.ats = false;  // not modelled (the real MMU-600/700 implement ATS)
     c.asid16 = true;
     c.msi = true;
     c.sev = true;

@@ -65,6 +65,21 @@ const TlbEntry* Iotlb::lookup(const TlbTag& tag, std::uint64_t input) {
   return nullptr;
 }
 
+const TlbEntry* Iotlb::lookup_exact(const TlbTag& tag, std::uint64_t input, unsigned size_log2) {
+  ++stats_.lookups;
+  TlbEntry* set = &entries_[set_of(input, size_log2) * geometry_.ways];
+  for (unsigned w = 0; w < geometry_.ways; ++w) {
+    TlbEntry& e = set[w];
+    if (e.size_log2 == size_log2 && matches(e, tag, input)) {
+      e.last_use = ++clock_;
+      ++stats_.hits;
+      return &e;
+    }
+  }
+  ++stats_.misses;
+  return nullptr;
+}
+
 void Iotlb::insert(const TlbEntry& entry) {
   if (std::find(sizes_in_use_.begin(), sizes_in_use_.end(), entry.size_log2) == sizes_in_use_.end()) {
     sizes_in_use_.push_back(entry.size_log2);

@@ -86,6 +86,8 @@ class Iotlb {
   explicit Iotlb(const TlbGeometry& geometry = {});
 
   const TlbEntry* lookup(const TlbTag& tag, std::uint64_t input);
+  // Looks only among entries of one size (the walk cache probes level by level).
+  const TlbEntry* lookup_exact(const TlbTag& tag, std::uint64_t input, unsigned size_log2);
   void insert(const TlbEntry& entry);
   // Invalidates every valid entry for which `match` is true; returns how many.
   std::size_t invalidate_if(const std::function<bool(const TlbEntry&)>& match);

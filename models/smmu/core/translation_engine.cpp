@@ -33,6 +33,7 @@ struct TranslationEngine::StageWalk {
   bool write = false;  // the access is a write: HTTU may set dirty state
   FaultClass fault_class = FaultClass::IN;  // for stage-2 faults
   const Stage2Config* nested_s2 = nullptr;  // table addresses are IPAs translated by this
+  TlbTag cache_tag;                         // walk-cache tag (stage, EL2, VMID, ASID)
 };
 
 namespace {
@@ -101,7 +102,12 @@ std::uint8_t allowed_accesses(const TlbPermissions& p, bool el2, bool pan, bool 
 
 TranslationEngine::TranslationEngine(const Capabilities& caps, MemoryPort& tables,
                                      const TranslationConfig& config)
-    : caps_(caps), tables_(tables), config_(config), tlb_(config.tlb) {}
+    : caps_(caps),
+      tables_(tables),
+      config_(config),
+      tlb_(config.tlb),
+      walk_cache_(config.walk_cache),
+      walk_cache_enabled_(config.walk_cache.entries > 0) {}
 
 bool TranslationEngine::cd_cached(std::uint32_t stream_id, std::uint32_t substream_id) const {
   return cd_cache_.count(cd_cache_key(stream_id, substream_id)) != 0;
@@ -285,6 +291,20 @@ bool TranslationEngine::walk_stage(const StageWalk& walk, std::uint64_t input, T
   unsigned ap_table = 0;
   bool pxn_table = false;
   bool uxn_table = false;
+  if (walk_cache_enabled_) {
+    // Resume from the deepest cached table descriptor for this input.
+    for (int cached = 2; cached >= walk.start_level; --cached) {
+      const TlbEntry* hit = walk_cache_.lookup_exact(walk.cache_tag, input, level_shift(cached, granule));
+      if (hit != nullptr) {
+        level = cached + 1;
+        table = hit->output_base;
+        ap_table = hit->perms.s1_ap;
+        pxn_table = hit->perms.s1_pxn;
+        uxn_table = hit->perms.s1_uxn;
+        break;
+      }
+    }
+  }
   while (true) {
     const unsigned shift = level_shift(level, granule);
     const unsigned index_bits = level == walk.start_level ? walk.input_bits - shift : stride;
@@ -335,6 +355,20 @@ bool TranslationEngine::walk_stage(const StageWalk& walk, std::uint64_t input, T
         ap_table |= d.ap_table;
         pxn_table |= d.pxn_table;
         uxn_table |= d.uxn_table;
+      }
+      if (walk_cache_enabled_) {
+        TlbEntry cached;
+        cached.stage = walk.cache_tag.stage;
+        cached.el2 = walk.cache_tag.el2;
+        cached.vmid = walk.cache_tag.vmid;
+        cached.asid = walk.cache_tag.asid;
+        cached.size_log2 = static_cast<std::uint8_t>(shift);
+        cached.input_base = input & ~((1ull << shift) - 1);
+        cached.output_base = d.output_address;
+        cached.perms.s1_ap = ap_table;
+        cached.perms.s1_pxn = pxn_table;
+        cached.perms.s1_uxn = uxn_table;
+        walk_cache_.insert(cached);
       }
       table = d.output_address;
       ++level;
@@ -431,6 +465,7 @@ bool TranslationEngine::translate_stage2(const Stage2Config& s2, std::uint64_t i
   walk.hd = s2.hd;
   walk.write = write;
   walk.fault_class = fault_class;
+  walk.cache_tag = TlbTag{TlbStage::Stage2, false, s2.vmid, 0};
   if (!walk_stage(walk, ipa, out, fault, result)) {
     fault.ipa = ipa;
     return false;
@@ -588,6 +623,7 @@ const TlbEntry* TranslationEngine::walk_for(const TranslationRequest& request, c
     walk.hd = cd.hd;
     walk.write = write;
     walk.nested_s2 = ctx.stage2 ? &ste.s2 : nullptr;
+    walk.cache_tag = ctx.tag;
     if (!walk_stage(walk, key, entry, fault, result)) {
       finish_fault(request, fault, &ste, &cd, result);
       return nullptr;
@@ -851,6 +887,13 @@ void TranslationEngine::execute(const Command& cmd) {
   const bool stage2_vmid = caps_.stage2;  // without stage 2, VMID is not a tag
   auto vmid_matches = [&](const TlbEntry& e) { return !stage2_vmid || e.vmid == cmd.vmid; };
   auto is_s1 = [](const TlbEntry& e) { return e.stage != TlbStage::Stage2; };
+  // Every TLBI also removes the walk-cache entries in its scope, except that a
+  // by-address TLBI with Leaf=1 only needs to reach last-level entries.
+  bool leaf_only = false;
+  auto invalidate = [&](const std::function<bool(const TlbEntry&)>& match) {
+    tlb_.invalidate_if(match);
+    if (!leaf_only) walk_cache_.invalidate_if(match);
+  };
   switch (cmd.opcode) {
     case CommandOpcode::CFGI_STE:
       invalidate_ste_range(cmd.stream_id, 1);
@@ -869,10 +912,10 @@ void TranslationEngine::execute(const Command& cmd) {
       invalidate_cds(cmd.stream_id, std::nullopt);
       break;
     case CommandOpcode::TLBI_NH_ALL:
-      tlb_.invalidate_if([&](const TlbEntry& e) { return is_s1(e) && !e.el2 && vmid_matches(e); });
+      invalidate([&](const TlbEntry& e) { return is_s1(e) && !e.el2 && vmid_matches(e); });
       break;
     case CommandOpcode::TLBI_NH_ASID:
-      tlb_.invalidate_if([&](const TlbEntry& e) {
+      invalidate([&](const TlbEntry& e) {
         return is_s1(e) && !e.el2 && vmid_matches(e) && !e.global && e.asid == cmd.asid;
       });
       break;
@@ -887,32 +930,34 @@ void TranslationEngine::execute(const Command& cmd) {
       Command c = cmd;
       c.address = canonical_va(cmd.address);
       const AddressScope scope = address_scope(c);
-      tlb_.invalidate_if([&](const TlbEntry& e) {
+      leaf_only = cmd.leaf;
+      invalidate([&](const TlbEntry& e) {
         return is_s1(e) && e.el2 == el2 && (el2 || vmid_matches(e)) &&
                (all_asids || e.global || e.asid == cmd.asid) && scope.overlaps(e, e.input_base);
       });
       break;
     }
     case CommandOpcode::TLBI_EL2_ALL:
-      tlb_.invalidate_if([](const TlbEntry& e) { return e.el2; });
+      invalidate([](const TlbEntry& e) { return e.el2; });
       break;
     case CommandOpcode::TLBI_EL2_ASID:
-      tlb_.invalidate_if([&](const TlbEntry& e) { return e.el2 && !e.global && e.asid == cmd.asid; });
+      invalidate([&](const TlbEntry& e) { return e.el2 && !e.global && e.asid == cmd.asid; });
       break;
     case CommandOpcode::TLBI_S12_VMALL:
-      tlb_.invalidate_if([&](const TlbEntry& e) { return !e.el2 && vmid_matches(e); });
+      invalidate([&](const TlbEntry& e) { return !e.el2 && vmid_matches(e); });
       break;
     case CommandOpcode::TLBI_S2_IPA: {
       // Only stage-2 entries are tagged by IPA; combined stage 1+2 entries are
       // removed by the TLBI_NH_* / TLBI_S12_VMALL that software must follow with.
       const AddressScope scope = address_scope(cmd);
-      tlb_.invalidate_if([&](const TlbEntry& e) {
+      leaf_only = cmd.leaf;
+      invalidate([&](const TlbEntry& e) {
         return e.stage == TlbStage::Stage2 && vmid_matches(e) && scope.overlaps(e, e.input_base);
       });
       break;
     }
     case CommandOpcode::TLBI_NSNH_ALL:
-      tlb_.invalidate_if([](const TlbEntry& e) { return !e.el2; });
+      invalidate([](const TlbEntry& e) { return !e.el2; });
       break;
     case CommandOpcode::TLBI_EL3_ALL:
     case CommandOpcode::TLBI_EL3_VA:

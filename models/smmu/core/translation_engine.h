@@ -82,6 +82,9 @@ struct TranslationResult {
 
 struct TranslationConfig {
   TlbGeometry tlb;
+  // Walk cache: table descriptors (not leaves) by stage, VMID, ASID and level;
+  // 0 entries disables it.
+  TlbGeometry walk_cache{256, 4, Replacement::Lru};
   unsigned config_cache_entries = 4096;  // STEs and CDs each
 };
 
@@ -118,6 +121,10 @@ class TranslationEngine : public CacheMaintenance {
   // Inspection.
   Iotlb& tlb() { return tlb_; }
   const Iotlb& tlb() const { return tlb_; }
+  // Walk-cache entries: size_log2 is the span of the table descriptor, output_base
+  // the next-level table, perms.s1_ap / s1_pxn / s1_uxn the accumulated APTable,
+  // PXNTable and UXNTable down to that level.
+  const Iotlb& walk_cache() const { return walk_cache_; }
   bool ste_cached(std::uint32_t stream_id) const { return ste_cache_.count(stream_id) != 0; }
   bool cd_cached(std::uint32_t stream_id, std::uint32_t substream_id) const;
   std::size_t cached_stes() const { return ste_cache_.size(); }
@@ -177,6 +184,8 @@ class TranslationEngine : public CacheMaintenance {
   TranslationConfig config_;
   TranslationControl control_;
   Iotlb tlb_;
+  Iotlb walk_cache_;
+  bool walk_cache_enabled_;
   std::unordered_map<std::uint32_t, StreamTableEntry> ste_cache_;
   std::unordered_map<std::uint64_t, ContextDescriptor> cd_cache_;  // key: sid << 20 | ssid
   TranslationStatistics stats_;

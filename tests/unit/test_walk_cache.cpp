@@ -1,0 +1,121 @@
+// The walk cache: table descriptors cached by stage, VMID, ASID and level, so a
+// TLB miss resumes from the deepest cached table; TLBI scopes reach it, except
+// by-address TLBIs with Leaf=1.
+#include <gtest/gtest.h>
+
+#include "tests/unit/test_translation_support.h"
+
+namespace smmuv3tlm::translation_test {
+namespace {
+
+constexpr std::uint32_t kSid = 1;
+constexpr std::uint64_t kVa = 0x12'3456'7000;
+
+struct S1World {
+  Rig rig;
+  PageTableBuilder& tt;
+  explicit S1World(const smmu::TranslationConfig& config = {})
+      : rig(test_caps(), {}, config), tt(rig.tables(TableGeometry::stage1(12, 48))) {
+    tt.map(kVa, 0x8000'0000, 4 * k4K);
+    CdFields cd;
+    cd.asid = 5;
+    add_s1_stream(rig, kSid, tt, cd);
+  }
+};
+
+Command tlbi_va(bool leaf) {
+  Command c = command(CommandOpcode::TLBI_NH_VA);
+  c.asid = 5;
+  c.address = kVa;
+  c.leaf = leaf;
+  return c;
+}
+
+TEST(WalkCache, NeighbouringPageReadsOnlyItsLeaf) {
+  S1World w;
+  TranslationResult r = w.rig.access(kSid, kVa);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.walk_accesses, 4u) << "a cold 4-level walk";
+  r = w.rig.access(kSid, kVa + k4K);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.walk_accesses, 1u) << "levels 0-2 come from the walk cache";
+  EXPECT_EQ(r.output_address, 0x8000'1000u);
+  EXPECT_EQ(w.rig.engine.walk_cache().valid_entries(), 3u);
+}
+
+TEST(WalkCache, DisabledMeansFullWalks) {
+  S1World w(full_walks());
+  ASSERT_TRUE(w.rig.access(kSid, kVa).ok());
+  EXPECT_EQ(w.rig.access(kSid, kVa + k4K).walk_accesses, 4u);
+  EXPECT_EQ(w.rig.engine.walk_cache().valid_entries(), 0u);
+}
+
+TEST(WalkCache, LeafTlbiKeepsTableEntriesAndNonLeafDropsThem) {
+  S1World w;
+  ASSERT_TRUE(w.rig.access(kSid, kVa).ok());
+  // Point the level-2 table descriptor at a new level-3 table mapping the page
+  // elsewhere, without telling the SMMU.
+  PageTableBuilder& other = w.rig.tables(TableGeometry::stage1(12, 48));
+  other.map(kVa, 0x9000'0000, k4K);
+  const std::uint64_t new_l2 = other.read_descriptor(kVa, 2);
+  w.tt.write_descriptor(kVa, 2, new_l2);
+  w.rig.engine.execute(tlbi_va(true));
+  TranslationResult r = w.rig.access(kSid, kVa);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.output_address, 0x8000'0000u) << "Leaf=1: the cached level-2 descriptor still leads to the old table";
+  w.rig.engine.execute(tlbi_va(false));
+  r = w.rig.access(kSid, kVa);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.output_address, 0x9000'0000u) << "Leaf=0 removed the walk-cache entries for the address";
+}
+
+TEST(WalkCache, AsidInvalidationLeavesOtherAsidsAlone) {
+  Rig rig;
+  PageTableBuilder& tt = rig.tables(TableGeometry::stage1(12, 48));
+  PageAttributes non_global;
+  non_global.ng = true;  // leaves tagged by ASID, so only walk-cache entries are shared knowledge
+  tt.map(kVa, 0x8000'0000, 2 * k4K, non_global);
+  CdFields a;
+  a.asid = 5;
+  add_s1_stream(rig, 1, tt, a);
+  CdFields b;
+  b.asid = 6;
+  add_s1_stream(rig, 2, tt, b);
+  ASSERT_TRUE(rig.access(1, kVa).ok());
+  ASSERT_TRUE(rig.access(2, kVa).ok());
+  Command asid = command(CommandOpcode::TLBI_NH_ASID);
+  asid.asid = 5;
+  rig.engine.execute(asid);
+  EXPECT_EQ(rig.access(1, kVa + k4K).walk_accesses, 4u) << "ASID 5's table entries were invalidated";
+  EXPECT_EQ(rig.access(2, kVa + k4K).walk_accesses, 1u) << "ASID 6's survive";
+}
+
+TEST(WalkCache, Stage2EntriesAreDroppedByS2IpaWithoutLeaf) {
+  Rig rig;
+  PageTableBuilder& s2 = rig.tables(TableGeometry::stage2(12, 40, 1));
+  s2.map(kVa, 0x8000'0000, 2 * k4K);
+  SteFields ste;
+  ste.s2vmid = 3;
+  add_s2_stream(rig, kSid, s2, ste);
+  ASSERT_EQ(rig.access(kSid, kVa).walk_accesses, 3u);
+  Command ipa = command(CommandOpcode::TLBI_S2_IPA);
+  ipa.vmid = 3;
+  ipa.address = kVa;
+  ipa.leaf = true;
+  rig.engine.execute(ipa);
+  EXPECT_EQ(rig.access(kSid, kVa).walk_accesses, 1u) << "Leaf=1 keeps the table entries";
+  ipa.leaf = false;
+  rig.engine.execute(ipa);
+  EXPECT_EQ(rig.access(kSid, kVa).walk_accesses, 3u) << "Leaf=0 drops them";
+}
+
+TEST(WalkCache, AllInvalidationsEmptyIt) {
+  S1World w;
+  ASSERT_TRUE(w.rig.access(kSid, kVa).ok());
+  ASSERT_GT(w.rig.engine.walk_cache().valid_entries(), 0u);
+  w.rig.engine.execute(command(CommandOpcode::TLBI_NSNH_ALL));
+  EXPECT_EQ(w.rig.engine.walk_cache().valid_entries(), 0u);
+}
+
+}  // namespace
+}  // namespace smmuv3tlm::translation_test

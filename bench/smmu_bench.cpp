@@ -199,12 +199,23 @@ BENCHMARK(BM_NestedMiss);
 class RatioReporter : public benchmark::ConsoleReporter {
  public:
   std::map<std::string, double> ns_per_iteration;
+  // With --benchmark_repetitions the median is used; otherwise the single run.
   void ReportRuns(const std::vector<Run>& runs) override {
     for (const Run& r : runs) {
-      if (!r.error_occurred && r.iterations > 0) ns_per_iteration[r.benchmark_name()] = r.GetAdjustedCPUTime();
+      if (r.error_occurred) continue;
+      const std::string& name = r.run_name.function_name;
+      if (r.run_type == Run::RT_Aggregate) {
+        if (r.aggregate_name == "median") medians_[name] = r.GetAdjustedCPUTime();
+      } else if (r.iterations > 0) {
+        ns_per_iteration[name] = r.GetAdjustedCPUTime();
+      }
     }
+    for (const auto& [name, ns] : medians_) ns_per_iteration[name] = ns;
     ConsoleReporter::ReportRuns(runs);
   }
+
+ private:
+  std::map<std::string, double> medians_;
 };
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "models/smmu/smmuv3.h"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -36,24 +37,68 @@ class Smmuv3::TlmTablePort : public MemoryPort {
     return d;
   }
 
+  // The target withdrew DMI for [start, end]: forget every overlapping window.
+  void invalidate(std::uint64_t start, std::uint64_t end) {
+    for (Window& w : windows_) {
+      if (w.valid && w.dmi.get_start_address() <= end && start <= w.dmi.get_end_address()) w.valid = false;
+    }
+  }
+
  private:
+  // Table reads go through DMI windows when the target grants them (walks are
+  // the miss path's cost); writes (queues, MSIs, HTTU) always use transport.
+  // Every access, either way, is reported to the table-access observer.
+  struct Window {
+    bool valid = false;
+    tlm::tlm_dmi dmi;
+  };
+  static constexpr unsigned kWindows = 1024;  // direct-mapped by 4 KiB page
+
+  Window& window_for(std::uint64_t pa) { return windows_[(pa >> 12) % kWindows]; }
+
+  bool read_through_dmi(std::uint64_t pa, std::uint8_t* data, std::uint32_t size) {
+    const Window& w = window_for(pa);
+    if (!w.valid || pa < w.dmi.get_start_address() || pa + size - 1 > w.dmi.get_end_address()) return false;
+    std::memcpy(data, w.dmi.get_dmi_ptr() + (pa - w.dmi.get_start_address()), size);
+    delay_ += w.dmi.get_read_latency();
+    return true;
+  }
+
+  void request_dmi(std::uint64_t pa) {
+    tlm::tlm_generic_payload probe;
+    probe.set_command(tlm::TLM_READ_COMMAND);
+    probe.set_address(pa);
+    tlm::tlm_dmi dmi;
+    if (owner_.table_walk->get_direct_mem_ptr(probe, dmi) && dmi.is_read_allowed() &&
+        dmi.get_start_address() <= pa && pa <= dmi.get_end_address()) {
+      Window& w = window_for(pa);
+      w.dmi = dmi;
+      w.valid = true;
+    }
+  }
+
   bool access(tlm::tlm_command command, std::uint64_t pa, std::uint8_t* data, std::uint32_t size,
               AccessPurpose purpose) {
-    // One payload reused for every access: constructing one allocates its
-    // extension array, which would dominate a walk's cost.
-    tlm::tlm_generic_payload& trans = payload_;
-    trans.set_command(command);
-    trans.set_address(pa);
-    trans.set_data_ptr(data);
-    trans.set_data_length(size);
-    trans.set_streaming_width(size);
-    trans.set_byte_enable_ptr(nullptr);
-    trans.set_dmi_allowed(false);
-    trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-    owner_.table_walk->b_transport(trans, delay_);
-    const bool ok = trans.is_response_ok();
+    const bool is_read = command == tlm::TLM_READ_COMMAND;
+    bool ok = is_read && read_through_dmi(pa, data, size);
+    if (!ok) {
+      // One payload reused for every access: constructing one allocates its
+      // extension array, which would dominate a walk's cost.
+      tlm::tlm_generic_payload& trans = payload_;
+      trans.set_command(command);
+      trans.set_address(pa);
+      trans.set_data_ptr(data);
+      trans.set_data_length(size);
+      trans.set_streaming_width(size);
+      trans.set_byte_enable_ptr(nullptr);
+      trans.set_dmi_allowed(false);
+      trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+      owner_.table_walk->b_transport(trans, delay_);
+      ok = trans.is_response_ok();
+      if (ok && is_read && trans.is_dmi_allowed()) request_dmi(pa);
+    }
     if (owner_.table_observer_) {
-      owner_.table_observer_(TableAccess{pa, size, command == tlm::TLM_WRITE_COMMAND, purpose, data, ok});
+      owner_.table_observer_(TableAccess{pa, size, !is_read, purpose, data, ok});
     }
     return ok;
   }
@@ -61,6 +106,7 @@ class Smmuv3::TlmTablePort : public MemoryPort {
   Smmuv3& owner_;
   sc_core::sc_time delay_ = sc_core::SC_ZERO_TIME;
   tlm::tlm_generic_payload payload_;
+  std::array<Window, kWindows> windows_{};
 };
 
 // Invalidation commands reach the translation engine through here, so the shell
@@ -203,8 +249,8 @@ void Smmuv3::downstream_invalidate(sc_dt::uint64, sc_dt::uint64) {
   revoke_dmi();
 }
 
-void Smmuv3::table_walk_invalidate(sc_dt::uint64, sc_dt::uint64) {
-  // The walker never uses DMI, so there is nothing to drop.
+void Smmuv3::table_walk_invalidate(sc_dt::uint64 start, sc_dt::uint64 end) {
+  table_port_->invalidate(start, end);
 }
 
 TranslationRequest Smmuv3::request_for(int port, const tlm::tlm_generic_payload& trans) const {

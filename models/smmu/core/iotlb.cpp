@@ -36,19 +36,8 @@ std::size_t Iotlb::set_of(std::uint64_t input, unsigned size_log2) const {
   return static_cast<std::size_t>(sets_are_power_of_two_ ? (hash & (sets_ - 1)) : (hash % sets_));
 }
 
-bool Iotlb::matches(const TlbEntry& e, const TlbTag& tag, std::uint64_t input) const {
-  return e.valid && e.stage == tag.stage && e.el2 == tag.el2 && e.vmid == tag.vmid &&
-         (e.global || e.asid == tag.asid) && (input >> e.size_log2) == (e.input_base >> e.size_log2);
-}
-
-const TlbEntry* Iotlb::lookup(const TlbTag& tag, std::uint64_t input) {
+const TlbEntry* Iotlb::lookup_sets(const TlbTag& tag, std::uint64_t input) {
   ++stats_.lookups;
-  // Most DMA hits the entry that hit last (a one-entry micro-TLB in front).
-  if (most_recent_ != nullptr && matches(*most_recent_, tag, input)) {
-    most_recent_->last_use = ++clock_;
-    ++stats_.hits;
-    return most_recent_;
-  }
   for (const std::uint8_t size : sizes_in_use_) {
     TlbEntry* set = &entries_[set_of(input, size) * geometry_.ways];
     for (unsigned w = 0; w < geometry_.ways; ++w) {

@@ -519,7 +519,8 @@ void TranslationEngine::finish_fault(const TranslationRequest& request, const Fa
     e.ttrnw = fault.id == EventId::F_PERMISSION && fault.stage2 && fault.fault_class == FaultClass::TT;
   }
   e.fetch_addr = fault.fetch_addr;
-  result.event = e;
+  last_event_ = e;
+  result.event = &last_event_;
 }
 
 bool TranslationEngine::resolve_context(const TranslationRequest& request, StreamContext& ctx,

@@ -65,9 +65,10 @@ struct TranslationResult {
   bool writable = false;
   // The fault that terminated the translation (when Terminated/RazWi).
   std::optional<EventId> fault;
-  // The record to write to the event queue (absent when none is defined or it
-  // was suppressed by CD.R / STE.S2R).
-  std::optional<EventRecord> event;
+  // The record to write to the event queue (null when none is defined or it was
+  // suppressed by CD.R / STE.S2R). It points into the engine and stays valid
+  // until its next translate(): the hit path never builds a record.
+  const EventRecord* event = nullptr;
   bool tlb_hit = false;
   unsigned walk_accesses = 0;
   // Attribute overrides from the STE/GBPA carried downstream.
@@ -198,6 +199,7 @@ class TranslationEngine : public CacheMaintenance {
   StreamContext last_context_;
   ContextDescriptor no_cd_;  // stands in for the CD of a stage-2-only stream
   TlbEntry walked_;          // the entry a miss walk produced (kept off the hit path's stack)
+  EventRecord last_event_;   // the record TranslationResult::event points to
 };
 
 }  // namespace smmuv3tlm::smmu

@@ -15,6 +15,7 @@
 #include "models/memory/sparse_memory.h"
 #include "models/smmu/smmuv3.h"
 #include "platforms/lib/host_driver.h"
+#include "platforms/lib/memory_table_space.h"
 #include "platforms/tables/table_builder.h"
 #include "tlm/junction.h"
 
@@ -28,16 +29,6 @@ constexpr std::uint64_t kIova = 0x100000000000;  // far enough apart to use dist
 constexpr std::uint64_t kMissStride = 0x8040201000;  // changes the index at every level of a 4K walk
 constexpr unsigned kMissPages = 64;
 constexpr std::uint32_t kSidS1 = 1, kSidS2 = 2, kSidNested = 3;
-
-class MemorySpace final : public tables::TableSpace {
- public:
-  explicit MemorySpace(memory::SparseMemory& m) : m_(m) {}
-  void write64(std::uint64_t a, std::uint64_t v) override { m_.write64(a, v); }
-  std::uint64_t read64(std::uint64_t a) override { return m_.read64(a); }
-
- private:
-  memory::SparseMemory& m_;
-};
 
 // Two SMMUs share one memory: `hit` with a large IOTLB, `miss` with a one-entry
 // IOTLB so that alternating pages always walk. Each has ports for the S1, S2 and
@@ -98,7 +89,7 @@ class BenchPlatform : public sc_core::sc_module {
   }
 
   void build_tables() {
-    MemorySpace space(memory);
+    platform::MemoryTableSpace space(memory);
     tables::PageAllocator alloc(kTables, kTables + 0x10000000);
     tables::StreamTableBuilder st({smmu::StreamTableFormat::Linear, 4, 8}, alloc, space);
     setup.strtab_base = st.strtab_base();

@@ -109,6 +109,37 @@ class Smmuv3::TlmTablePort : public MemoryPort {
   std::array<Window, kWindows> windows_{};
 };
 
+namespace {
+
+// The side-band the downstream sees: STE/GBPA PRIVCFG and INSTCFG (when
+// IDR1.ATTR_PERMS_OVR) replace the incoming privilege and instruction
+// attributes for the duration of the forwarded call; the upstream's extension
+// is restored afterwards.
+class DownstreamAttributes {
+ public:
+  DownstreamAttributes(tlm::tlm_generic_payload& trans, const TranslationResult& result, bool overrides)
+      : ext_(overrides ? trans.get_extension<tlm_ext::SidebandExtension>() : nullptr) {
+    if (ext_ == nullptr || (result.privcfg < 2 && result.instcfg < 2)) {
+      ext_ = nullptr;
+      return;
+    }
+    saved_ = *ext_;
+    if (result.privcfg >= 2) ext_->privileged = result.privcfg == 3;
+    if (result.instcfg >= 2) ext_->instruction = result.instcfg == 3 && trans.is_read();
+  }
+  ~DownstreamAttributes() {
+    if (ext_ != nullptr) *ext_ = saved_;
+  }
+  DownstreamAttributes(const DownstreamAttributes&) = delete;
+  DownstreamAttributes& operator=(const DownstreamAttributes&) = delete;
+
+ private:
+  tlm_ext::SidebandExtension* ext_;
+  tlm_ext::SidebandExtension saved_;
+};
+
+}  // namespace
+
 // Invalidation commands reach the translation engine through here, so the shell
 // can revoke DMI grants that an invalidation may cover.
 class Smmuv3::MaintenanceForwarder : public CacheMaintenance {
@@ -313,6 +344,7 @@ void Smmuv3::upstream_b_transport(int port, tlm::tlm_generic_payload& trans, sc_
     if (result.outcome == TranslationOutcome::Bypassed) ++stats_.bypassed;
     else ++stats_.translated;
     if (done == 0 && piece == length) {
+      const DownstreamAttributes attributes(trans, result, config_.capabilities.attr_perms_override);
       trans.set_address(result.output_address);
       downstream->b_transport(trans, delay);
       if (trans.is_dmi_allowed() && !config_.dmi) trans.set_dmi_allowed(false);

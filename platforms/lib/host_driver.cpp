@@ -30,28 +30,12 @@ struct QueueLayout {
 HostDriver::HostDriver(tlm::tlm_initiator_socket<>& registers, memory::SparseMemory& memory)
     : registers_(registers), memory_(memory) {}
 
-std::uint64_t HostDriver::read_reg(std::uint64_t offset, unsigned size) {
-  std::array<std::uint8_t, 8> bytes{};
-  tlm::tlm_generic_payload trans;
-  trans.set_read();
-  trans.set_address(offset);
-  trans.set_data_ptr(bytes.data());
-  trans.set_data_length(size);
-  trans.set_streaming_width(size);
-  sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
-  registers_->b_transport(trans, delay);
-  sc_core::wait(delay);
-  if (!trans.is_response_ok()) throw HostDriverError(fmt::format("register read at {:#x} failed", offset));
-  std::uint64_t value = 0;
-  for (unsigned i = size; i-- > 0;) value = (value << 8) | bytes[i];
-  return value;
-}
-
-void HostDriver::write_reg(std::uint64_t offset, std::uint64_t value, unsigned size) {
+std::uint64_t HostDriver::register_access(tlm::tlm_command command, std::uint64_t offset, std::uint64_t value,
+                                          unsigned size) {
   std::array<std::uint8_t, 8> bytes{};
   for (unsigned i = 0; i < size; ++i) bytes[i] = static_cast<std::uint8_t>(value >> (8 * i));
   tlm::tlm_generic_payload trans;
-  trans.set_write();
+  trans.set_command(command);
   trans.set_address(offset);
   trans.set_data_ptr(bytes.data());
   trans.set_data_length(size);
@@ -59,7 +43,21 @@ void HostDriver::write_reg(std::uint64_t offset, std::uint64_t value, unsigned s
   sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
   registers_->b_transport(trans, delay);
   sc_core::wait(delay);
-  if (!trans.is_response_ok()) throw HostDriverError(fmt::format("register write at {:#x} failed", offset));
+  if (!trans.is_response_ok()) {
+    throw HostDriverError(fmt::format("register {} at {:#x} failed", command == tlm::TLM_READ_COMMAND ? "read" : "write",
+                                      offset));
+  }
+  std::uint64_t result = 0;
+  for (unsigned i = size; i-- > 0;) result = (result << 8) | bytes[i];
+  return result;
+}
+
+std::uint64_t HostDriver::read_reg(std::uint64_t offset, unsigned size) {
+  return register_access(tlm::TLM_READ_COMMAND, offset, 0, size);
+}
+
+void HostDriver::write_reg(std::uint64_t offset, std::uint64_t value, unsigned size) {
+  register_access(tlm::TLM_WRITE_COMMAND, offset, value, size);
   if (offset == reg::CMDQ_BASE) cmdq_base_register_ = value;
   if (offset == reg::EVENTQ_BASE) eventq_base_register_ = value;
   if (offset == reg::CMDQ_PROD) cmdq_prod_ = static_cast<std::uint32_t>(value);

@@ -68,6 +68,7 @@ class HostDriver {
 
  private:
   void poll(const char* what, const std::function<bool()>& done);
+  std::uint64_t register_access(tlm::tlm_command command, std::uint64_t offset, std::uint64_t value, unsigned size);
 
   tlm::tlm_initiator_socket<>& registers_;
   memory::SparseMemory& memory_;

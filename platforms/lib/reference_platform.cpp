@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "models/smmu/arch/registers.h"
+#include "platforms/lib/memory_table_space.h"
 #include "platforms/tables/table_builder.h"
 
 namespace smmuv3tlm::platform {
@@ -19,17 +20,6 @@ constexpr std::uint64_t kNestedIpaBase = 0x2000000000; // nested: stage-1 output
 constexpr std::uint64_t kDeviceStride = 0x10000000;
 constexpr std::uint32_t kFirstStreamId = 0x10;
 constexpr unsigned kStage2InputBits = 40;
-
-// Table writes by the host go straight to memory (the CPU's stores).
-class SparseMemorySpace final : public tables::TableSpace {
- public:
-  explicit SparseMemorySpace(memory::SparseMemory& memory) : memory_(memory) {}
-  void write64(std::uint64_t address, std::uint64_t value) override { memory_.write64(address, value); }
-  std::uint64_t read64(std::uint64_t address) override { return memory_.read64(address); }
-
- private:
-  memory::SparseMemory& memory_;
-};
 
 template <typename T>
 Parameter number(const char* key, const char* help, T ReferencePlatformConfig::*field) {
@@ -201,7 +191,7 @@ ReferencePlatform::ReferencePlatform(const sc_core::sc_module_name& name, const 
 ReferencePlatform::~ReferencePlatform() = default;
 
 void ReferencePlatform::build_translation() {
-  SparseMemorySpace space(*memory_);
+  MemoryTableSpace space(*memory_);
   tables::PageAllocator allocator(kTableArea, kTableArea + kTableAreaSize);
   const smmu::Capabilities& caps = smmu_->config().capabilities;
   const std::uint64_t granule = 1ull << config_.granule_log2;

@@ -9,6 +9,7 @@
 #include <random>
 
 #include "models/smmu/arch/registers.h"
+#include "platforms/lib/memory_table_space.h"
 #include "platforms/tables/table_builder.h"
 #include "tests/integration/smmu_test_platform.h"
 
@@ -16,16 +17,6 @@ namespace smmuv3tlm::testing {
 namespace {
 
 namespace reg = smmu::reg;
-
-class PlatformSpace final : public tables::TableSpace {
- public:
-  explicit PlatformSpace(memory::SparseMemory& m) : m_(m) {}
-  void write64(std::uint64_t a, std::uint64_t v) override { m_.write64(a, v); }
-  std::uint64_t read64(std::uint64_t a) override { return m_.read64(a); }
-
- private:
-  memory::SparseMemory& m_;
-};
 
 std::size_t heap_in_use() { return mallinfo2().uordblks; }
 
@@ -45,7 +36,7 @@ TEST(LargeStreamTable, MillionStreamIdsTranslateWithinTwiceTheTableBytes) {
   constexpr std::uint64_t kPa = 0x80000000;
 
   SmmuTestPlatform platform("platform", config, [&](SmmuTestPlatform& p) {
-    PlatformSpace space(p.memory);
+    platform::MemoryTableSpace space(p.memory);
     tables::PageAllocator allocator(kTables, kTables + (1ull << 32));
     // One stage-1 context shared by every stream: the STEs differ, the tables do not.
     tables::PageTableBuilder s1(tables::TableGeometry::stage1(12, 48), allocator, space);

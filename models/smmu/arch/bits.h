@@ -5,7 +5,9 @@
 
 namespace smmuv3tlm::smmu {
 
+// Bits hi..lo set; empty when lo > hi (e.g. the bits above a 64-bit range).
 constexpr std::uint64_t mask_bits(unsigned hi, unsigned lo) {
+  if (lo > hi || lo >= 64) return 0;
   return (hi - lo + 1 >= 64 ? ~std::uint64_t{0} : ((std::uint64_t{1} << (hi - lo + 1)) - 1)) << lo;
 }
 constexpr std::uint64_t extract(std::uint64_t value, unsigned hi, unsigned lo) {

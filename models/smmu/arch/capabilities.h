@@ -61,6 +61,12 @@ struct Capabilities {
   // IIDR
   std::uint32_t iidr = 0;
 
+  // Whether IDR5 advertises the translation granule of 2^granule_log2 bytes.
+  bool supports_granule(unsigned granule_log2) const {
+    return (granule_log2 == 12 && granule_4k) || (granule_log2 == 14 && granule_16k) ||
+           (granule_log2 == 16 && granule_64k);
+  }
+
   std::uint32_t idr0() const;
   std::uint32_t idr1() const;
   std::uint32_t idr2() const;

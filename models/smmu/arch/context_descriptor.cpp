@@ -14,15 +14,6 @@ L1ContextDescriptor L1ContextDescriptor::decode(std::uint64_t word) {
   return d;
 }
 
-namespace {
-
-bool granule_supported(unsigned granule_log2, const Capabilities& caps) {
-  return (granule_log2 == 12 && caps.granule_4k) || (granule_log2 == 14 && caps.granule_16k) ||
-         (granule_log2 == 16 && caps.granule_64k);
-}
-
-}  // namespace
-
 bool decode_cd(const std::array<std::uint64_t, 8>& w, const Capabilities& caps, ContextDescriptor& cd,
                std::string& why) {
   cd = ContextDescriptor{};
@@ -95,7 +86,7 @@ bool decode_cd(const std::array<std::uint64_t, 8>& w, const Capabilities& caps, 
       why = "CD.T" + name + "SZ=" + std::to_string(r.tsz) + " is outside 16..39";
       return false;
     }
-    if (r.granule_log2 == 0 || !granule_supported(r.granule_log2, caps)) {
+    if (r.granule_log2 == 0 || !caps.supports_granule(r.granule_log2)) {
       why = "CD.TG" + name + " selects a reserved or unsupported granule";
       return false;
     }

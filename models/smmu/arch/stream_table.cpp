@@ -72,11 +72,6 @@ bool derive_stage2_geometry(Stage2Config& s2, const Capabilities& caps, std::str
 
 namespace {
 
-bool granule_supported(unsigned granule_log2, const Capabilities& caps) {
-  return (granule_log2 == 12 && caps.granule_4k) || (granule_log2 == 14 && caps.granule_16k) ||
-         (granule_log2 == 16 && caps.granule_64k);
-}
-
 bool endianness_supported(bool big_endian, const Capabilities& caps) {
   return caps.tt_endian == TtEndian::Mixed || (big_endian ? caps.tt_endian == TtEndian::BigOnly
                                                           : caps.tt_endian == TtEndian::LittleOnly);
@@ -120,7 +115,7 @@ bool decode_stage2(const std::array<std::uint64_t, 8>& w, const Capabilities& ca
     return false;
   }
   s2.granule_log2 = granule_from_tg0(tg);
-  if (!granule_supported(s2.granule_log2, caps)) {
+  if (!caps.supports_granule(s2.granule_log2)) {
     why = "S2TG selects a granule IDR5 does not advertise";
     return false;
   }

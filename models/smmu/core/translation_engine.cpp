@@ -198,19 +198,7 @@ const ContextDescriptor* TranslationEngine::lookup_cd(const StreamTableEntry& st
       pa = address;
       return true;
     }
-    TlbEntry entry;
-    if (!translate_stage2(*s2, address, FaultClass::CD, entry, fault, result)) return false;
-    if (!stage2_permits(entry.perms, true, false, false, caps_.xnx) || (s2->ptw && entry.perms.s2_device)) {
-      fault = Fault{};
-      fault.id = EventId::F_PERMISSION;
-      fault.stage2 = true;
-      fault.fault_class = FaultClass::CD;
-      fault.ipa = address;
-      fault.why = "stage 2 forbids reading the CD table";
-      return false;
-    }
-    pa = entry.output_base + (address - entry.input_base);
-    return true;
+    return translate_table_read(*s2, address, FaultClass::CD, pa, fault, result);
   };
 
   std::uint64_t cd_addr = ste.s1_context_ptr;
@@ -314,23 +302,7 @@ bool TranslationEngine::walk_stage(const StageWalk& walk, std::uint64_t input, T
     const std::uint64_t desc_addr = (table & ~(table_bytes - 1)) + index * 8;
     std::uint64_t desc_pa = desc_addr;
     if (walk.nested_s2 != nullptr) {
-      TlbEntry s2_entry;
-      if (!translate_stage2(*walk.nested_s2, desc_addr, FaultClass::TT, s2_entry, fault, result)) {
-        return false;
-      }
-      // Reading a stage-1 table needs stage-2 read permission, and with S2PTW it
-      // must not be a Device page (STE.S2PTW).
-      if (!stage2_permits(s2_entry.perms, true, false, false, caps_.xnx) ||
-          (walk.nested_s2->ptw && s2_entry.perms.s2_device)) {
-        fault = Fault{};
-        fault.id = EventId::F_PERMISSION;
-        fault.stage2 = true;
-        fault.fault_class = FaultClass::TT;
-        fault.ipa = desc_addr;
-        fault.why = "stage 2 forbids reading a stage-1 table";
-        return false;
-      }
-      desc_pa = s2_entry.output_base + (desc_addr - s2_entry.input_base);
+      if (!translate_table_read(*walk.nested_s2, desc_addr, FaultClass::TT, desc_pa, fault, result)) return false;
     }
     std::uint64_t raw = 0;
     ++result.walk_accesses;
@@ -429,6 +401,25 @@ bool TranslationEngine::walk_stage(const StageWalk& walk, std::uint64_t input, T
     out.perms = perms;
     return true;
   }
+}
+
+bool TranslationEngine::translate_table_read(const Stage2Config& s2, std::uint64_t ipa, FaultClass fault_class,
+                                             std::uint64_t& pa, Fault& fault, TranslationResult& result) {
+  TlbEntry entry;
+  if (!translate_stage2(s2, ipa, fault_class, entry, fault, result)) return false;
+  // A CD or stage-1 table read needs stage-2 read permission and, with S2PTW,
+  // must not reach a Device page (STE.S2PTW).
+  if (!stage2_permits(entry.perms, true, false, false, caps_.xnx) || (s2.ptw && entry.perms.s2_device)) {
+    fault = Fault{};
+    fault.id = EventId::F_PERMISSION;
+    fault.stage2 = true;
+    fault.fault_class = fault_class;
+    fault.ipa = ipa;
+    fault.why = "stage 2 forbids this table read";
+    return false;
+  }
+  pa = entry.output_base + (ipa - entry.input_base);
+  return true;
 }
 
 bool TranslationEngine::translate_stage2(const Stage2Config& s2, std::uint64_t ipa, FaultClass fault_class,
@@ -605,12 +596,12 @@ const TlbEntry* TranslationEngine::walk_for(const TranslationRequest& request, c
   if (ctx.stage1) {
     TlbEntry& entry = walked;
     const Stage1Range& range = cd.range[range_index];
+    if (range.disabled) return stage1_fault(EventId::F_TRANSLATION, "EPDx=1 for the selected range");
     const unsigned ia = range.input_bits();
     const std::uint64_t upper = range.tbi ? mask_bits(55, ia) : mask_bits(63, ia);
     const bool in_range = (request.address & upper) == (range_index ? upper : 0);
     // Without E2H an EL2 regime has only the TTB0 range.
     const bool range_exists = range_index == 0 || !ctx.single_privilege;
-    if (range.disabled) return stage1_fault(EventId::F_TRANSLATION, "EPDx=1 for the selected range");
     if (!in_range || !range_exists) return stage1_fault(EventId::F_TRANSLATION, "address outside the TTBx range");
     StageWalk walk;
     walk.granule_log2 = range.granule_log2;

@@ -177,6 +177,9 @@ class TranslationEngine : public CacheMaintenance {
                         bool write = false);
   // Ends the translation with `fault`, deciding (from the STE/CD, either may be
   // null) whether a record is written and whether the termination is RAZ/WI.
+  // A CD or stage-1 table read in a nested configuration: `ipa` through stage 2.
+  bool translate_table_read(const Stage2Config& s2, std::uint64_t ipa, FaultClass fault_class, std::uint64_t& pa,
+                            Fault& fault, TranslationResult& result);
   void finish_fault(const TranslationRequest& request, const Fault& fault, const StreamTableEntry* ste,
                     const ContextDescriptor* cd, TranslationResult& result);
 

@@ -178,6 +178,29 @@ TEST(TranslationRules, CdAZeroIsRazWiOnlyForTranslationFaults) {
 // DBM=1 read-only page is a Permission fault and the descriptor is unchanged
 // (IHI 0070 §5.4 CD.HD, §5.2 STE.S2HD, §3.13).
 
+// HTTU marks a page dirty only for a write its other permissions allow: an
+// unprivileged write to an EL1-only clean page faults and leaves the descriptor
+// clean, while a privileged write to the same page dirties it.
+TEST(TranslationRules, DirtyStateIsOnlySetByAPermittedWrite) {
+  Capabilities caps = test_caps();
+  caps.httu = smmu::HttuSupport::AccessAndDirty;
+  PageAttributes clean;
+  clean.dbm = true;
+  clean.ap = 0b10;  // read-only (clean), EL1 only
+  CdFields httu;
+  httu.ha = true;
+  httu.hd = true;
+  S1Stream s(httu, {}, caps);
+  s.tt.map(kVa, kPa, k4K, clean);
+  const std::uint64_t before = s.tt.read_descriptor(kVa, 3);
+  TranslationResult r = s.rig.access(kSid, kVa + 0x20, /*read=*/false, /*privileged=*/false);
+  ASSERT_TRUE(faulted(r, EventId::F_PERMISSION));
+  EXPECT_EQ(s.tt.read_descriptor(kVa, 3), before) << "a refused write must not mark the page dirty";
+  r = s.rig.access(kSid, kVa + 0x20, /*read=*/false, /*privileged=*/true);
+  EXPECT_TRUE(translated_to(r, kPa + 0x20));
+  EXPECT_EQ(s.tt.read_descriptor(kVa, 3) & (1ull << 7), 0u) << "the permitted write cleared AP[2]";
+}
+
 TEST(TranslationRules, HdWithoutHaBehavesAsNoHttu) {
   Capabilities caps = test_caps();
   caps.httu = smmu::HttuSupport::AccessAndDirty;

@@ -34,6 +34,12 @@ struct TranslationEngine::StageWalk {
   FaultClass fault_class = FaultClass::IN;  // for stage-2 faults
   const Stage2Config* nested_s2 = nullptr;  // table addresses are IPAs translated by this
   TlbTag cache_tag;                         // walk-cache tag (stage, EL2, VMID, ASID)
+  // Stage 1: what the dirty-state update checks first (HTTU marks a page dirty
+  // only for a write that its other permissions allow).
+  const TranslationRequest* request = nullptr;
+  bool single_privilege = false;
+  bool pan = false;
+  bool wxn = false;
 };
 
 namespace {
@@ -381,11 +387,14 @@ bool TranslationEngine::walk_stage(const StageWalk& walk, std::uint64_t input, T
       perms.s1_pxn = d.xn0 || pxn_table;
       perms.s1_uxn = d.xn1 || uxn_table;
       if (walk.hd && d.dbm && (d.ap & 2) != 0 && (ap_table & 2) == 0) {
-        if (walk.write) {
-          updated &= ~(1ull << 7);  // HTTU dirty state: AP[2] cleared on the first write
-          perms.s1_ap &= ~2u;
+        TlbPermissions dirty = perms;
+        dirty.s1_ap &= ~2u;
+        if (walk.write && (walk.request == nullptr ||
+                           stage1_permits(dirty, *walk.request, walk.single_privilege, walk.pan, walk.wxn))) {
+          updated &= ~(1ull << 7);  // HTTU dirty state: AP[2] cleared on the first permitted write
+          perms = dirty;
         } else {
-          perms.s1_dirty_clean = true;
+          perms.s1_dirty_clean = true;  // stays clean: a write walks again (and faults if refused)
         }
       }
     }
@@ -616,6 +625,10 @@ const TlbEntry* TranslationEngine::walk_for(const TranslationRequest& request, c
     walk.write = write;
     walk.nested_s2 = ctx.stage2 ? &ste.s2 : nullptr;
     walk.cache_tag = ctx.tag;
+    walk.request = &request;
+    walk.single_privilege = ctx.single_privilege;
+    walk.pan = cd.pan;
+    walk.wxn = cd.wxn;
     if (!walk_stage(walk, key, entry, fault, result)) {
       finish_fault(request, fault, &ste, &cd, result);
       return nullptr;

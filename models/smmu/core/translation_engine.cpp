@@ -1,6 +1,7 @@
 #include "models/smmu/core/translation_engine.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "models/smmu/arch/bits.h"
 
@@ -17,6 +18,15 @@ struct TranslationEngine::Fault {
   // recorded; translation faults only when CD.R / STE.S2R allow it.
   bool configuration = false;
   std::string why;
+
+  static Fault configuration_error(EventId id, std::string reason, std::uint64_t fetch_address = 0) {
+    Fault f;
+    f.id = id;
+    f.configuration = true;
+    f.fetch_addr = fetch_address;
+    f.why = std::move(reason);
+    return f;
+  }
 };
 
 struct TranslationEngine::StageWalk {
@@ -219,20 +229,14 @@ const ContextDescriptor* TranslationEngine::lookup_cd(const StreamTableEntry& st
       if (!to_pa(l1_ipa, l1_pa)) return nullptr;
       std::uint64_t word = 0;
       if (!tables_.read64(l1_pa, word, AccessPurpose::ContextDescL1)) {
-        fault = Fault{};
-        fault.id = EventId::F_CD_FETCH;
-        fault.configuration = true;
-        fault.fetch_addr = l1_pa;
-        fault.why = "level-1 CD descriptor fetch aborted";
+        fault = Fault::configuration_error(EventId::F_CD_FETCH, "level-1 CD descriptor fetch aborted", l1_pa);
         return nullptr;
       }
       const L1ContextDescriptor l1 = L1ContextDescriptor::decode(word);
       // §3.4.3: an L2Ptr beyond the OAS is C_BAD_SUBSTREAMID (SMMUv3.1 and later).
       if (!l1.valid || (l1.l2_table & ~mask_bits(caps_.oas_bits - 1, 0)) != 0) {
-        fault = Fault{};
-        fault.id = EventId::C_BAD_SUBSTREAMID;
-        fault.configuration = true;
-        fault.why = "L1CD.V=0, or its L2Ptr is beyond the OAS, for this SubstreamID";
+        fault = Fault::configuration_error(EventId::C_BAD_SUBSTREAMID,
+                                           "L1CD.V=0, or its L2Ptr is beyond the OAS, for this SubstreamID");
         return nullptr;
       }
       cd_addr = l1.l2_table + static_cast<std::uint64_t>(substream_id & ((1u << split) - 1)) * kCdBytes;
@@ -243,11 +247,7 @@ const ContextDescriptor* TranslationEngine::lookup_cd(const StreamTableEntry& st
   std::array<std::uint64_t, 8> words{};
   ++stats_.cd_fetches;
   if (!fetch_words(cd_pa, words.data(), 8, AccessPurpose::ContextDesc)) {
-    fault = Fault{};
-    fault.id = EventId::F_CD_FETCH;
-    fault.configuration = true;
-    fault.fetch_addr = cd_pa;
-    fault.why = "CD fetch aborted";
+    fault = Fault::configuration_error(EventId::F_CD_FETCH, "CD fetch aborted", cd_pa);
     return nullptr;
   }
   ContextDescriptor cd;
@@ -534,10 +534,7 @@ bool TranslationEngine::resolve_context(const TranslationRequest& request, Strea
   ctx = StreamContext{};
   ctx.ste = ste;
   auto config_fault = [&](EventId id, const char* why) {
-    fault = Fault{};
-    fault.id = id;
-    fault.configuration = true;
-    fault.why = why;
+    fault = Fault::configuration_error(id, why);
     finish_fault(request, fault, ste, nullptr, result);
     return false;
   };

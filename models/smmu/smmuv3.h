@@ -1,21 +1,29 @@
-// The SMMUv3 SystemC shell: TLM-2.0 sockets and interrupt lines around the
-// plain-C++ core (ProgrammingInterface for registers and queues,
-// TranslationEngine for translation and caches).
+// The SMMUv3 as SystemC modules named after the architecture's units
+// (docs/architecture.md has the map):
+//
+//   Smmuv3 "smmu"
+//   ├── RegisterFile "registers"     page 0/1 register socket, CR0/GBPA/IRQ_CTRL ack timing
+//   ├── CommandQueue "command_queue" consumes commands in its own thread
+//   ├── EventQueue   "event_queue"   event records, GERROR, wired IRQs and MSIs
+//   ├── Tcu          "tcu"           config cache, walker, TLB, walk caches; table_walk socket
+//   └── Tbu          "tbu_<i>"       one per upstream port: socket, context memo, splitting, DMI
 //
 // Sockets
-//   upstream(i)   target, one per TBU port; default StreamID per port, used when a
+//   upstream(i)   target, one per TBU; default StreamID per port, used when a
 //                 transaction carries no SidebandExtension
 //   downstream    initiator for translated traffic
 //   table_walk    initiator for table walks, queue accesses and MSI writes (may be
 //                 bound to the same interconnect as downstream)
 //   registers     target for the 128 KiB register space (page 0 + page 1)
-// Interrupts (level, sc_out<bool>): irq_eventq, irq_gerror, irq_priq, irq_cmd_sync.
+// Lines: irq_eventq, irq_gerror, irq_priq, irq_cmd_sync (level outputs, may stay
+// unbound); rst (input, may stay unbound: a rising edge is a cold reset).
 //
 // Responses: a terminated translation completes with TLM_ADDRESS_ERROR_RESPONSE,
 // or TLM_COMMAND_ERROR_RESPONSE for a permission fault; RAZ/WI terminations
 // complete OK with read data zero. DMI: granted for the translated page
-// intersected with the downstream DMI window; every invalidation command, every
-// CR0/GBPA/STRTAB change and every downstream invalidation revokes all grants.
+// intersected with the downstream DMI window, per TBU; a TLBI/CFGI revokes the
+// grants it covers, a CR0/GBPA/STRTAB change or a reset revokes every grant,
+// and a downstream invalidation the grants whose output range it overlaps.
 #pragma once
 
 #include <cstdint>
@@ -30,32 +38,37 @@
 #include <tlm_utils/simple_target_socket.h>
 
 #include "models/smmu/arch/capabilities.h"
-#include "models/smmu/arch/memory_port.h"
+#include "models/smmu/command_queue.h"
 #include "models/smmu/core/programming_interface.h"
 #include "models/smmu/core/translation_engine.h"
+#include "models/smmu/event_queue.h"
+#include "models/smmu/register_file.h"
+#include "models/smmu/tbu.h"
+#include "models/smmu/tcu.h"
 
 namespace smmuv3tlm::smmu {
+
+// Every latency the SMMU adds, in one place.
+struct Smmuv3Timing {
+  sc_core::sc_time tlb_hit_latency{1, sc_core::SC_NS};  // per translated piece (TBU)
+  sc_core::sc_time register_access_latency{0, sc_core::SC_NS};
+  sc_core::sc_time ack_delay{0, sc_core::SC_NS};        // CR0ACK / GBPA / IRQ_CTRLACK
+  sc_core::sc_time command_latency{0, sc_core::SC_NS};  // per command consumed, before its memory accesses
+};
 
 struct Smmuv3Config {
   Capabilities capabilities;
   TranslationConfig translation;
+  Smmuv3Timing timing;
   unsigned ports = 1;
   std::vector<std::uint32_t> default_stream_ids;  // per port; missing entries are 0
-  sc_core::sc_time tlb_hit_latency{1, sc_core::SC_NS};
-  sc_core::sc_time register_access_latency{0, sc_core::SC_NS};
-  sc_core::sc_time ack_delay{0, sc_core::SC_NS};  // CR0ACK / GBPA / IRQ_CTRLACK
   bool dmi = true;
   bool unpredictable_writes_are_errors = false;
 };
 
-// Everything the SMMU does to memory, as a checker sees it.
-struct TableAccess {
-  std::uint64_t pa;
-  std::uint32_t size;
-  bool write;
-  AccessPurpose purpose;
-  const std::uint8_t* data;  // the bytes read or written (valid during the callback)
-  bool ok;
+enum class ResetKind : std::uint8_t {
+  Warm,  // registers, queues, caches, DMI grants; statistics kept
+  Cold,  // power-on: as Warm, and every statistic cleared
 };
 
 class Smmuv3 : public sc_core::sc_module {
@@ -63,74 +76,62 @@ class Smmuv3 : public sc_core::sc_module {
   SC_HAS_PROCESS(Smmuv3);
   using Config = Smmuv3Config;
 
+ private:
+  // The units, declared first: the sockets and lines below refer to theirs.
+  class Maintenance;
+  Config config_;
+  std::unique_ptr<Maintenance> maintenance_;
+  Tcu tcu_;
+  RegisterFile register_file_;
+  EventQueue event_queue_;
+  CommandQueue command_queue_;
+
+ public:
   tlm_utils::simple_initiator_socket<Smmuv3> downstream;
-  tlm_utils::simple_initiator_socket<Smmuv3> table_walk;
-  tlm_utils::simple_target_socket<Smmuv3> registers;
-  sc_core::sc_out<bool> irq_eventq;
-  sc_core::sc_out<bool> irq_gerror;
-  sc_core::sc_out<bool> irq_priq;
-  sc_core::sc_out<bool> irq_cmd_sync;
+  tlm_utils::simple_initiator_socket<Tcu>& table_walk;
+  tlm_utils::simple_target_socket<RegisterFile>& registers;
+  OptionalIrqOut& irq_eventq;
+  OptionalIrqOut& irq_gerror;
+  OptionalIrqOut& irq_priq;
+  OptionalIrqOut& irq_cmd_sync;
+  sc_core::sc_port<sc_core::sc_signal_in_if<bool>, 1, sc_core::SC_ZERO_OR_MORE_BOUND> rst;
 
   Smmuv3(const sc_core::sc_module_name& name, const Config& config);
   ~Smmuv3() override;
 
-  tlm_utils::simple_target_socket_tagged<Smmuv3>& upstream(unsigned port);
-  unsigned port_count() const { return static_cast<unsigned>(upstream_.size()); }
+  tlm_utils::simple_target_socket<Tbu>& upstream(unsigned port);
+  unsigned port_count() const { return static_cast<unsigned>(tbus_.size()); }
 
-  // Inspection for tests, statistics and the handover controller.
-  ProgrammingInterface& programming_interface() { return *registers_core_; }
-  TranslationEngine& translation() { return *engine_; }
+  // Architectural reset: registers to their reset values, queue engines
+  // stopped, every cache (TLB, walk caches, configuration cache, micro-TLB
+  // memos, table-walk DMI windows) flushed, every DMI grant revoked. Memory is
+  // untouched.
+  void reset(ResetKind kind);
+
+  // The units, for tests, statistics and the handover controller.
+  ProgrammingInterface& programming_interface() { return register_file_.core(); }
+  TranslationEngine& translation() { return tcu_.engine(); }
+  Tcu& tcu() { return tcu_; }
+  Tbu& tbu(unsigned port) { return *tbus_.at(port); }
+  EventQueue& event_queue() { return event_queue_; }
+  CommandQueue& command_queue() { return command_queue_; }
+  RegisterFile& register_file() { return register_file_; }
   const Config& config() const { return config_; }
-  // Called for every access the SMMU makes through `table_walk`.
-  void set_table_access_observer(std::function<void(const TableAccess&)> observer);
 
-  struct Statistics {
-    std::uint64_t transactions = 0;
-    std::uint64_t translated = 0;
-    std::uint64_t bypassed = 0;
-    std::uint64_t terminated = 0;
-    std::uint64_t events_recorded = 0;
-    std::uint64_t events_suppressed = 0;  // not written (queue off/full)
-    std::uint64_t dmi_grants = 0;
-    std::uint64_t dmi_invalidations = 0;
-  };
-  const Statistics& statistics() const { return stats_; }
-  // All statistics (SMMU, TLB, translation, queues) as one JSON document.
+  // Observers of every access the SMMU makes through `table_walk`.
+  unsigned add_memory_observer(MemoryAccessObserver observer) { return tcu_.add_observer(std::move(observer)); }
+  void remove_memory_observer(unsigned id) { tcu_.remove_observer(id); }
+
+  // All statistics, keyed by each unit's hierarchical name, as one JSON document.
   std::string statistics_json() const;
 
  private:
-  class TlmTablePort;
-  class MaintenanceForwarder;
-
-  void upstream_b_transport(int port, tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
-  bool upstream_get_dmi(int port, tlm::tlm_generic_payload& trans, tlm::tlm_dmi& dmi);
-  unsigned upstream_transport_dbg(int port, tlm::tlm_generic_payload& trans);
-  void registers_b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
-  unsigned registers_transport_dbg(tlm::tlm_generic_payload& trans);
-  void downstream_invalidate(sc_dt::uint64 start, sc_dt::uint64 end);
-  void table_walk_invalidate(sc_dt::uint64 start, sc_dt::uint64 end);
-
-  TranslationRequest request_for(int port, const tlm::tlm_generic_payload& trans) const;
-  bool register_access(tlm::tlm_generic_payload& trans);
+  void end_of_elaboration() override;
+  void on_reset_edge();
   void sync_control();
-  void revoke_dmi();
-  void drive_irqs();
-  void complete_acks();
+  void downstream_invalidate(sc_dt::uint64 start, sc_dt::uint64 end);
 
-  Config config_;
-  std::vector<std::unique_ptr<tlm_utils::simple_target_socket_tagged<Smmuv3>>> upstream_;
-  std::unique_ptr<TlmTablePort> table_port_;
-  std::unique_ptr<MaintenanceForwarder> maintenance_;
-  std::unique_ptr<TranslationEngine> engine_;
-  std::unique_ptr<ProgrammingInterface> registers_core_;
-  std::function<void(const TableAccess&)> table_observer_;
-  bool irq_level_[4] = {false, false, false, false};
-  unsigned cmd_sync_pulses_ = 0;
-  bool cmd_sync_high_ = false;
-  sc_core::sc_event irq_changed_;
-  sc_core::sc_event ack_due_;
-  bool dmi_granted_ = false;
-  Statistics stats_;
+  std::vector<std::unique_ptr<Tbu>> tbus_;
 };
 
 }  // namespace smmuv3tlm::smmu

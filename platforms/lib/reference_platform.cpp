@@ -158,8 +158,8 @@ ReferencePlatform::ReferencePlatform(const sc_core::sc_module_name& name, const 
   smmu_config.translation.walk_cache.entries = config_.walk_cache_entries;
   smmu_config.translation.walk_cache.ways = config_.walk_cache_ways;
   smmu_config.translation.walk_cache.replacement = smmu_config.translation.tlb.replacement;
-  smmu_config.tlb_hit_latency = sc_core::sc_time(config_.tlb_hit_latency_ns, sc_core::SC_NS);
-  smmu_config.ack_delay = sc_core::sc_time(config_.ack_delay_ns, sc_core::SC_NS);
+  smmu_config.timing.tlb_hit_latency = sc_core::sc_time(config_.tlb_hit_latency_ns, sc_core::SC_NS);
+  smmu_config.timing.ack_delay = sc_core::sc_time(config_.ack_delay_ns, sc_core::SC_NS);
   smmu_config.dmi = config_.dmi;
   smmu_config.ports = config_.devices;
   for (unsigned i = 0; i < config_.devices; ++i) smmu_config.default_stream_ids.push_back(kFirstStreamId + i);

@@ -26,7 +26,10 @@ SmmuTestPlatform::SmmuTestPlatform(const sc_core::sc_module_name& name, const sm
   smmu.irq_priq.bind(irq_priq);
   smmu.irq_cmd_sync.bind(irq_cmd_sync);
   junction.set_observer([this](int initiator, const tlm::tlm_generic_payload& trans) {
-    if (initiator == 0) downstream_addresses.push_back(trans.get_address());
+    if (initiator != 0) return;
+    downstream_addresses.push_back(trans.get_address());
+    const auto* ext = trans.get_extension<tlm_ext::SidebandExtension>();
+    downstream_sidebands.push_back(ext != nullptr ? std::optional<tlm_ext::SidebandExtension>(*ext) : std::nullopt);
   });
   SC_THREAD(run);
   SC_METHOD(count_cmd_sync);

@@ -7,6 +7,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <vector>
 
 #include <systemc>
@@ -38,6 +39,8 @@ class SmmuTestPlatform : public sc_core::sc_module {
   unsigned cmd_sync_rising_edges = 0;
   unsigned device_dmi_invalidations = 0;
   std::vector<std::uint64_t> downstream_addresses;  // translated traffic seen at memory
+  // The side-band each of those accesses carried (empty: none).
+  std::vector<std::optional<tlm_ext::SidebandExtension>> downstream_sidebands;
 
   SmmuTestPlatform(const sc_core::sc_module_name& name, const smmu::Smmuv3Config& config,
                    std::function<void(SmmuTestPlatform&)> body);

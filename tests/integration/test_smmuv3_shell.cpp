@@ -42,7 +42,7 @@ void run_platform(const smmu::Smmuv3Config& config, std::function<void(SmmuTestP
 
 TEST(Smmuv3Shell, DeferredAcknowledgeTakesTheConfiguredDelay) {
   smmu::Smmuv3Config config = default_config();
-  config.ack_delay = sc_core::sc_time(100, sc_core::SC_NS);
+  config.timing.ack_delay = sc_core::sc_time(100, sc_core::SC_NS);
   run_platform(config, [](SmmuTestPlatform& p) {
     p.driver.write_reg(reg::CR0, reg::cr0::CMDQEN);
     EXPECT_EQ(p.driver.read_reg(reg::CR0ACK), 0u);
@@ -143,7 +143,7 @@ TEST(Smmuv3Shell, GbpaDecidesTrafficWhileSmmuIsDisabled) {
   });
 }
 
-TEST(Smmuv3Shell, DmiIsGrantedForBypassAndRevokedByAnInvalidation) {
+TEST(Smmuv3Shell, DmiIsGrantedForGbpaBypassAndRevokedByAGbpaChangeNotByATlbi) {
   run_platform(default_config(), [](SmmuTestPlatform& p) {
     p.memory.write64(0x7000, 42);
     tlm::tlm_generic_payload trans;
@@ -157,10 +157,16 @@ TEST(Smmuv3Shell, DmiIsGrantedForBypassAndRevokedByAnInvalidation) {
     p.setup_command_queue(kCmdq, 4);
     p.driver.write_cr0(reg::cr0::CMDQEN);
     const unsigned before = p.device_dmi_invalidations;
+    // GBPA bypass uses no TLB entry: a TLBI does not cover the grant.
     Command tlbi;
     tlbi.opcode = CommandOpcode::TLBI_NSNH_ALL;
     p.driver.submit_raw({smmu::encode_command(tlbi), sync_command(smmu::SyncSignal::None)});
+    EXPECT_EQ(p.device_dmi_invalidations, before);
+    EXPECT_EQ(p.smmu.tbu(0).dmi_grants(), 1u);
+    // A GBPA change decides differently for the same address: the grant goes.
+    p.driver.write_gbpa(1u << 20);
     EXPECT_GT(p.device_dmi_invalidations, before);
+    EXPECT_EQ(p.smmu.tbu(0).dmi_grants(), 0u);
   });
 }
 

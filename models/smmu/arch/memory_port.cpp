@@ -19,18 +19,20 @@ const char* to_string(AccessPurpose purpose) {
   return "unknown";
 }
 
-bool MemoryPort::read64(std::uint64_t pa, std::uint64_t& value, AccessPurpose purpose) {
+bool MemoryPort::read64(std::uint64_t pa, std::uint64_t& value, AccessPurpose purpose,
+                        const AccessContext& context) {
   std::uint8_t bytes[8];
-  if (!read(pa, bytes, 8, purpose)) return false;
+  if (!read_for(context, pa, bytes, 8, purpose)) return false;
   value = 0;
   for (int i = 7; i >= 0; --i) value = (value << 8) | bytes[i];
   return true;
 }
 
-bool MemoryPort::write64(std::uint64_t pa, std::uint64_t value, AccessPurpose purpose) {
+bool MemoryPort::write64(std::uint64_t pa, std::uint64_t value, AccessPurpose purpose,
+                         const AccessContext& context) {
   std::uint8_t bytes[8];
   for (int i = 0; i < 8; ++i) bytes[i] = static_cast<std::uint8_t>(value >> (8 * i));
-  return write(pa, bytes, 8, purpose);
+  return write_for(context, pa, bytes, 8, purpose);
 }
 
 }  // namespace smmuv3tlm::smmu

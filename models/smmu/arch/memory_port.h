@@ -25,6 +25,22 @@ enum class AccessPurpose : std::uint8_t {
 
 const char* to_string(AccessPurpose purpose);
 
+// On whose behalf an access is made, and the caller's state for it. The core
+// fills it per operation, so several operations may be in flight at once (a
+// walk whose memory target waits does not disturb another one).
+struct AccessContext {
+  static constexpr std::uint32_t kNoStream = ~std::uint32_t{0};
+  std::uint32_t stream_id = kNoStream;  // the transaction served; kNoStream for queues and MSIs
+  bool ssv = false;
+  std::uint32_t substream_id = 0;
+  // Opaque to the core: the port owner's per-operation time accumulator (the
+  // SystemC shell passes the initiator's local time offset, an sc_time).
+  void* local_time = nullptr;
+  // A debugger's access: no side effects anywhere (the shell uses transport_dbg
+  // and reports it to no observer).
+  bool debug = false;
+};
+
 class MemoryPort {
  public:
   virtual ~MemoryPort() = default;
@@ -33,11 +49,22 @@ class MemoryPort {
                     AccessPurpose purpose) = 0;
   virtual bool write(std::uint64_t pa, const std::uint8_t* data, std::uint32_t size,
                      AccessPurpose purpose) = 0;
+  // With the operation's context; a port that does not need it keeps these.
+  virtual bool read_for(const AccessContext& context, std::uint64_t pa, std::uint8_t* data, std::uint32_t size,
+                        AccessPurpose purpose) {
+    (void)context;
+    return read(pa, data, size, purpose);
+  }
+  virtual bool write_for(const AccessContext& context, std::uint64_t pa, const std::uint8_t* data,
+                         std::uint32_t size, AccessPurpose purpose) {
+    (void)context;
+    return write(pa, data, size, purpose);
+  }
 
   // Little-endian 64-bit helpers: tables and queues are made of 64-bit words and
   // the SMMU guarantees single-copy atomicity only at this size.
-  bool read64(std::uint64_t pa, std::uint64_t& value, AccessPurpose purpose);
-  bool write64(std::uint64_t pa, std::uint64_t value, AccessPurpose purpose);
+  bool read64(std::uint64_t pa, std::uint64_t& value, AccessPurpose purpose, const AccessContext& context = {});
+  bool write64(std::uint64_t pa, std::uint64_t value, AccessPurpose purpose, const AccessContext& context = {});
 };
 
 }  // namespace smmuv3tlm::smmu

@@ -4,6 +4,10 @@
 
 namespace smmuv3tlm::smmu {
 
+namespace {
+constexpr unsigned kRandomSeed = 0x5eed;  // fixed: random replacement is reproducible
+}
+
 bool parse_replacement(const std::string& name, Replacement& out) {
   if (name == "lru") out = Replacement::Lru;
   else if (name == "random") out = Replacement::Random;
@@ -21,7 +25,7 @@ const char* to_string(Replacement policy) {
   return "unknown";
 }
 
-Iotlb::Iotlb(const TlbGeometry& geometry) : geometry_(geometry), random_(0x5eed) {
+Iotlb::Iotlb(const TlbGeometry& geometry) : geometry_(geometry), random_(kRandomSeed) {
   if (geometry_.entries == 0) geometry_.entries = 1;
   geometry_.ways = std::clamp(geometry_.ways, 1u, geometry_.entries);
   sets_ = std::max<std::size_t>(1, geometry_.entries / geometry_.ways);
@@ -124,6 +128,15 @@ std::size_t Iotlb::invalidate_if(const std::function<bool(const TlbEntry&)>& mat
 
 void Iotlb::invalidate_all() {
   invalidate_if([](const TlbEntry&) { return true; });
+}
+
+void Iotlb::reset() {
+  std::fill(entries_.begin(), entries_.end(), TlbEntry{});
+  std::fill(round_robin_.begin(), round_robin_.end(), 0u);
+  sizes_in_use_.clear();
+  most_recent_ = nullptr;
+  random_.seed(kRandomSeed);
+  clock_ = 0;
 }
 
 std::size_t Iotlb::valid_entries() const {

@@ -101,6 +101,10 @@ class Iotlb {
   // Invalidates every valid entry for which `match` is true; returns how many.
   std::size_t invalidate_if(const std::function<bool(const TlbEntry&)>& match);
   void invalidate_all();
+  // Power-on state: no valid entry, replacement state (LRU clock, round-robin
+  // pointers, random seed) as after construction. Statistics are kept.
+  void reset();
+  void reset_statistics() { stats_ = TlbStatistics{}; }
 
   // Inspection (tests, the handover checker, statistics dumps).
   std::size_t valid_entries() const;

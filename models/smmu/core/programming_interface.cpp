@@ -529,7 +529,7 @@ void ProgrammingInterface::write32(std::uint64_t offset, std::uint32_t value) {
       return;
     case reg::CMDQ_PROD:
       cmdq_.prod = value & kPointerBits;
-      process_command_queue();
+      commands_may_be_pending();
       return;
     case reg::CMDQ_CONS:
       // CONS belongs to the SMMU while the queue is enabled.
@@ -592,7 +592,7 @@ void ProgrammingInterface::apply_cr0(std::uint32_t value) {
   if (previous != value) notify_control_changed();
   update_irq_lines();
   // Enabling the command queue starts consumption of anything already posted.
-  process_command_queue();
+  commands_may_be_pending();
 }
 
 void ProgrammingInterface::write_gbpa(std::uint32_t value) {
@@ -686,7 +686,7 @@ void ProgrammingInterface::write_gerrorn(std::uint32_t value) {
     // clears it. Consumption resumes at CONS: software has either fixed the
     // entry (Linux rewrites it as a CMD_SYNC) or moved on.
     cmdq_.cons &= ~kCmdqErrBits;
-    process_command_queue();
+    commands_may_be_pending();
   }
 }
 
@@ -706,6 +706,19 @@ void ProgrammingInterface::activate_global_errors(std::uint32_t errors) {
 
 // ---- Command queue (IHI 0070 §4, SMMU_CMDQ_*) ---------------------------------------------
 
+void ProgrammingInterface::commands_may_be_pending() {
+  if (config_.consume_commands_on_write) {
+    process_command_queue();
+  } else if (command_ready() && commands_pending_) {
+    commands_pending_();
+  }
+}
+
+bool ProgrammingInterface::command_ready() const {
+  return (cr0ack_ & reg::cr0::CMDQEN) != 0 && (active_global_errors() & reg::gerror::CMDQ_ERR) == 0 &&
+         !cmdq_geometry().empty(cmdq_.prod, cmdq_.cons);
+}
+
 void ProgrammingInterface::process_command_queue() {
   if (consuming_commands_) {
     consume_again_ = true;
@@ -714,37 +727,36 @@ void ProgrammingInterface::process_command_queue() {
   consuming_commands_ = true;
   do {
     consume_again_ = false;
-    while ((cr0ack_ & reg::cr0::CMDQEN) != 0 &&
-           (active_global_errors() & reg::gerror::CMDQ_ERR) == 0) {
-      const QueueGeometry g = cmdq_geometry();
-      if (g.empty(cmdq_.prod, cmdq_.cons)) break;
-      const std::uint64_t address = g.entry_address(cmdq_.cons);
-      std::uint8_t bytes[kCommandEntryBytes];
-      if (!memory_.read(address, bytes, kCommandEntryBytes, AccessPurpose::CommandQueue)) {
-        ++stats_.command_fetch_aborts;
-        diagnose(Severity::Info,
-                 fmt::format("CERROR_ABT: command fetch at {:#x} (CMDQ_CONS {:#x}) aborted",
-                             address, cmdq_.cons));
-        stop_command_queue(CommandError::Abort);
-        break;
-      }
-      const std::array<std::uint64_t, 2> words = {load_le64(bytes), load_le64(bytes + 8)};
-      std::string why;
-      const std::optional<Command> command = decode_command(words, caps_, why);
-      if (!command) {
-        ++stats_.commands_illegal;
-        diagnose(Severity::Info,
-                 fmt::format("CERROR_ILL at CMDQ_CONS {:#x} ({:#018x} {:#018x}): {}", cmdq_.cons,
-                             words[0], words[1], why));
-        stop_command_queue(CommandError::Illegal);
-        break;
-      }
-      execute(*command);
-      // CONS moves past a command once it has completed.
-      cmdq_.cons = g.next(cmdq_.cons);
-    }
+    while (command_ready()) consume_command();
   } while (consume_again_);
   consuming_commands_ = false;
+}
+
+void ProgrammingInterface::consume_command() {
+  if (!command_ready()) return;
+  const QueueGeometry g = cmdq_geometry();
+  const std::uint64_t address = g.entry_address(cmdq_.cons);
+  std::uint8_t bytes[kCommandEntryBytes];
+  if (!memory_.read(address, bytes, kCommandEntryBytes, AccessPurpose::CommandQueue)) {
+    ++stats_.command_fetch_aborts;
+    diagnose(Severity::Info,
+             fmt::format("CERROR_ABT: command fetch at {:#x} (CMDQ_CONS {:#x}) aborted", address, cmdq_.cons));
+    stop_command_queue(CommandError::Abort);
+    return;
+  }
+  const std::array<std::uint64_t, 2> words = {load_le64(bytes), load_le64(bytes + 8)};
+  std::string why;
+  const std::optional<Command> command = decode_command(words, caps_, why);
+  if (!command) {
+    ++stats_.commands_illegal;
+    diagnose(Severity::Info, fmt::format("CERROR_ILL at CMDQ_CONS {:#x} ({:#018x} {:#018x}): {}", cmdq_.cons,
+                                         words[0], words[1], why));
+    stop_command_queue(CommandError::Illegal);
+    return;
+  }
+  execute(*command);
+  // CONS moves past a command once it has completed.
+  cmdq_.cons = g.next(cmdq_.cons);
 }
 
 void ProgrammingInterface::stop_command_queue(CommandError error) {

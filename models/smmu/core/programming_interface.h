@@ -56,6 +56,12 @@ struct ProgrammingInterfaceConfig {
   // Severity of the diagnostic reported when a CONSTRAINED UNPREDICTABLE write
   // is ignored.
   Severity constrained_unpredictable_severity = Severity::Warning;
+  // true: commands are consumed within the register write that makes them
+  // available (CMDQ_PROD, CMDQEN acknowledged, CMDQ_ERR acknowledged). false:
+  // the write only calls the commands-pending callback, and the owner consumes
+  // them with consume_command() in its own time (the SystemC CommandQueue
+  // thread), so software polling CMDQ_CONS sees commands not yet consumed.
+  bool consume_commands_on_write = true;
 };
 
 struct ProgrammingInterfaceStatistics {
@@ -86,6 +92,7 @@ class ProgrammingInterface {
   // Called after any register the translation side depends on changes its
   // effective value: CR0ACK, GBPA (applied), STRTAB_BASE, STRTAB_BASE_CFG, CR1, CR2.
   using ControlChangedCallback = std::function<void()>;
+  using CommandsPendingCallback = std::function<void()>;
 
   ProgrammingInterface(const Capabilities& caps, MemoryPort& queue_memory, CacheMaintenance& caches,
                        const ProgrammingInterfaceConfig& config = {});
@@ -97,10 +104,16 @@ class ProgrammingInterface {
   void set_control_changed_callback(ControlChangedCallback callback) {
     control_changed_ = std::move(callback);
   }
+  // ProgrammingInterfaceConfig::consume_commands_on_write == false: called when
+  // a register write may have made a command ready.
+  void set_commands_pending_callback(CommandsPendingCallback callback) {
+    commands_pending_ = std::move(callback);
+  }
 
   // Every register to its reset value, pending acknowledgements dropped, wired
   // lines low. Statistics are kept.
   void reset();
+  void reset_statistics() { stats_ = ProgrammingInterfaceStatistics{}; }
 
   // MMIO at `offset` in [0, 0x20000). 32-bit accesses to any register; 64-bit
   // accesses to 64-bit registers (which also accept two 32-bit halves). Reserved
@@ -117,6 +130,12 @@ class ProgrammingInterface {
   // active. Called internally on a CMDQ_PROD write, on CMDQEN being acknowledged
   // and on CMDQ_ERR being acknowledged.
   void process_command_queue();
+  // One step of the command queue engine: true when CR0ACK.CMDQEN == 1, no
+  // CMDQ_ERR is active and PROD != CONS; consume_command() then fetches, checks
+  // and executes the command at CONS and moves CONS past it (or stops the queue
+  // with CERROR_ILL / CERROR_ABT).
+  bool command_ready() const;
+  void consume_command();
 
   // Writes one record to the event queue. Returns false when the record was not
   // written: queue disabled (CR0ACK.EVENTQEN == 0) or EVTQ_ABT_ERR active
@@ -210,6 +229,7 @@ class ProgrammingInterface {
   void update_irq_lines();
   void set_line(IrqLine line, bool level);
   void notify_control_changed();
+  void commands_may_be_pending();
 
   Capabilities caps_;
   MemoryPort& memory_;
@@ -218,6 +238,7 @@ class ProgrammingInterface {
   DiagnosticsCallback diagnostics_;
   IrqCallback irq_;
   ControlChangedCallback control_changed_;
+  CommandsPendingCallback commands_pending_;
 
   // Register file.
   std::uint32_t cr0_ = 0;

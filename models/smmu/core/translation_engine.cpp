@@ -43,6 +43,7 @@ struct TranslationEngine::StageWalk {
   bool write = false;  // the access is a write: HTTU may set dirty state
   FaultClass fault_class = FaultClass::IN;  // for stage-2 faults
   const Stage2Config* nested_s2 = nullptr;  // table addresses are IPAs translated by this
+  const AccessContext* access = nullptr;    // the translation's, for every table access
   TlbTag cache_tag;                         // walk-cache tag (stage, EL2, VMID, ASID)
   // Stage 1: what the dirty-state update checks first (HTTU marks a page dirty
   // only for a write that its other permissions allow).
@@ -123,21 +124,38 @@ TranslationEngine::TranslationEngine(const Capabilities& caps, MemoryPort& table
       config_(config),
       tlb_(config.tlb),
       walk_cache_(config.walk_cache),
-      walk_cache_enabled_(config.walk_cache.entries > 0) {}
+      walk_cache_enabled_(config.walk_cache.entries > 0),
+      ste_cache_(config.config_cache_entries),
+      cd_cache_(config.config_cache_entries) {}
 
 bool TranslationEngine::cd_cached(std::uint32_t stream_id, std::uint32_t substream_id) const {
-  return cd_cache_.count(cd_cache_key(stream_id, substream_id)) != 0;
+  return cd_cache_.contains(cd_cache_key(stream_id, substream_id));
+}
+
+void TranslationEngine::flush_all() {
+  tlb_.reset();
+  walk_cache_.reset();
+  ste_cache_.clear();
+  cd_cache_.clear();
+  ++generation_;
+}
+
+void TranslationEngine::reset_statistics() {
+  stats_ = TranslationStatistics{};
+  tlb_.reset_statistics();
+  walk_cache_.reset_statistics();
 }
 
 bool TranslationEngine::fetch_words(std::uint64_t pa, std::uint64_t* words, unsigned count,
-                                    AccessPurpose purpose) {
+                                    AccessPurpose purpose, const AccessContext& access) {
   for (unsigned i = 0; i < count; ++i) {
-    if (!tables_.read64(pa + 8ull * i, words[i], purpose)) return false;
+    if (!tables_.read64(pa + 8ull * i, words[i], purpose, access)) return false;
   }
   return true;
 }
 
-const StreamTableEntry* TranslationEngine::lookup_ste(std::uint32_t stream_id, Fault& fault) {
+const StreamTableEntry* TranslationEngine::lookup_ste(std::uint32_t stream_id, const AccessContext& access,
+                                                      Fault& fault) {
   fault.configuration = true;
   const StreamTableConfig cfg =
       StreamTableConfig::decode(control_.strtab_base, control_.strtab_base_cfg, caps_);
@@ -146,16 +164,16 @@ const StreamTableEntry* TranslationEngine::lookup_ste(std::uint32_t stream_id, F
     fault.why = "StreamID is outside STRTAB_BASE_CFG.LOG2SIZE";
     return nullptr;
   }
-  if (auto it = ste_cache_.find(stream_id); it != ste_cache_.end()) {
+  if (const StreamTableEntry* cached = ste_cache_.find(stream_id)) {
     ++stats_.config_cache_hits;
-    return &it->second;
+    return cached;
   }
   ++stats_.config_cache_misses;
   std::uint64_t ste_addr = cfg.base + static_cast<std::uint64_t>(stream_id) * kSteBytes;
   if (cfg.format == StreamTableFormat::TwoLevel) {
     const std::uint64_t l1_addr = cfg.base + static_cast<std::uint64_t>(stream_id >> cfg.split) * kL1StdBytes;
     std::uint64_t word = 0;
-    if (!tables_.read64(l1_addr, word, AccessPurpose::StreamTableL1)) {
+    if (!tables_.read64(l1_addr, word, AccessPurpose::StreamTableL1, access)) {
       fault.id = EventId::F_STE_FETCH;
       fault.fetch_addr = l1_addr;
       fault.why = "level-1 stream table descriptor fetch aborted";
@@ -178,7 +196,7 @@ const StreamTableEntry* TranslationEngine::lookup_ste(std::uint32_t stream_id, F
   }
   std::array<std::uint64_t, 8> words{};
   ++stats_.ste_fetches;
-  if (!fetch_words(ste_addr, words.data(), 8, AccessPurpose::StreamTableEntry)) {
+  if (!fetch_words(ste_addr, words.data(), 8, AccessPurpose::StreamTableEntry, access)) {
     // FetchAddr names the structure being fetched (§7.3), not the failing word.
     fault.id = EventId::F_STE_FETCH;
     fault.fetch_addr = ste_addr;
@@ -190,20 +208,18 @@ const StreamTableEntry* TranslationEngine::lookup_ste(std::uint32_t stream_id, F
     fault.id = EventId::C_BAD_STE;
     return nullptr;
   }
-  if (ste_cache_.size() >= config_.config_cache_entries) {
-    ste_cache_.erase(ste_cache_.begin());
-    last_context_valid_ = false;  // the memo may point at the evicted entry
-  }
-  return &ste_cache_.insert_or_assign(stream_id, ste).first->second;
+  const auto [cached, evicted] = ste_cache_.insert(stream_id, ste);
+  if (evicted) ++generation_;  // a memo may point at the evicted entry
+  return cached;
 }
 
 const ContextDescriptor* TranslationEngine::lookup_cd(const StreamTableEntry& ste, std::uint32_t stream_id,
-                                                      std::uint32_t substream_id, Fault& fault,
-                                                      TranslationResult& result) {
+                                                      std::uint32_t substream_id, const AccessContext& access,
+                                                      Fault& fault, TranslationResult& result) {
   const std::uint64_t key = cd_cache_key(stream_id, substream_id);
-  if (auto it = cd_cache_.find(key); it != cd_cache_.end()) {
+  if (const ContextDescriptor* cached = cd_cache_.find(key)) {
     ++stats_.config_cache_hits;
-    return &it->second;
+    return cached;
   }
   ++stats_.config_cache_misses;
   const Stage2Config* s2 = ste.config == SteConfig::Nested ? &ste.s2 : nullptr;
@@ -214,7 +230,7 @@ const ContextDescriptor* TranslationEngine::lookup_cd(const StreamTableEntry& st
       pa = address;
       return true;
     }
-    return translate_table_read(*s2, address, FaultClass::CD, pa, fault, result);
+    return translate_table_read(*s2, address, FaultClass::CD, access, pa, fault, result);
   };
 
   std::uint64_t cd_addr = ste.s1_context_ptr;
@@ -228,7 +244,7 @@ const ContextDescriptor* TranslationEngine::lookup_cd(const StreamTableEntry& st
       std::uint64_t l1_pa = 0;
       if (!to_pa(l1_ipa, l1_pa)) return nullptr;
       std::uint64_t word = 0;
-      if (!tables_.read64(l1_pa, word, AccessPurpose::ContextDescL1)) {
+      if (!tables_.read64(l1_pa, word, AccessPurpose::ContextDescL1, access)) {
         fault = Fault::configuration_error(EventId::F_CD_FETCH, "level-1 CD descriptor fetch aborted", l1_pa);
         return nullptr;
       }
@@ -246,7 +262,7 @@ const ContextDescriptor* TranslationEngine::lookup_cd(const StreamTableEntry& st
   if (!to_pa(cd_addr, cd_pa)) return nullptr;
   std::array<std::uint64_t, 8> words{};
   ++stats_.cd_fetches;
-  if (!fetch_words(cd_pa, words.data(), 8, AccessPurpose::ContextDesc)) {
+  if (!fetch_words(cd_pa, words.data(), 8, AccessPurpose::ContextDesc, access)) {
     fault = Fault::configuration_error(EventId::F_CD_FETCH, "CD fetch aborted", cd_pa);
     return nullptr;
   }
@@ -256,11 +272,9 @@ const ContextDescriptor* TranslationEngine::lookup_cd(const StreamTableEntry& st
     fault.configuration = true;
     return nullptr;
   }
-  if (cd_cache_.size() >= config_.config_cache_entries) {
-    cd_cache_.erase(cd_cache_.begin());
-    last_context_valid_ = false;  // the memo may point at the evicted entry
-  }
-  return &cd_cache_.insert_or_assign(key, cd).first->second;
+  const auto [cached, evicted] = cd_cache_.insert(key, cd);
+  if (evicted) ++generation_;  // a memo may point at the evicted entry
+  return cached;
 }
 
 bool TranslationEngine::walk_stage(const StageWalk& walk, std::uint64_t input, TlbEntry& out,
@@ -308,12 +322,15 @@ bool TranslationEngine::walk_stage(const StageWalk& walk, std::uint64_t input, T
     const std::uint64_t desc_addr = (table & ~(table_bytes - 1)) + index * 8;
     std::uint64_t desc_pa = desc_addr;
     if (walk.nested_s2 != nullptr) {
-      if (!translate_table_read(*walk.nested_s2, desc_addr, FaultClass::TT, desc_pa, fault, result)) return false;
+      if (!translate_table_read(*walk.nested_s2, desc_addr, FaultClass::TT, *walk.access, desc_pa, fault, result)) {
+        return false;
+      }
     }
     std::uint64_t raw = 0;
     ++result.walk_accesses;
     ++(walk.stage2 ? stats_.s2_walk_accesses_per_level : stats_.s1_walk_accesses_per_level)[static_cast<unsigned>(level)];
-    if (!tables_.read64(desc_pa, raw, walk.stage2 ? AccessPurpose::Stage2Walk : AccessPurpose::Stage1Walk)) {
+    if (!tables_.read64(desc_pa, raw, walk.stage2 ? AccessPurpose::Stage2Walk : AccessPurpose::Stage1Walk,
+                        *walk.access)) {
       fail(EventId::F_WALK_EABT, level, "translation table fetch aborted");
       fault.fetch_addr = desc_pa;
       // A stage-1 table fetch is CLASS=TT; a stage-2 one keeps the class of what
@@ -400,7 +417,7 @@ bool TranslationEngine::walk_stage(const StageWalk& walk, std::uint64_t input, T
     }
     if (updated != raw) {
       ++stats_.hardware_updates;
-      tables_.write64(desc_pa, updated, AccessPurpose::HardwareUpdate);
+      tables_.write64(desc_pa, updated, AccessPurpose::HardwareUpdate, *walk.access);
     }
     out = TlbEntry{};
     out.size_log2 = static_cast<std::uint8_t>(shift);
@@ -413,9 +430,10 @@ bool TranslationEngine::walk_stage(const StageWalk& walk, std::uint64_t input, T
 }
 
 bool TranslationEngine::translate_table_read(const Stage2Config& s2, std::uint64_t ipa, FaultClass fault_class,
-                                             std::uint64_t& pa, Fault& fault, TranslationResult& result) {
+                                             const AccessContext& access, std::uint64_t& pa, Fault& fault,
+                                             TranslationResult& result) {
   TlbEntry entry;
-  if (!translate_stage2(s2, ipa, fault_class, entry, fault, result)) return false;
+  if (!translate_stage2(s2, ipa, fault_class, access, entry, fault, result)) return false;
   // A CD or stage-1 table read needs stage-2 read permission and, with S2PTW,
   // must not reach a Device page (STE.S2PTW).
   if (!stage2_permits(entry.perms, true, false, false, caps_.xnx) || (s2.ptw && entry.perms.s2_device)) {
@@ -432,8 +450,8 @@ bool TranslationEngine::translate_table_read(const Stage2Config& s2, std::uint64
 }
 
 bool TranslationEngine::translate_stage2(const Stage2Config& s2, std::uint64_t ipa, FaultClass fault_class,
-                                         TlbEntry& out, Fault& fault, TranslationResult& result,
-                                         bool lookup_tlb, bool write) {
+                                         const AccessContext& access, TlbEntry& out, Fault& fault,
+                                         TranslationResult& result, bool lookup_tlb, bool write) {
   const TlbTag tag{TlbStage::Stage2, false, s2.vmid, 0};
   if (lookup_tlb) {
     // A write to a clean (DBM) page must walk so that HTTU marks it dirty.
@@ -466,6 +484,7 @@ bool TranslationEngine::translate_stage2(const Stage2Config& s2, std::uint64_t i
   walk.write = write;
   walk.fault_class = fault_class;
   walk.cache_tag = TlbTag{TlbStage::Stage2, false, s2.vmid, 0};
+  walk.access = &access;
   if (!walk_stage(walk, ipa, out, fault, result)) {
     fault.ipa = ipa;
     return false;
@@ -519,14 +538,13 @@ void TranslationEngine::finish_fault(const TranslationRequest& request, const Fa
     e.ttrnw = fault.id == EventId::F_PERMISSION && fault.stage2 && fault.fault_class == FaultClass::TT;
   }
   e.fetch_addr = fault.fetch_addr;
-  last_event_ = e;
-  result.event = &last_event_;
+  result.event = e;
 }
 
-bool TranslationEngine::resolve_context(const TranslationRequest& request, StreamContext& ctx,
-                                        TranslationResult& result) {
+bool TranslationEngine::resolve_context(const TranslationRequest& request, const AccessContext& access,
+                                        StreamContext& ctx, TranslationResult& result) {
   Fault fault;
-  const StreamTableEntry* ste = lookup_ste(request.stream_id, fault);
+  const StreamTableEntry* ste = lookup_ste(request.stream_id, access, fault);
   if (ste == nullptr) {
     finish_fault(request, fault, nullptr, nullptr, result);
     return false;
@@ -572,7 +590,7 @@ bool TranslationEngine::resolve_context(const TranslationRequest& request, Strea
     ctx.tag.stage = TlbStage::Stage2;
     return true;
   }
-  ctx.cd = lookup_cd(*ste, request.stream_id, substream, fault, result);
+  ctx.cd = lookup_cd(*ste, request.stream_id, substream, access, fault, result);
   if (ctx.cd == nullptr) {
     finish_fault(request, fault, ste, nullptr, result);
     return false;
@@ -586,18 +604,18 @@ bool TranslationEngine::resolve_context(const TranslationRequest& request, Strea
   return true;
 }
 
-const TlbEntry* TranslationEngine::walk_for(const TranslationRequest& request, const StreamContext& ctx,
-                                             const ContextDescriptor& cd, std::uint64_t key, unsigned range_index,
-                                             TlbEntry& walked, TranslationResult& result) {
+bool TranslationEngine::walk_for(const TranslationRequest& request, const AccessContext& access,
+                                 const StreamContext& ctx, const ContextDescriptor& cd, std::uint64_t key,
+                                 unsigned range_index, TlbEntry& walked, TranslationResult& result) {
   const StreamTableEntry& ste = *ctx.ste;
   const bool write = !request.read;
   Fault fault;
-  auto stage1_fault = [&](EventId id, const char* why) -> const TlbEntry* {
+  auto stage1_fault = [&](EventId id, const char* why) {
     fault = Fault{};
     fault.id = id;
     fault.why = why;
     finish_fault(request, fault, &ste, &cd, result);
-    return nullptr;
+    return false;
   };
   if (ctx.stage1) {
     TlbEntry& entry = walked;
@@ -626,9 +644,10 @@ const TlbEntry* TranslationEngine::walk_for(const TranslationRequest& request, c
     walk.single_privilege = ctx.single_privilege;
     walk.pan = cd.pan;
     walk.wxn = cd.wxn;
+    walk.access = &access;
     if (!walk_stage(walk, key, entry, fault, result)) {
       finish_fault(request, fault, &ste, &cd, result);
-      return nullptr;
+      return false;
     }
     // Stage-1 permissions are checked before the output goes to stage 2.
     if (!stage1_permits(entry.perms, request, ctx.single_privilege, cd.pan, cd.wxn)) {
@@ -642,9 +661,9 @@ const TlbEntry* TranslationEngine::walk_for(const TranslationRequest& request, c
     if (ctx.stage2) {
       const std::uint64_t ipa = entry.output_base + (key - entry.input_base);
       TlbEntry s2_entry;
-      if (!translate_stage2(ste.s2, ipa, FaultClass::IN, s2_entry, fault, result, true, write)) {
+      if (!translate_stage2(ste.s2, ipa, FaultClass::IN, access, s2_entry, fault, result, true, write)) {
         finish_fault(request, fault, &ste, &cd, result);
-        return nullptr;
+        return false;
       }
       // The combined entry covers the smaller of the two mappings.
       const std::uint8_t size = std::min(entry.size_log2, s2_entry.size_log2);
@@ -661,7 +680,7 @@ const TlbEntry* TranslationEngine::walk_for(const TranslationRequest& request, c
     }
     entry.allowed_accesses = allowed_accesses(entry.perms, ctx.single_privilege, cd.pan, cd.wxn, caps_.xnx);
     tlb_.insert(entry);
-    return &walked;
+    return true;
   }
   // Stage 1 bypassed: the address goes to stage 2 as the IPA, and one beyond
   // the IAS (= OAS, no AArch32 tables) is a stage-1 Address Size fault (§3.4).
@@ -669,13 +688,13 @@ const TlbEntry* TranslationEngine::walk_for(const TranslationRequest& request, c
     fault.id = EventId::F_ADDR_SIZE;
     fault.why = "stage-1-bypassed address is beyond the IAS";
     finish_fault(request, fault, &ste, nullptr, result);
-    return nullptr;
+    return false;
   }
-  if (!translate_stage2(ste.s2, key, FaultClass::IN, walked, fault, result, false, write)) {
+  if (!translate_stage2(ste.s2, key, FaultClass::IN, access, walked, fault, result, false, write)) {
     finish_fault(request, fault, &ste, nullptr, result);
-    return nullptr;
+    return false;
   }
-  return &walked;
+  return true;
 }
 
 void TranslationEngine::permission_fault(const TranslationRequest& request, const StreamContext& ctx, bool stage2,
@@ -704,12 +723,12 @@ void TranslationEngine::bypass(const TranslationRequest& request, unsigned privc
   ++stats_.bypassed;
 }
 
-TranslationResult TranslationEngine::translate(const TranslationRequest& request) {
+TranslationResult TranslationEngine::translate(const TranslationRequest& request, ContextMemo& memo) {
   if (request.instruction && !request.read) {
     // Writes are data whatever the incoming InD says (STE.INSTCFG, §7.3).
     TranslationRequest data_write = request;
     data_write.instruction = false;
-    return translate(data_write);
+    return translate(data_write, memo);
   }
   TranslationResult result;
   ++stats_.translations;
@@ -725,38 +744,51 @@ TranslationResult TranslationEngine::translate(const TranslationRequest& request
     bypass(request, static_cast<unsigned>(extract(control_.gbpa, 17, 16)),
            static_cast<unsigned>(extract(control_.gbpa, 19, 18)),
            static_cast<unsigned>(extract(control_.gbpa, 15, 14)), result);
+    // No cached structure is used: a GBPA or CR0 change (control) ends this
+    // bypass; a CFGI of the stream revokes a grant built on it, conservatively.
+    if (request.want_access_rights) result.scope = TranslationScope{request.stream_id, false, 0, false, TlbEntry{}};
     return result;
   }
 
+  AccessContext access;
+  access.stream_id = request.stream_id;
+  access.ssv = request.ssv;
+  access.substream_id = request.substream_id;
+  access.local_time = request.local_time;
+  access.debug = request.debug;
   // The stream's context (STE, CD, TLB tag) is memoised for the last stream seen:
   // DMA arrives in bursts from one stream, and every CFGI drops the memo.
-  if (!(last_context_valid_ && last_stream_id_ == request.stream_id && last_ssv_ == request.ssv &&
-        last_substream_id_ == request.substream_id)) {
-    last_context_valid_ = false;
-    if (!resolve_context(request, last_context_, result)) return result;
-    last_context_valid_ = true;
-    last_stream_id_ = request.stream_id;
-    last_ssv_ = request.ssv;
-    last_substream_id_ = request.substream_id;
+  if (!(memo.generation_ == generation_ && memo.stream_id_ == request.stream_id && memo.ssv_ == request.ssv &&
+        memo.substream_id_ == request.substream_id)) {
+    memo.generation_ = 0;
+    if (!resolve_context(request, access, memo.context_, result)) return result;
+    memo.generation_ = generation_;
+    memo.stream_id_ = request.stream_id;
+    memo.ssv_ = request.ssv;
+    memo.substream_id_ = request.substream_id;
   } else {
     ++stats_.config_cache_hits;
   }
-  const StreamContext& ctx = last_context_;
+  const StreamContext& ctx = memo.context_;
   if (ctx.overrides_attributes) {
     // STE.PRIVCFG / INSTCFG replace the incoming attributes (IDR1.ATTR_PERMS_OVR);
     // permissions and records then use the overridden values.
     TranslationRequest overridden = request;
     if (ctx.ste->privcfg >= 2) overridden.privileged = ctx.ste->privcfg == 3;
     if (ctx.ste->instcfg >= 2) overridden.instruction = ctx.ste->instcfg == 3 && overridden.read;
-    translate_in_context(overridden, ctx, result);
+    translate_in_context(overridden, access, ctx, result);
   } else {
-    translate_in_context(request, ctx, result);
+    translate_in_context(request, access, ctx, result);
+  }
+  if (request.want_access_rights && result.ok() && !result.scope) {
+    // Bypass: only the stream's configuration (CFGI) covers it.
+    result.scope = TranslationScope{request.stream_id, request.ssv, request.substream_id, false, TlbEntry{}};
   }
   return result;
 }
 
-void TranslationEngine::translate_in_context(const TranslationRequest& request, const StreamContext& ctx,
-                                             TranslationResult& result) {
+void TranslationEngine::translate_in_context(const TranslationRequest& request, const AccessContext& access,
+                                             const StreamContext& ctx, TranslationResult& result) {
   const StreamTableEntry& ste = *ctx.ste;
   result.privcfg = ste.privcfg;
   result.instcfg = ste.instcfg;
@@ -796,11 +828,18 @@ void TranslationEngine::translate_in_context(const TranslationRequest& request, 
   const TlbEntry* hit = tlb_.lookup(ctx.tag, key);
   if (hit != nullptr && (request.read || !(hit->perms.s1_dirty_clean || hit->perms.s2_dirty_clean))) {
     result.tlb_hit = true;
-  } else {
-    hit = walk_for(request, ctx, cd, key, range_index, walked_, result);
-    if (hit == nullptr) return;
+    complete_translation(request, ctx, cd, key, *hit, result);
+    return;
   }
-  const TlbEntry& entry = *hit;
+  TlbEntry walked;
+  if (walk_for(request, access, ctx, cd, key, range_index, walked, result)) {
+    complete_translation(request, ctx, cd, key, walked, result);
+  }
+}
+
+void TranslationEngine::complete_translation(const TranslationRequest& request, const StreamContext& ctx,
+                                             const ContextDescriptor& cd, std::uint64_t key, const TlbEntry& entry,
+                                             TranslationResult& result) {
   if (((entry.allowed_accesses >> access_kind(request.read, request.privileged, request.instruction)) & 1) == 0) {
     // Which stage refuses decides the record: stage 1 is checked first.
     const bool stage1_refuses = entry.perms.s1 && !stage1_permits(entry.perms, request, ctx.single_privilege, cd.pan, cd.wxn);
@@ -819,35 +858,28 @@ void TranslationEngine::translate_in_context(const TranslationRequest& request, 
     result.readable = (entry.allowed_accesses >> access_kind(true, request.privileged, request.instruction)) & 1;
     result.writable = !entry.perms.s1_dirty_clean && !entry.perms.s2_dirty_clean &&
                       ((entry.allowed_accesses >> access_kind(false, request.privileged, request.instruction)) & 1);
+    result.scope = TranslationScope{request.stream_id, request.ssv, request.substream_id, true, entry};
   }
-  return;
 }
 
 void TranslationEngine::invalidate_ste_range(std::uint32_t first, std::uint64_t count) {
-  last_context_valid_ = false;
+  ++generation_;
   const std::uint64_t last = static_cast<std::uint64_t>(first) + count;
-  for (auto it = ste_cache_.begin(); it != ste_cache_.end();) {
-    if (it->first >= first && it->first < last) it = ste_cache_.erase(it);
-    else ++it;
-  }
+  ste_cache_.erase_if([&](std::uint32_t sid) { return sid >= first && sid < last; });
   // CDs are reached through the STE: invalidating an STE also drops them.
-  for (auto it = cd_cache_.begin(); it != cd_cache_.end();) {
-    const std::uint64_t sid = it->first >> 20;
-    if (sid >= first && sid < last) it = cd_cache_.erase(it);
-    else ++it;
-  }
+  cd_cache_.erase_if([&](std::uint64_t key) {
+    const std::uint64_t sid = key >> 20;
+    return sid >= first && sid < last;
+  });
 }
 
 void TranslationEngine::invalidate_cds(std::uint32_t stream_id, std::optional<std::uint32_t> substream_id) {
-  last_context_valid_ = false;
+  ++generation_;
   if (substream_id) {
     cd_cache_.erase(cd_cache_key(stream_id, *substream_id));
     return;
   }
-  for (auto it = cd_cache_.begin(); it != cd_cache_.end();) {
-    if ((it->first >> 20) == stream_id) it = cd_cache_.erase(it);
-    else ++it;
-  }
+  cd_cache_.erase_if([&](std::uint64_t key) { return (key >> 20) == stream_id; });
 }
 
 namespace {
@@ -885,41 +917,41 @@ std::uint64_t canonical_va(std::uint64_t va) {
 
 }  // namespace
 
-void TranslationEngine::execute(const Command& cmd) {
+TranslationEngine::InvalidationScope TranslationEngine::scope_of(const Command& cmd) const {
   const bool stage2_vmid = caps_.stage2;  // without stage 2, VMID is not a tag
-  auto vmid_matches = [&](const TlbEntry& e) { return !stage2_vmid || e.vmid == cmd.vmid; };
+  const std::uint16_t vmid = cmd.vmid;
+  const std::uint16_t asid = cmd.asid;
+  auto vmid_matches = [stage2_vmid, vmid](const TlbEntry& e) { return !stage2_vmid || e.vmid == vmid; };
   auto is_s1 = [](const TlbEntry& e) { return e.stage != TlbStage::Stage2; };
-  // Every TLBI also removes the walk-cache entries in its scope, except that a
-  // by-address TLBI with Leaf=1 only needs to reach last-level entries.
-  bool leaf_only = false;
-  auto invalidate = [&](const std::function<bool(const TlbEntry&)>& match) {
-    tlb_.invalidate_if(match);
-    if (!leaf_only) walk_cache_.invalidate_if(match);
-  };
+  InvalidationScope scope;
   switch (cmd.opcode) {
     case CommandOpcode::CFGI_STE:
-      invalidate_ste_range(cmd.stream_id, 1);
+      scope.streams = true;
+      scope.first_stream = cmd.stream_id;
+      scope.end_stream = scope.first_stream + 1;
       break;
     case CommandOpcode::CFGI_STE_RANGE: {
       const unsigned range = std::min<unsigned>(cmd.range, 31);
       const std::uint64_t count = 1ull << (range + 1);
-      const std::uint32_t first = static_cast<std::uint32_t>(cmd.stream_id & ~(count - 1));
-      invalidate_ste_range(first, count);
+      scope.streams = true;
+      scope.first_stream = cmd.stream_id & ~(count - 1);
+      scope.end_stream = scope.first_stream + count;
       break;
     }
     case CommandOpcode::CFGI_CD:
-      invalidate_cds(cmd.stream_id, cmd.substream_id);
-      break;
     case CommandOpcode::CFGI_CD_ALL:
-      invalidate_cds(cmd.stream_id, std::nullopt);
+      scope.cds = true;
+      scope.first_stream = cmd.stream_id;
+      scope.end_stream = scope.first_stream + 1;
+      if (cmd.opcode == CommandOpcode::CFGI_CD) scope.substream_id = cmd.substream_id;
       break;
     case CommandOpcode::TLBI_NH_ALL:
-      invalidate([&](const TlbEntry& e) { return is_s1(e) && !e.el2 && vmid_matches(e); });
+      scope.tlb = [=](const TlbEntry& e) { return is_s1(e) && !e.el2 && vmid_matches(e); };
       break;
     case CommandOpcode::TLBI_NH_ASID:
-      invalidate([&](const TlbEntry& e) {
-        return is_s1(e) && !e.el2 && vmid_matches(e) && !e.global && e.asid == cmd.asid;
-      });
+      scope.tlb = [=](const TlbEntry& e) {
+        return is_s1(e) && !e.el2 && vmid_matches(e) && !e.global && e.asid == asid;
+      };
       break;
     case CommandOpcode::TLBI_NH_VA:
     case CommandOpcode::TLBI_NH_VAA:
@@ -931,40 +963,39 @@ void TranslationEngine::execute(const Command& cmd) {
                              (el2 && !bit(control_.cr2, 0));
       Command c = cmd;
       c.address = canonical_va(cmd.address);
-      const AddressScope scope = address_scope(c);
-      leaf_only = cmd.leaf;
-      invalidate([&](const TlbEntry& e) {
-        return is_s1(e) && e.el2 == el2 && (el2 || vmid_matches(e)) &&
-               (all_asids || e.global || e.asid == cmd.asid) && scope.overlaps(e, e.input_base);
-      });
+      const AddressScope addresses = address_scope(c);
+      scope.leaf_only = cmd.leaf;
+      scope.tlb = [=](const TlbEntry& e) {
+        return is_s1(e) && e.el2 == el2 && (el2 || vmid_matches(e)) && (all_asids || e.global || e.asid == asid) &&
+               addresses.overlaps(e, e.input_base);
+      };
       break;
     }
     case CommandOpcode::TLBI_EL2_ALL:
-      invalidate([](const TlbEntry& e) { return e.el2; });
+      scope.tlb = [](const TlbEntry& e) { return e.el2; };
       break;
     case CommandOpcode::TLBI_EL2_ASID:
-      invalidate([&](const TlbEntry& e) { return e.el2 && !e.global && e.asid == cmd.asid; });
+      scope.tlb = [=](const TlbEntry& e) { return e.el2 && !e.global && e.asid == asid; };
       break;
     case CommandOpcode::TLBI_S12_VMALL:
-      invalidate([&](const TlbEntry& e) { return !e.el2 && vmid_matches(e); });
+      scope.tlb = [=](const TlbEntry& e) { return !e.el2 && vmid_matches(e); };
       break;
     case CommandOpcode::TLBI_S2_IPA: {
       // Only stage-2 entries are tagged by IPA; combined stage 1+2 entries are
       // removed by the TLBI_NH_* / TLBI_S12_VMALL that software must follow with.
-      const AddressScope scope = address_scope(cmd);
-      leaf_only = cmd.leaf;
-      invalidate([&](const TlbEntry& e) {
-        return e.stage == TlbStage::Stage2 && vmid_matches(e) && scope.overlaps(e, e.input_base);
-      });
+      const AddressScope addresses = address_scope(cmd);
+      scope.leaf_only = cmd.leaf;
+      scope.tlb = [=](const TlbEntry& e) {
+        return e.stage == TlbStage::Stage2 && vmid_matches(e) && addresses.overlaps(e, e.input_base);
+      };
       break;
     }
     case CommandOpcode::TLBI_NSNH_ALL:
-      invalidate([](const TlbEntry& e) { return !e.el2; });
+      scope.tlb = [](const TlbEntry& e) { return !e.el2; };
       break;
     case CommandOpcode::TLBI_EL3_ALL:
     case CommandOpcode::TLBI_EL3_VA:
       // Secure EL3 entries never exist in this non-secure model.
-      break;
     case CommandOpcode::PREFETCH_CONFIG:
     case CommandOpcode::PREFETCH_ADDR:
     case CommandOpcode::ATC_INV:
@@ -976,6 +1007,32 @@ void TranslationEngine::execute(const Command& cmd) {
       // SMMU; stall/PRI commands are handled by the command queue engine.
       break;
   }
+  return scope;
+}
+
+void TranslationEngine::execute(const Command& cmd) {
+  const InvalidationScope scope = scope_of(cmd);
+  if (scope.streams) invalidate_ste_range(static_cast<std::uint32_t>(scope.first_stream),
+                                          scope.end_stream - scope.first_stream);
+  if (scope.cds) invalidate_cds(static_cast<std::uint32_t>(scope.first_stream), scope.substream_id);
+  if (scope.tlb) {
+    // Every TLBI also removes the walk-cache entries in its scope, except that a
+    // by-address TLBI with Leaf=1 only needs to reach last-level entries.
+    tlb_.invalidate_if(scope.tlb);
+    if (!scope.leaf_only) walk_cache_.invalidate_if(scope.tlb);
+  }
+}
+
+bool TranslationEngine::invalidation_covers(const Command& command, const TranslationScope& used) const {
+  const InvalidationScope scope = scope_of(command);
+  const bool stream_in_range = used.stream_id >= scope.first_stream && used.stream_id < scope.end_stream;
+  if (scope.streams && stream_in_range) return true;
+  if (scope.cds && stream_in_range) {
+    // CFGI_CD names a SubstreamID; traffic without one uses CD 0.
+    const std::uint32_t ssid = used.ssv ? used.substream_id : 0;
+    return !scope.substream_id || *scope.substream_id == ssid;
+  }
+  return scope.tlb && used.cached && scope.tlb(used.entry);
 }
 
 }  // namespace smmuv3tlm::smmu

@@ -6,10 +6,10 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
-#include <unordered_map>
 
 #include "models/smmu/arch/cache_maintenance.h"
 #include "models/smmu/arch/capabilities.h"
@@ -18,6 +18,7 @@
 #include "models/smmu/arch/memory_port.h"
 #include "models/smmu/arch/stream_table.h"
 #include "models/smmu/arch/translation_table.h"
+#include "models/smmu/core/config_cache.h"
 #include "models/smmu/core/iotlb.h"
 
 namespace smmuv3tlm::smmu {
@@ -41,9 +42,23 @@ struct TranslationRequest {
   bool privileged = false;   // PnU
   bool instruction = false;  // InD
   bool secure = false;
-  // Fill TranslationResult::readable/writable (for a DMI grant); costs two more
-  // permission checks, so plain accesses leave it off.
+  // Fill TranslationResult::readable/writable and scope (for a DMI grant); costs
+  // two more permission checks, so plain accesses leave it off.
   bool want_access_rights = false;
+  // Handed to the MemoryPort with every access this translation makes
+  // (AccessContext::local_time): the caller's time offset, owned by the caller.
+  void* local_time = nullptr;
+  bool debug = false;  // AccessContext::debug
+};
+
+// What a translation depended on, so that a DMI grant built from it can be
+// revoked by exactly the invalidations that cover it.
+struct TranslationScope {
+  std::uint32_t stream_id = 0;
+  bool ssv = false;
+  std::uint32_t substream_id = 0;
+  bool cached = false;  // a TLB entry (tag below) was used; false for bypass
+  TlbEntry entry;       // tag, global, input_base, size_log2 of that entry
 };
 
 enum class TranslationOutcome : std::uint8_t {
@@ -65,10 +80,10 @@ struct TranslationResult {
   bool writable = false;
   // The fault that terminated the translation (when Terminated/RazWi).
   std::optional<EventId> fault;
-  // The record to write to the event queue (null when none is defined or it was
-  // suppressed by CD.R / STE.S2R). It points into the engine and stays valid
-  // until its next translate(): the hit path never builds a record.
-  const EventRecord* event = nullptr;
+  // The record to write to the event queue (empty when none is defined or it
+  // was suppressed by CD.R / STE.S2R).
+  std::optional<EventRecord> event;
+  std::optional<TranslationScope> scope;  // with TranslationRequest::want_access_rights
   bool tlb_hit = false;
   unsigned walk_accesses = 0;
   // Attribute overrides from the STE/GBPA carried downstream.
@@ -106,15 +121,54 @@ struct TranslationStatistics {
 
 class TranslationEngine : public CacheMaintenance {
  public:
+  // What a stream's configuration resolves to, pointing into the config cache.
+  // Callers hold it only inside a ContextMemo.
+  struct StreamContext {
+    const StreamTableEntry* ste = nullptr;
+    const ContextDescriptor* cd = nullptr;  // when stage 1 applies
+    bool abort = false;
+    bool stage1 = false;
+    bool stage2 = false;
+    bool el2 = false;
+    bool single_privilege = false;  // EL2 regime without E2H
+    bool overrides_attributes = false;  // STE.PRIVCFG/INSTCFG apply (IDR1.ATTR_PERMS_OVR)
+    TlbTag tag;
+  };
+  // The last stream's resolved context, owned by the caller (a TBU keeps one per
+  // port: DMA arrives in bursts from one stream). The engine's generation
+  // number changes with every CFGI, control change, eviction and reset, and a
+  // memo from another generation is resolved again.
+  class ContextMemo {
+    friend class TranslationEngine;
+    std::uint64_t generation_ = 0;  // 0: never valid (the engine starts at 1)
+    std::uint32_t stream_id_ = 0;
+    bool ssv_ = false;
+    std::uint32_t substream_id_ = 0;
+    StreamContext context_;
+  };
+
   TranslationEngine(const Capabilities& caps, MemoryPort& tables, const TranslationConfig& config = {});
 
   void set_control(const TranslationControl& control) {
     control_ = control;
-    last_context_valid_ = false;
+    ++generation_;
   }
   const TranslationControl& control() const { return control_; }
 
-  TranslationResult translate(const TranslationRequest& request);
+  // Re-entrant: every piece of per-translation state lives in the request, the
+  // result, the memo and the call's stack.
+  TranslationResult translate(const TranslationRequest& request, ContextMemo& memo);
+  // With the engine's own memo (unit tests, single-threaded callers).
+  TranslationResult translate(const TranslationRequest& request) { return translate(request, own_memo_); }
+
+  // Warm or cold reset of every cache: TLB, walk cache, STE and CD caches and
+  // every memo. Statistics are kept (reset_statistics() clears them).
+  void flush_all();
+  void reset_statistics();
+
+  // True when `command`, executed, would remove what a translation with `scope`
+  // used (a TLBI matching its TLB entry, a CFGI of its stream or CD).
+  bool invalidation_covers(const Command& command, const TranslationScope& scope) const;
 
   // CacheMaintenance: CFGI_*, TLBI_*, PREFETCH_*, ATC_INV.
   void execute(const Command& command) override;
@@ -126,9 +180,10 @@ class TranslationEngine : public CacheMaintenance {
   // the next-level table, perms.s1_ap / s1_pxn / s1_uxn the accumulated APTable,
   // PXNTable and UXNTable down to that level.
   const Iotlb& walk_cache() const { return walk_cache_; }
-  bool ste_cached(std::uint32_t stream_id) const { return ste_cache_.count(stream_id) != 0; }
+  bool ste_cached(std::uint32_t stream_id) const { return ste_cache_.contains(stream_id); }
   bool cd_cached(std::uint32_t stream_id, std::uint32_t substream_id) const;
   std::size_t cached_stes() const { return ste_cache_.size(); }
+  std::uint64_t generation() const { return generation_; }
   std::size_t cached_cds() const { return cd_cache_.size(); }
   const TranslationStatistics& statistics() const { return stats_; }
   const Capabilities& capabilities() const { return caps_; }
@@ -141,45 +196,51 @@ class TranslationEngine : public CacheMaintenance {
   struct StageWalk;    // one stage's walk parameters
 
  private:
-  // What a stream's configuration resolves to, pointing into the config cache.
-  struct StreamContext {
-    const StreamTableEntry* ste = nullptr;
-    const ContextDescriptor* cd = nullptr;  // when stage 1 applies
-    bool abort = false;
-    bool stage1 = false;
-    bool stage2 = false;
-    bool el2 = false;
-    bool single_privilege = false;  // EL2 regime without E2H
-    bool overrides_attributes = false;  // STE.PRIVCFG/INSTCFG apply (IDR1.ATTR_PERMS_OVR)
-    TlbTag tag;
+  // Which TLB entries and which configuration a command invalidates.
+  struct InvalidationScope {
+    bool streams = false;  // CFGI_STE*: STEs (and their CDs) of [first_stream, end_stream)
+    bool cds = false;      // CFGI_CD*: CDs of first_stream, one SubstreamID or all
+    std::uint64_t first_stream = 0;
+    std::uint64_t end_stream = 0;
+    std::optional<std::uint32_t> substream_id;
+    std::function<bool(const TlbEntry&)> tlb;  // TLBI: the entries it removes
+    bool leaf_only = false;                    // by-address TLBI with Leaf=1 spares the walk cache
   };
+  InvalidationScope scope_of(const Command& command) const;
 
-  bool resolve_context(const TranslationRequest& request, StreamContext& ctx, TranslationResult& result);
-  void translate_in_context(const TranslationRequest& request, const StreamContext& ctx, TranslationResult& result);
+  bool resolve_context(const TranslationRequest& request, const AccessContext& access, StreamContext& ctx,
+                       TranslationResult& result);
+  void translate_in_context(const TranslationRequest& request, const AccessContext& access,
+                            const StreamContext& ctx, TranslationResult& result);
+  void complete_translation(const TranslationRequest& request, const StreamContext& ctx, const ContextDescriptor& cd,
+                            std::uint64_t key, const TlbEntry& entry, TranslationResult& result);
   // Untranslated pass-through (STE bypass, GBPA) with the attribute overrides that apply.
   void bypass(const TranslationRequest& request, unsigned privcfg, unsigned instcfg, unsigned nscfg,
               TranslationResult& result);
   // The TLB-miss path: walks (stage 1, stage 2 or both), checks stage-1
   // permissions before stage 2, fills the TLB. nullptr when a fault ended it.
-  const TlbEntry* walk_for(const TranslationRequest& request, const StreamContext& ctx, const ContextDescriptor& cd,
-                           std::uint64_t key, unsigned range_index, TlbEntry& walked, TranslationResult& result);
+  bool walk_for(const TranslationRequest& request, const AccessContext& access, const StreamContext& ctx,
+                const ContextDescriptor& cd, std::uint64_t key, unsigned range_index, TlbEntry& walked,
+                TranslationResult& result);
   void permission_fault(const TranslationRequest& request, const StreamContext& ctx, bool stage2, std::uint64_t ipa,
                         TranslationResult& result);
   // Both return a pointer into the config cache, or nullptr with `fault` set.
-  const StreamTableEntry* lookup_ste(std::uint32_t stream_id, Fault& fault);
+  const StreamTableEntry* lookup_ste(std::uint32_t stream_id, const AccessContext& access, Fault& fault);
   const ContextDescriptor* lookup_cd(const StreamTableEntry& ste, std::uint32_t stream_id,
-                                     std::uint32_t substream_id, Fault& fault, TranslationResult& result);
-  bool fetch_words(std::uint64_t pa, std::uint64_t* words, unsigned count, AccessPurpose purpose);
+                                     std::uint32_t substream_id, const AccessContext& access, Fault& fault,
+                                     TranslationResult& result);
+  bool fetch_words(std::uint64_t pa, std::uint64_t* words, unsigned count, AccessPurpose purpose,
+                   const AccessContext& access);
   bool walk_stage(const StageWalk& walk, std::uint64_t input, TlbEntry& out, Fault& fault,
                   TranslationResult& result);
   bool translate_stage2(const Stage2Config& s2, std::uint64_t ipa, FaultClass fault_class,
-                        TlbEntry& out, Fault& fault, TranslationResult& result, bool lookup_tlb = true,
-                        bool write = false);
+                        const AccessContext& access, TlbEntry& out, Fault& fault, TranslationResult& result,
+                        bool lookup_tlb = true, bool write = false);
   // Ends the translation with `fault`, deciding (from the STE/CD, either may be
   // null) whether a record is written and whether the termination is RAZ/WI.
   // A CD or stage-1 table read in a nested configuration: `ipa` through stage 2.
-  bool translate_table_read(const Stage2Config& s2, std::uint64_t ipa, FaultClass fault_class, std::uint64_t& pa,
-                            Fault& fault, TranslationResult& result);
+  bool translate_table_read(const Stage2Config& s2, std::uint64_t ipa, FaultClass fault_class,
+                            const AccessContext& access, std::uint64_t& pa, Fault& fault, TranslationResult& result);
   void finish_fault(const TranslationRequest& request, const Fault& fault, const StreamTableEntry* ste,
                     const ContextDescriptor* cd, TranslationResult& result);
 
@@ -190,19 +251,12 @@ class TranslationEngine : public CacheMaintenance {
   Iotlb tlb_;
   Iotlb walk_cache_;
   bool walk_cache_enabled_;
-  std::unordered_map<std::uint32_t, StreamTableEntry> ste_cache_;
-  std::unordered_map<std::uint64_t, ContextDescriptor> cd_cache_;  // key: sid << 20 | ssid
+  ConfigCache<std::uint32_t, StreamTableEntry> ste_cache_;
+  ConfigCache<std::uint64_t, ContextDescriptor> cd_cache_;  // key: sid << 20 | ssid
   TranslationStatistics stats_;
-  // Memo of the last stream's resolved context (dropped by every CFGI, control
-  // change and config-cache eviction).
-  bool last_context_valid_ = false;
-  std::uint32_t last_stream_id_ = 0;
-  bool last_ssv_ = false;
-  std::uint32_t last_substream_id_ = 0;
-  StreamContext last_context_;
-  ContextDescriptor no_cd_;  // stands in for the CD of a stage-2-only stream
-  TlbEntry walked_;          // the entry a miss walk produced (kept off the hit path's stack)
-  EventRecord last_event_;   // the record TranslationResult::event points to
+  std::uint64_t generation_ = 1;  // see ContextMemo
+  ContextMemo own_memo_;
+  const ContextDescriptor no_cd_{};  // stands in for the CD of a stage-2-only stream
 };
 
 }  // namespace smmuv3tlm::smmu

@@ -1,0 +1,86 @@
+// A Translation Buffer Unit (IHI 0070 §1.1, "TBU"): one upstream port of the
+// SMMU. It takes a master's transactions on its target socket (StreamID from
+// the side-band extension, or the port's default), translates them through the
+// TCU with its own context memo, splits those that cross a translation
+// boundary, forwards the pieces downstream with their side-band, and keeps its
+// own DMI grants, each revoked exactly when an invalidation covers it.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include <systemc>
+#include <tlm>
+#include <tlm_utils/simple_target_socket.h>
+
+#include "models/smmu/core/translation_engine.h"
+
+namespace smmuv3tlm::smmu {
+
+class Tcu;
+class EventQueue;
+
+struct TbuConfig {
+  std::uint32_t default_stream_id = 0;
+  sc_core::sc_time hit_latency{1, sc_core::SC_NS};  // added to every translated piece
+  bool dmi = true;
+  bool attribute_overrides = false;  // IDR1.ATTR_PERMS_OVR: STE/GBPA PRIVCFG/INSTCFG travel downstream
+};
+
+struct TbuStatistics {
+  std::uint64_t transactions = 0;
+  std::uint64_t translated = 0;
+  std::uint64_t bypassed = 0;
+  std::uint64_t terminated = 0;
+  std::uint64_t split_pieces = 0;
+  std::uint64_t debug_accesses = 0;
+  std::uint64_t dmi_grants = 0;
+  std::uint64_t dmi_revocations = 0;
+};
+
+class Tbu : public sc_core::sc_module {
+ public:
+  tlm_utils::simple_target_socket<Tbu> upstream;
+
+  Tbu(const sc_core::sc_module_name& name, const TbuConfig& config, Tcu& tcu, EventQueue& events,
+      tlm::tlm_initiator_socket<>& downstream);
+
+  // DMI revocation. Each returns how many grants it revoked.
+  std::size_t revoke_covered(const Command& invalidation);       // a TLBI/CFGI that was executed
+  std::size_t revoke_downstream(std::uint64_t start, std::uint64_t end);  // the target withdrew [start, end]
+  std::size_t revoke_all();                                        // control change, reset
+  std::size_t dmi_grants() const { return grants_.size(); }
+
+  // Memo and grants dropped; statistics too when `cold`.
+  void reset(bool cold);
+  const TbuStatistics& statistics() const { return stats_; }
+  const TbuConfig& config() const { return config_; }
+
+ private:
+  struct Grant {
+    std::uint64_t iova_start = 0;
+    std::uint64_t iova_end = 0;  // inclusive
+    std::uint64_t pa_start = 0;
+    std::uint64_t pa_end = 0;
+    std::optional<TranslationScope> scope;  // none: only a control change revokes it
+  };
+
+  void b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
+  bool get_direct_mem_ptr(tlm::tlm_generic_payload& trans, tlm::tlm_dmi& dmi);
+  unsigned transport_dbg(tlm::tlm_generic_payload& trans);
+  TranslationRequest request_for(const tlm::tlm_generic_payload& trans) const;
+  void forward_piece(tlm::tlm_generic_payload& trans, const TranslationResult& result, unsigned offset,
+                     unsigned length, bool streaming, sc_core::sc_time& delay);
+  template <typename Covered>
+  std::size_t revoke_if(Covered covered);
+
+  TbuConfig config_;
+  Tcu& tcu_;
+  EventQueue& events_;
+  tlm::tlm_initiator_socket<>& downstream_;
+  TranslationEngine::ContextMemo memo_;
+  std::vector<Grant> grants_;
+  TbuStatistics stats_;
+};
+
+}  // namespace smmuv3tlm::smmu

@@ -1,0 +1,178 @@
+#include "models/smmu/tcu.h"
+
+#include <cstring>
+
+namespace smmuv3tlm::smmu {
+
+// The MemoryPort over the table_walk socket. Each access adds its latency to
+// the local time of the operation that made it (AccessContext::local_time, an
+// sc_time owned by the caller), so outstanding operations never share one
+// accumulator; accesses without one (queue engines) accumulate in `unowned_`.
+class Tcu::TableWalkPort : public MemoryPort {
+ public:
+  explicit TableWalkPort(Tcu& owner) : owner_(owner) {}
+
+  bool read(std::uint64_t pa, std::uint8_t* data, std::uint32_t size, AccessPurpose purpose) override {
+    return access(AccessContext{}, tlm::TLM_READ_COMMAND, pa, data, size, purpose);
+  }
+  bool write(std::uint64_t pa, const std::uint8_t* data, std::uint32_t size, AccessPurpose purpose) override {
+    return access(AccessContext{}, tlm::TLM_WRITE_COMMAND, pa, const_cast<std::uint8_t*>(data), size, purpose);
+  }
+  bool read_for(const AccessContext& context, std::uint64_t pa, std::uint8_t* data, std::uint32_t size,
+                AccessPurpose purpose) override {
+    return access(context, tlm::TLM_READ_COMMAND, pa, data, size, purpose);
+  }
+  bool write_for(const AccessContext& context, std::uint64_t pa, const std::uint8_t* data, std::uint32_t size,
+                 AccessPurpose purpose) override {
+    return access(context, tlm::TLM_WRITE_COMMAND, pa, const_cast<std::uint8_t*>(data), size, purpose);
+  }
+
+  sc_core::sc_time take_unowned() {
+    const sc_core::sc_time d = unowned_;
+    unowned_ = sc_core::SC_ZERO_TIME;
+    return d;
+  }
+
+  // The target withdrew DMI for [start, end]: forget every overlapping window.
+  void invalidate(std::uint64_t start, std::uint64_t end) {
+    for (Window& w : windows_) {
+      if (w.valid && w.dmi.get_start_address() <= end && start <= w.dmi.get_end_address()) w.valid = false;
+    }
+  }
+  void invalidate_all() {
+    for (Window& w : windows_) w.valid = false;
+  }
+
+ private:
+  // Table reads go through DMI windows when the target grants them (walks are
+  // the miss path's cost); writes (queues, MSIs, HTTU) always use transport.
+  struct Window {
+    bool valid = false;
+    tlm::tlm_dmi dmi;
+  };
+  static constexpr unsigned kWindows = 1024;  // direct-mapped by 4 KiB page
+
+  Window& window_for(std::uint64_t pa) { return windows_[(pa >> 12) % kWindows]; }
+
+  bool read_through_dmi(std::uint64_t pa, std::uint8_t* data, std::uint32_t size, sc_core::sc_time& delay) {
+    const Window& w = window_for(pa);
+    if (!w.valid || pa < w.dmi.get_start_address() || pa + size - 1 > w.dmi.get_end_address()) return false;
+    std::memcpy(data, w.dmi.get_dmi_ptr() + (pa - w.dmi.get_start_address()), size);
+    delay += w.dmi.get_read_latency();
+    return true;
+  }
+
+  void request_dmi(std::uint64_t pa) {
+    tlm::tlm_generic_payload probe;
+    probe.set_command(tlm::TLM_READ_COMMAND);
+    probe.set_address(pa);
+    tlm::tlm_dmi dmi;
+    if (owner_.table_walk->get_direct_mem_ptr(probe, dmi) && dmi.is_read_allowed() &&
+        dmi.get_start_address() <= pa && pa <= dmi.get_end_address()) {
+      Window& w = window_for(pa);
+      w.dmi = dmi;
+      w.valid = true;
+    }
+  }
+
+  bool access(const AccessContext& context, tlm::tlm_command command, std::uint64_t pa, std::uint8_t* data,
+              std::uint32_t size, AccessPurpose purpose) {
+    const bool is_read = command == tlm::TLM_READ_COMMAND;
+    sc_core::sc_time& delay =
+        context.local_time != nullptr ? *static_cast<sc_core::sc_time*>(context.local_time) : unowned_;
+    bool ok = is_read && read_through_dmi(pa, data, size, delay);
+    if (!ok) {
+      // A payload per access: a walk's accesses may be outstanding together when
+      // the target waits. Its extension array is allocated once per payload.
+      tlm::tlm_generic_payload trans;
+      trans.set_command(command);
+      trans.set_address(pa);
+      trans.set_data_ptr(data);
+      trans.set_data_length(size);
+      trans.set_streaming_width(size);
+      trans.set_byte_enable_ptr(nullptr);
+      trans.set_dmi_allowed(false);
+      trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+      owner_.table_walk->b_transport(trans, delay);
+      ok = trans.is_response_ok();
+      if (ok && is_read && trans.is_dmi_allowed()) request_dmi(pa);
+    }
+    if (!owner_.observers_.empty()) {
+      const MemoryAccessRecord record{sc_core::sc_time_stamp() + delay, pa, size, !is_read, purpose,
+                                      context.stream_id, context.ssv, context.substream_id, data, ok};
+      for (const auto& [id, observer] : owner_.observers_) observer(record);
+    }
+    return ok;
+  }
+
+  Tcu& owner_;
+  sc_core::sc_time unowned_ = sc_core::SC_ZERO_TIME;
+  std::array<Window, kWindows> windows_{};
+};
+
+// The debugger's view of memory: transport_dbg reads, writes dropped (a debug
+// translation must not set an Access flag or dirty state).
+class Tcu::DebugPort : public MemoryPort {
+ public:
+  explicit DebugPort(Tcu& owner) : owner_(owner) {}
+  bool read(std::uint64_t pa, std::uint8_t* data, std::uint32_t size, AccessPurpose) override {
+    tlm::tlm_generic_payload trans;
+    trans.set_command(tlm::TLM_READ_COMMAND);
+    trans.set_address(pa);
+    trans.set_data_ptr(data);
+    trans.set_data_length(size);
+    trans.set_streaming_width(size);
+    return owner_.table_walk->transport_dbg(trans) == size;
+  }
+  bool write(std::uint64_t, const std::uint8_t*, std::uint32_t, AccessPurpose) override { return true; }
+
+ private:
+  Tcu& owner_;
+};
+
+Tcu::Tcu(const sc_core::sc_module_name& name, const Capabilities& caps, const TranslationConfig& config)
+    : sc_core::sc_module(name),
+      table_walk("table_walk"),
+      port_(std::make_unique<TableWalkPort>(*this)),
+      debug_port_(std::make_unique<DebugPort>(*this)),
+      engine_(caps, *port_, config),
+      debug_engine_(caps, *debug_port_, config) {
+  table_walk.register_invalidate_direct_mem_ptr(this, &Tcu::table_walk_invalidate);
+}
+
+Tcu::~Tcu() = default;
+
+TranslationResult Tcu::translate_debug(TranslationRequest request) {
+  request.debug = true;
+  request.local_time = nullptr;
+  debug_engine_.flush_all();
+  return debug_engine_.translate(request);
+}
+
+MemoryPort& Tcu::memory() { return *port_; }
+
+sc_core::sc_time Tcu::take_unowned_delay() { return port_->take_unowned(); }
+
+void Tcu::set_control(const TranslationControl& control) {
+  engine_.set_control(control);
+  debug_engine_.set_control(control);
+}
+
+unsigned Tcu::add_observer(MemoryAccessObserver observer) {
+  observers_.emplace(next_observer_, std::move(observer));
+  return next_observer_++;
+}
+
+void Tcu::remove_observer(unsigned id) { observers_.erase(id); }
+
+void Tcu::reset(bool cold) {
+  engine_.flush_all();
+  debug_engine_.flush_all();
+  port_->invalidate_all();
+  port_->take_unowned();
+  if (cold) engine_.reset_statistics();
+}
+
+void Tcu::table_walk_invalidate(sc_dt::uint64 start, sc_dt::uint64 end) { port_->invalidate(start, end); }
+
+}  // namespace smmuv3tlm::smmu

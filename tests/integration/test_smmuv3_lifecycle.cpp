@@ -1,0 +1,348 @@
+// The SMMU's units and lifecycle through its sockets and lines: warm and cold
+// reset (every cache flushed, DMI revoked, memory kept), the command queue
+// consumed by its own thread (CONS polling, a full queue), side-effect-free
+// debug accesses, split transactions that keep their side-band, DMI grants
+// revoked only by the invalidations that cover them, memory observers.
+#include <gtest/gtest.h>
+
+#include "models/smmu/arch/command.h"
+#include "models/smmu/arch/registers.h"
+#include "platforms/lib/memory_table_space.h"
+#include "platforms/tables/table_builder.h"
+#include "tests/integration/smmu_test_platform.h"
+
+namespace smmuv3tlm::testing {
+namespace {
+
+using smmu::Command;
+using smmu::CommandOpcode;
+namespace reg = smmu::reg;
+
+constexpr std::uint64_t kTables = 0x40000000;
+constexpr std::uint64_t kIova = 0x10000000;
+constexpr std::uint64_t kPaA = 0x80000000;  // page 0 of the IOVA window
+constexpr std::uint64_t kPaB = 0x90000000;  // page 1: not contiguous with page 0
+constexpr std::uint32_t kStream = 1;
+constexpr std::uint16_t kAsid = 5;
+
+smmu::Smmuv3Config stage1_config() {
+  smmu::Smmuv3Config config;
+  config.capabilities = *smmu::Capabilities::preset("mmu-700");
+  config.default_stream_ids = {kStream};
+  return config;
+}
+
+// Stream kStream translates kIova -> kPaA and kIova + 4K -> kPaB through stage 1
+// (ASID kAsid); kIova + 8K is mapped with AF=0 for hardware Access-flag updates.
+struct Stage1World {
+  std::uint64_t ste_address = 0;
+};
+
+Stage1World build_stage1(SmmuTestPlatform& p) {
+  platform::MemoryTableSpace space(p.memory);
+  tables::PageAllocator allocator(kTables, kTables + 0x1000000);
+  tables::PageTableBuilder s1(tables::TableGeometry::stage1(12, 48), allocator, space);
+  tables::PageAttributes non_global;  // nG=1: entries are tagged with the ASID
+  non_global.ng = true;
+  s1.map(kIova, kPaA, 0x1000, non_global);
+  s1.map(kIova + 0x1000, kPaB, 0x1000, non_global);
+  tables::PageAttributes no_access_flag = non_global;
+  no_access_flag.af = false;
+  s1.map(kIova + 0x2000, kPaA + 0x2000, 0x1000, no_access_flag);
+  tables::CdTableBuilder cds(tables::CdTableGeometry{}, allocator, space);
+  tables::CdFields cd;
+  tables::attach_ttb0(cd, s1);
+  cd.asid = kAsid;
+  cd.ha = true;
+  cd.ips = tables::ps_encoding(p.smmu.config().capabilities.oas_bits);
+  cds.write_cd(0, cd);
+  tables::SteFields ste;
+  ste.config = 0b101;
+  tables::attach_cd_table(ste, cds);
+  tables::StreamTableBuilder stream_table({smmu::StreamTableFormat::Linear, 4, 8}, allocator, space);
+  Stage1World world;
+  world.ste_address = stream_table.write_ste(kStream, ste);
+  platform::SmmuSetup setup;
+  setup.strtab_base = stream_table.strtab_base();
+  setup.strtab_base_cfg = stream_table.strtab_base_cfg();
+  setup.cmdq_base = allocator.allocate(16 * 16, 4096) | 4;
+  setup.eventq_base = allocator.allocate(16 * 32, 4096) | 4;
+  p.driver.reset(setup);
+  return world;
+}
+
+std::uint64_t read64(SmmuTestPlatform& p, std::uint64_t iova, tlm::tlm_response_status* status = nullptr) {
+  std::uint8_t data[8] = {};
+  const tlm::tlm_response_status s = p.dma(tlm::TLM_READ_COMMAND, iova, data, 8);
+  if (status != nullptr) *status = s;
+  std::uint64_t value = 0;
+  for (unsigned i = 8; i-- > 0;) value = (value << 8) | data[i];
+  return value;
+}
+
+bool dmi_for(SmmuTestPlatform& p, std::uint64_t iova, tlm::tlm_dmi& dmi) {
+  tlm::tlm_generic_payload trans;
+  trans.set_read();
+  trans.set_address(iova);
+  return p.device->get_direct_mem_ptr(trans, dmi);
+}
+
+void run(const smmu::Smmuv3Config& config, std::function<void(SmmuTestPlatform&)> body) {
+  SmmuTestPlatform platform("platform", config, std::move(body));
+  sc_core::sc_start();
+}
+
+void expect_every_cache_empty(smmu::Smmuv3& smmu) {
+  EXPECT_EQ(smmu.translation().tlb().valid_entries(), 0u);
+  EXPECT_EQ(smmu.translation().walk_cache().valid_entries(), 0u);
+  EXPECT_EQ(smmu.translation().cached_stes(), 0u);
+  EXPECT_EQ(smmu.translation().cached_cds(), 0u);
+  EXPECT_EQ(smmu.tbu(0).dmi_grants(), 0u);
+}
+
+TEST(Smmuv3Lifecycle, WarmResetFlushesEveryCacheRevokesDmiAndKeepsMemoryAndStatistics) {
+  run(stage1_config(), [](SmmuTestPlatform& p) {
+    const Stage1World world = build_stage1(p);
+    p.memory.write64(kPaA + 0x10, 0x1234);
+    EXPECT_EQ(read64(p, kIova + 0x10), 0x1234u);
+    tlm::tlm_dmi dmi;
+    ASSERT_TRUE(dmi_for(p, kIova + 0x10, dmi));
+    EXPECT_GT(p.smmu.translation().tlb().valid_entries(), 0u);
+    EXPECT_GT(p.smmu.translation().walk_cache().valid_entries(), 0u);
+    EXPECT_EQ(p.smmu.translation().cached_stes(), 1u);
+    EXPECT_EQ(p.smmu.translation().cached_cds(), 1u);
+    const std::uint64_t ste_word0 = p.memory.read64(world.ste_address);
+    const unsigned invalidations = p.device_dmi_invalidations;
+
+    p.smmu.reset(smmu::ResetKind::Warm);
+
+    expect_every_cache_empty(p.smmu);
+    EXPECT_GT(p.device_dmi_invalidations, invalidations) << "the grant was revoked";
+    EXPECT_EQ(p.driver.read_reg(reg::CR0ACK), 0u) << "SMMUEN and the queues are off";
+    EXPECT_EQ(p.driver.read_reg(reg::STRTAB_BASE, 8), 0u);
+    EXPECT_EQ(p.memory.read64(world.ste_address), ste_word0) << "memory survives a reset";
+    EXPECT_EQ(p.memory.read64(kPaA + 0x10), 0x1234u);
+    EXPECT_GT(p.smmu.tbu(0).statistics().transactions, 0u) << "a warm reset keeps statistics";
+    EXPECT_GT(p.smmu.translation().statistics().walks, 0u);
+    // After the reset the SMMU is disabled: GBPA bypass, the IOVA is the PA.
+    p.memory.write64(kIova, 0xabcd);
+    EXPECT_EQ(read64(p, kIova), 0xabcdu);
+  });
+}
+
+TEST(Smmuv3Lifecycle, RisingResetInputIsAColdResetThatClearsStatistics) {
+  smmu::Smmuv3Config config = stage1_config();
+  sc_core::sc_signal<bool> rst("rst_signal");
+  SmmuTestPlatform platform("platform", config, [&](SmmuTestPlatform& p) {
+    build_stage1(p);
+    p.memory.write64(kPaA, 7);
+    EXPECT_EQ(read64(p, kIova), 7u);
+    tlm::tlm_dmi dmi;
+    ASSERT_TRUE(dmi_for(p, kIova, dmi));
+    rst.write(true);
+    sc_core::wait(1, sc_core::SC_NS);
+    rst.write(false);
+    sc_core::wait(1, sc_core::SC_NS);
+    expect_every_cache_empty(p.smmu);
+    EXPECT_EQ(p.smmu.tbu(0).statistics().transactions, 0u);
+    EXPECT_EQ(p.smmu.translation().statistics().walks, 0u);
+    EXPECT_EQ(p.smmu.translation().tlb().statistics().lookups, 0u);
+    EXPECT_EQ(p.smmu.programming_interface().statistics().commands_executed, 0u);
+    EXPECT_EQ(p.driver.read_reg(reg::CR0ACK), 0u);
+    // The same platform can be brought up again after the reset.
+    build_stage1(p);
+    EXPECT_EQ(read64(p, kIova), 7u);
+  });
+  platform.smmu.rst.bind(rst);
+  sc_core::sc_start();
+}
+
+TEST(Smmuv3Lifecycle, ConsPollingSeesCommandsNotYetConsumed) {
+  smmu::Smmuv3Config config = stage1_config();
+  config.timing.command_latency = sc_core::sc_time(100, sc_core::SC_NS);
+  run(config, [](SmmuTestPlatform& p) {
+    constexpr std::uint64_t kCmdq = 0x60000000;
+    p.setup_command_queue(kCmdq, 4);
+    p.driver.write_cr0(reg::cr0::CMDQEN);
+    Command tlbi;
+    tlbi.opcode = CommandOpcode::TLBI_NSNH_ALL;
+    const auto words = smmu::encode_command(tlbi);
+    for (unsigned i = 0; i < 3; ++i) {
+      p.memory.write64(kCmdq + 16 * i, words[0]);
+      p.memory.write64(kCmdq + 16 * i + 8, words[1]);
+    }
+    p.driver.write_reg(reg::CMDQ_PROD, 3);
+    EXPECT_EQ(p.driver.read_reg(reg::CMDQ_CONS), 0u) << "the write only wakes the engine";
+    sc_core::wait(150, sc_core::SC_NS);
+    EXPECT_EQ(p.driver.read_reg(reg::CMDQ_CONS), 1u) << "one command consumed per 100 ns";
+    sc_core::wait(200, sc_core::SC_NS);
+    EXPECT_EQ(p.driver.read_reg(reg::CMDQ_CONS), 3u);
+    EXPECT_EQ(p.smmu.command_queue().commands_consumed(), 3u);
+  });
+}
+
+TEST(Smmuv3Lifecycle, AFullCommandQueueDrainsAndAcceptsMore) {
+  smmu::Smmuv3Config config = stage1_config();
+  config.timing.command_latency = sc_core::sc_time(50, sc_core::SC_NS);
+  run(config, [](SmmuTestPlatform& p) {
+    constexpr std::uint64_t kCmdq = 0x60000000;
+    constexpr unsigned kLog2 = 2;  // 4 entries
+    p.setup_command_queue(kCmdq, kLog2);
+    p.driver.write_cr0(reg::cr0::CMDQEN);
+    Command sync;
+    sync.opcode = CommandOpcode::CMD_SYNC;
+    const auto words = smmu::encode_command(sync);
+    for (unsigned i = 0; i < 4; ++i) {
+      p.memory.write64(kCmdq + 16 * i, words[0]);
+      p.memory.write64(kCmdq + 16 * i + 8, words[1]);
+    }
+    // PROD = index 0 with the wrap bit: four entries posted, the queue is full.
+    p.driver.write_reg(reg::CMDQ_PROD, 1u << kLog2);
+    const std::uint64_t cons = p.driver.read_reg(reg::CMDQ_CONS);
+    EXPECT_EQ(cons & ((1u << kLog2) - 1), 0u) << "same index as PROD";
+    EXPECT_EQ((cons >> kLog2) & 1, 0u) << "opposite wrap bit: full, not empty";
+    sc_core::wait(250, sc_core::SC_NS);
+    EXPECT_EQ(p.driver.read_reg(reg::CMDQ_CONS), 1u << kLog2) << "all four consumed: empty again";
+    // Room again: two more, wrapping the index.
+    p.driver.write_reg(reg::CMDQ_PROD, (1u << kLog2) | 2);
+    sc_core::wait(150, sc_core::SC_NS);
+    EXPECT_EQ(p.driver.read_reg(reg::CMDQ_CONS), (1u << kLog2) | 2);
+    EXPECT_EQ(p.smmu.programming_interface().statistics().syncs, 6u);
+  });
+}
+
+TEST(Smmuv3Lifecycle, DebugAccessLeavesStatisticsCachesAndMemoryUnchanged) {
+  run(stage1_config(), [](SmmuTestPlatform& p) {
+    build_stage1(p);
+    p.memory.write64(kPaA + 0x2000, 0x5555);
+    EXPECT_EQ(read64(p, kIova), p.memory.read64(kPaA));  // some state to keep
+    unsigned observed = 0;
+    p.smmu.add_memory_observer([&](const smmu::MemoryAccessRecord&) { ++observed; });
+    const std::string statistics = p.smmu.statistics_json();
+    const std::size_t tlb_entries = p.smmu.translation().tlb().valid_entries();
+    const std::size_t walk_entries = p.smmu.translation().walk_cache().valid_entries();
+    const std::size_t stes = p.smmu.translation().cached_stes();
+    // The page at kIova + 8K has AF=0 and CD.HA=1: a real access would set AF.
+    tlm_ext::SidebandExtension sideband;
+    sideband.stream_id = kStream;
+    std::uint8_t data[8] = {};
+    tlm::tlm_generic_payload trans;
+    trans.set_read();
+    trans.set_address(kIova + 0x2000);
+    trans.set_data_ptr(data);
+    trans.set_data_length(8);
+    trans.set_streaming_width(8);
+    trans.set_extension(&sideband);
+    const std::uint64_t memory_writes = p.memory.statistics().writes;
+    EXPECT_EQ(p.device->transport_dbg(trans), 8u);
+    trans.clear_extension(&sideband);
+    EXPECT_EQ(data[0], 0x55);
+    EXPECT_EQ(data[1], 0x55);
+    EXPECT_EQ(p.smmu.statistics_json(), statistics);
+    EXPECT_EQ(p.smmu.translation().tlb().valid_entries(), tlb_entries);
+    EXPECT_EQ(p.smmu.translation().walk_cache().valid_entries(), walk_entries);
+    EXPECT_EQ(p.smmu.translation().cached_stes(), stes);
+    EXPECT_EQ(p.memory.statistics().writes, memory_writes) << "no Access-flag update";
+    EXPECT_EQ(observed, 0u) << "a debugger's reads are not SMMU traffic";
+    // The real access then sets the Access flag through the table-walk socket.
+    EXPECT_EQ(read64(p, kIova + 0x2000), 0x5555u);
+    EXPECT_GT(p.smmu.translation().statistics().hardware_updates, 0u);
+    EXPECT_GT(observed, 0u);
+  });
+}
+
+TEST(Smmuv3Lifecycle, SplitTransactionCarriesItsSidebandOnEveryPiece) {
+  run(stage1_config(), [](SmmuTestPlatform& p) {
+    build_stage1(p);
+    tlm_ext::SidebandExtension sideband;
+    sideband.stream_id = kStream;
+    sideband.privileged = true;
+    std::uint8_t data[16] = {};
+    p.downstream_addresses.clear();
+    p.downstream_sidebands.clear();
+    ASSERT_EQ(p.dma(tlm::TLM_READ_COMMAND, kIova + 0xff8, data, 16, &sideband), tlm::TLM_OK_RESPONSE);
+    ASSERT_EQ(p.downstream_addresses.size(), 2u) << "the access crosses into a page mapped elsewhere";
+    EXPECT_EQ(p.downstream_addresses[0], kPaA + 0xff8);
+    EXPECT_EQ(p.downstream_addresses[1], kPaB);
+    for (const auto& piece : p.downstream_sidebands) {
+      ASSERT_TRUE(piece.has_value());
+      EXPECT_EQ(piece->stream_id, kStream);
+      EXPECT_TRUE(piece->privileged);
+    }
+    EXPECT_EQ(p.smmu.tbu(0).statistics().split_pieces, 2u);
+  });
+}
+
+TEST(Smmuv3Lifecycle, DmiGrantIsRevokedOnlyByAnInvalidationThatCoversIt) {
+  run(stage1_config(), [](SmmuTestPlatform& p) {
+    build_stage1(p);
+    tlm::tlm_dmi dmi;
+    ASSERT_TRUE(dmi_for(p, kIova + 0x40, dmi));
+    EXPECT_EQ(dmi.get_start_address(), kIova);
+    EXPECT_EQ(dmi.get_end_address(), kIova + 0xfff);
+    const unsigned before = p.device_dmi_invalidations;
+    auto tlbi_va = [](std::uint64_t va, std::uint16_t asid) {
+      Command c;
+      c.opcode = CommandOpcode::TLBI_NH_VA;
+      c.asid = asid;
+      c.address = va;
+      return c;
+    };
+    Command sync;
+    sync.opcode = CommandOpcode::CMD_SYNC;
+    p.driver.submit({tlbi_va(kIova + 0x1000, kAsid), tlbi_va(kIova, kAsid + 1), sync});
+    EXPECT_EQ(p.device_dmi_invalidations, before) << "another page, another ASID: the grant stays";
+    EXPECT_EQ(p.smmu.tbu(0).dmi_grants(), 1u);
+    Command cfgi_other;
+    cfgi_other.opcode = CommandOpcode::CFGI_STE;
+    cfgi_other.stream_id = kStream + 1;
+    p.driver.submit({cfgi_other, sync});
+    EXPECT_EQ(p.smmu.tbu(0).dmi_grants(), 1u) << "another stream's CFGI";
+    p.driver.submit({tlbi_va(kIova, kAsid), sync});
+    EXPECT_GT(p.device_dmi_invalidations, before);
+    EXPECT_EQ(p.smmu.tbu(0).dmi_grants(), 0u);
+    EXPECT_EQ(p.smmu.tbu(0).statistics().dmi_revocations, 1u);
+  });
+}
+
+TEST(Smmuv3Lifecycle, EveryObserverSeesEachTableAccessWithItsStreamAndTime) {
+  run(stage1_config(), [](SmmuTestPlatform& p) {
+    build_stage1(p);
+    std::vector<smmu::MemoryAccessRecord> first;
+    std::vector<smmu::MemoryAccessRecord> second;
+    p.smmu.add_memory_observer([&](const smmu::MemoryAccessRecord& r) { first.push_back(r); });
+    const unsigned id = p.smmu.add_memory_observer([&](const smmu::MemoryAccessRecord& r) { second.push_back(r); });
+    const sc_core::sc_time start = sc_core::sc_time_stamp();
+    read64(p, kIova);
+    ASSERT_FALSE(first.empty());
+    EXPECT_EQ(first.size(), second.size());
+    bool saw_ste = false;
+    for (const auto& r : first) {
+      EXPECT_EQ(r.stream_id, kStream);
+      EXPECT_GE(r.time, start);
+      saw_ste |= r.purpose == smmu::AccessPurpose::StreamTableEntry;
+    }
+    EXPECT_TRUE(saw_ste);
+    p.smmu.remove_memory_observer(id);
+    const std::size_t kept = second.size();
+    Command cfgi;
+    cfgi.opcode = CommandOpcode::CFGI_STE;
+    cfgi.stream_id = kStream;
+    Command sync;
+    sync.opcode = CommandOpcode::CMD_SYNC;
+    p.driver.submit({cfgi, sync});
+    read64(p, kIova);
+    EXPECT_EQ(second.size(), kept);
+    bool saw_queue = false;
+    for (const auto& r : first) {
+      if (r.purpose == smmu::AccessPurpose::CommandQueue) {
+        saw_queue = true;
+        EXPECT_EQ(r.stream_id, smmu::AccessContext::kNoStream);
+      }
+    }
+    EXPECT_TRUE(saw_queue);
+  });
+}
+
+}  // namespace
+}  // namespace smmuv3tlm::testing

@@ -133,11 +133,15 @@ void Tbu::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) 
     }
     ++(result.outcome == TranslationOutcome::Bypassed ? stats_.bypassed : stats_.translated);
     if (done == 0 && piece == length) {
-      // The whole transaction in one piece: forward it as it is (the hit path).
-      DownstreamSideband sideband(trans, trans.get_extension<tlm_ext::SidebandExtension>(), request, result,
-                                  config_.attribute_overrides);
+      // The whole transaction in one piece: forward it as it is (the hit path),
+      // its side-band changed only when an attribute override applies.
       trans.set_address(result.output_address);
-      downstream_->b_transport(trans, delay);
+      if (config_.attribute_overrides && (result.privcfg >= 2 || result.instcfg >= 2)) {
+        DownstreamSideband sideband(trans, trans.get_extension<tlm_ext::SidebandExtension>(), request, result, true);
+        downstream_->b_transport(trans, delay);
+      } else {
+        downstream_->b_transport(trans, delay);
+      }
       if (trans.is_dmi_allowed() && !config_.dmi) trans.set_dmi_allowed(false);
       trans.set_address(address);
       return;

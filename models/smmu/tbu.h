@@ -62,7 +62,7 @@ class Tbu : public sc_core::sc_module {
     std::uint64_t iova_end = 0;  // inclusive
     std::uint64_t pa_start = 0;
     std::uint64_t pa_end = 0;
-    std::optional<TranslationScope> scope;  // none: only a control change revokes it
+    Boxed<TranslationScope> scope;  // none: every invalidation revokes it
   };
 
   void b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);

@@ -58,6 +58,18 @@ namespace {
 constexpr std::uint32_t kGbpaAbort = 1u << 20;
 constexpr unsigned kStrwEl2 = 0b10;
 
+// The context of every memory access a translation makes (built on the miss
+// path only: the hit path touches no memory).
+AccessContext access_for(const TranslationRequest& request) {
+  AccessContext access;
+  access.stream_id = request.stream_id;
+  access.ssv = request.ssv;
+  access.substream_id = request.substream_id;
+  access.local_time = request.local_time;
+  access.debug = request.debug;
+  return access;
+}
+
 std::uint64_t cd_cache_key(std::uint32_t stream_id, std::uint32_t substream_id) {
   return (static_cast<std::uint64_t>(stream_id) << 20) | (substream_id & 0xfffff);
 }
@@ -541,8 +553,9 @@ void TranslationEngine::finish_fault(const TranslationRequest& request, const Fa
   result.event = e;
 }
 
-bool TranslationEngine::resolve_context(const TranslationRequest& request, const AccessContext& access,
-                                        StreamContext& ctx, TranslationResult& result) {
+bool TranslationEngine::resolve_context(const TranslationRequest& request, StreamContext& ctx,
+                                        TranslationResult& result) {
+  const AccessContext access = access_for(request);
   Fault fault;
   const StreamTableEntry* ste = lookup_ste(request.stream_id, access, fault);
   if (ste == nullptr) {
@@ -604,9 +617,10 @@ bool TranslationEngine::resolve_context(const TranslationRequest& request, const
   return true;
 }
 
-bool TranslationEngine::walk_for(const TranslationRequest& request, const AccessContext& access,
-                                 const StreamContext& ctx, const ContextDescriptor& cd, std::uint64_t key,
-                                 unsigned range_index, TlbEntry& walked, TranslationResult& result) {
+bool TranslationEngine::walk_for(const TranslationRequest& request, const StreamContext& ctx,
+                                 const ContextDescriptor& cd, std::uint64_t key, unsigned range_index,
+                                 TlbEntry& walked, TranslationResult& result) {
+  const AccessContext access = access_for(request);
   const StreamTableEntry& ste = *ctx.ste;
   const bool write = !request.read;
   Fault fault;
@@ -723,14 +737,15 @@ void TranslationEngine::bypass(const TranslationRequest& request, unsigned privc
   ++stats_.bypassed;
 }
 
-TranslationResult TranslationEngine::translate(const TranslationRequest& request, ContextMemo& memo) {
+void TranslationEngine::translate_into(const TranslationRequest& request, ContextMemo& memo,
+                                       TranslationResult& result) {
   if (request.instruction && !request.read) {
     // Writes are data whatever the incoming InD says (STE.INSTCFG, §7.3).
     TranslationRequest data_write = request;
     data_write.instruction = false;
-    return translate(data_write, memo);
+    translate_into(data_write, memo, result);
+    return;
   }
-  TranslationResult result;
   ++stats_.translations;
   // SMMUEN=0: GBPA decides (§6.3.14); terminated traffic records nothing.
   if (!control_.smmu_enabled) {
@@ -738,7 +753,7 @@ TranslationResult TranslationEngine::translate(const TranslationRequest& request
     if ((control_.gbpa & kGbpaAbort) || (request.address >> caps_.oas_bits) != 0) {
       result.outcome = TranslationOutcome::Terminated;
       ++stats_.terminated;
-      return result;
+      return;
     }
     // GBPA: NSCFG 15:14, PRIVCFG 17:16, INSTCFG 19:18.
     bypass(request, static_cast<unsigned>(extract(control_.gbpa, 17, 16)),
@@ -746,22 +761,16 @@ TranslationResult TranslationEngine::translate(const TranslationRequest& request
            static_cast<unsigned>(extract(control_.gbpa, 15, 14)), result);
     // No cached structure is used: a GBPA or CR0 change (control) ends this
     // bypass; a CFGI of the stream revokes a grant built on it, conservatively.
-    if (request.want_access_rights) result.scope = TranslationScope{request.stream_id, false, 0, false, TlbEntry{}};
-    return result;
+    if (request.want_access_rights) result.scope = TranslationScope{request.stream_id};
+    return;
   }
 
-  AccessContext access;
-  access.stream_id = request.stream_id;
-  access.ssv = request.ssv;
-  access.substream_id = request.substream_id;
-  access.local_time = request.local_time;
-  access.debug = request.debug;
   // The stream's context (STE, CD, TLB tag) is memoised for the last stream seen:
   // DMA arrives in bursts from one stream, and every CFGI drops the memo.
   if (!(memo.generation_ == generation_ && memo.stream_id_ == request.stream_id && memo.ssv_ == request.ssv &&
         memo.substream_id_ == request.substream_id)) {
     memo.generation_ = 0;
-    if (!resolve_context(request, access, memo.context_, result)) return result;
+    if (!resolve_context(request, memo.context_, result)) return;
     memo.generation_ = generation_;
     memo.stream_id_ = request.stream_id;
     memo.ssv_ = request.ssv;
@@ -776,19 +785,43 @@ TranslationResult TranslationEngine::translate(const TranslationRequest& request
     TranslationRequest overridden = request;
     if (ctx.ste->privcfg >= 2) overridden.privileged = ctx.ste->privcfg == 3;
     if (ctx.ste->instcfg >= 2) overridden.instruction = ctx.ste->instcfg == 3 && overridden.read;
-    translate_in_context(overridden, access, ctx, result);
+    translate_in_context(overridden, ctx, result);
   } else {
-    translate_in_context(request, access, ctx, result);
+    translate_in_context(request, ctx, result);
   }
-  if (request.want_access_rights && result.ok() && !result.scope) {
-    // Bypass: only the stream's configuration (CFGI) covers it.
-    result.scope = TranslationScope{request.stream_id, request.ssv, request.substream_id, false, TlbEntry{}};
-  }
-  return result;
+  return;
 }
 
-void TranslationEngine::translate_in_context(const TranslationRequest& request, const AccessContext& access,
-                                             const StreamContext& ctx, TranslationResult& result) {
+// The hit path runs through here on every DMA beat: inlined into its caller.
+[[gnu::always_inline]] inline void TranslationEngine::complete_translation(const TranslationRequest& request, const StreamContext& ctx,
+                                             const ContextDescriptor& cd, std::uint64_t key, const TlbEntry& entry,
+                                             TranslationResult& result) {
+  if (((entry.allowed_accesses >> access_kind(request.read, request.privileged, request.instruction)) & 1) == 0) {
+    // Which stage refuses decides the record: stage 1 is checked first.
+    const bool stage1_refuses = entry.perms.s1 && !stage1_permits(entry.perms, request, ctx.single_privilege, cd.pan, cd.wxn);
+    permission_fault(request, ctx, !stage1_refuses,
+                     stage1_refuses ? 0 : (ctx.stage1 ? entry.ipa_base + (key - entry.input_base) : key), result);
+    return;
+  }
+
+  result.outcome = TranslationOutcome::Translated;
+  result.output_address = entry.output_base + (key - entry.input_base);
+  result.size = 1ull << entry.size_log2;
+  result.input_base = request.address & ~(result.size - 1);
+  result.output_base = entry.output_base;
+  if (request.want_access_rights) {
+    // What a DMI grant for this window may allow.
+    result.readable = (entry.allowed_accesses >> access_kind(true, request.privileged, request.instruction)) & 1;
+    result.writable = !entry.perms.s1_dirty_clean && !entry.perms.s2_dirty_clean &&
+                      ((entry.allowed_accesses >> access_kind(false, request.privileged, request.instruction)) & 1);
+    result.scope = TranslationScope{request.stream_id, request.ssv, request.substream_id, true, entry.stage,
+                                    entry.el2,         entry.global, entry.size_log2,    entry.vmid,
+                                    entry.asid,        entry.input_base};
+  }
+}
+
+void TranslationEngine::translate_in_context(const TranslationRequest& request, const StreamContext& ctx,
+                                             TranslationResult& result) {
   const StreamTableEntry& ste = *ctx.ste;
   result.privcfg = ste.privcfg;
   result.instcfg = ste.instcfg;
@@ -808,6 +841,8 @@ void TranslationEngine::translate_in_context(const TranslationRequest& request, 
       return;
     }
     bypass(request, ste.privcfg, ste.instcfg, ste.nscfg, result);
+    // STE bypass: only the stream's configuration (a CFGI) covers it.
+    if (request.want_access_rights) result.scope = TranslationScope{request.stream_id, request.ssv, request.substream_id};
     return;
   }
 
@@ -832,35 +867,11 @@ void TranslationEngine::translate_in_context(const TranslationRequest& request, 
     return;
   }
   TlbEntry walked;
-  if (walk_for(request, access, ctx, cd, key, range_index, walked, result)) {
+  if (walk_for(request, ctx, cd, key, range_index, walked, result)) {
     complete_translation(request, ctx, cd, key, walked, result);
   }
 }
 
-void TranslationEngine::complete_translation(const TranslationRequest& request, const StreamContext& ctx,
-                                             const ContextDescriptor& cd, std::uint64_t key, const TlbEntry& entry,
-                                             TranslationResult& result) {
-  if (((entry.allowed_accesses >> access_kind(request.read, request.privileged, request.instruction)) & 1) == 0) {
-    // Which stage refuses decides the record: stage 1 is checked first.
-    const bool stage1_refuses = entry.perms.s1 && !stage1_permits(entry.perms, request, ctx.single_privilege, cd.pan, cd.wxn);
-    permission_fault(request, ctx, !stage1_refuses,
-                     stage1_refuses ? 0 : (ctx.stage1 ? entry.ipa_base + (key - entry.input_base) : key), result);
-    return;
-  }
-
-  result.outcome = TranslationOutcome::Translated;
-  result.output_address = entry.output_base + (key - entry.input_base);
-  result.size = 1ull << entry.size_log2;
-  result.input_base = request.address & ~(result.size - 1);
-  result.output_base = entry.output_base;
-  if (request.want_access_rights) {
-    // What a DMI grant for this window may allow.
-    result.readable = (entry.allowed_accesses >> access_kind(true, request.privileged, request.instruction)) & 1;
-    result.writable = !entry.perms.s1_dirty_clean && !entry.perms.s2_dirty_clean &&
-                      ((entry.allowed_accesses >> access_kind(false, request.privileged, request.instruction)) & 1);
-    result.scope = TranslationScope{request.stream_id, request.ssv, request.substream_id, true, entry};
-  }
-}
 
 void TranslationEngine::invalidate_ste_range(std::uint32_t first, std::uint64_t count) {
   ++generation_;
@@ -1032,7 +1043,17 @@ bool TranslationEngine::invalidation_covers(const Command& command, const Transl
     const std::uint32_t ssid = used.ssv ? used.substream_id : 0;
     return !scope.substream_id || *scope.substream_id == ssid;
   }
-  return scope.tlb && used.cached && scope.tlb(used.entry);
+  if (!scope.tlb || !used.cached) return false;
+  TlbEntry entry;
+  entry.valid = true;
+  entry.stage = used.stage;
+  entry.el2 = used.el2;
+  entry.global = used.global;
+  entry.size_log2 = used.size_log2;
+  entry.vmid = used.vmid;
+  entry.asid = used.asid;
+  entry.input_base = used.input_base;
+  return scope.tlb(entry);
 }
 
 }  // namespace smmuv3tlm::smmu

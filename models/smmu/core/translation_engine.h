@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -57,8 +58,41 @@ struct TranslationScope {
   std::uint32_t stream_id = 0;
   bool ssv = false;
   std::uint32_t substream_id = 0;
-  bool cached = false;  // a TLB entry (tag below) was used; false for bypass
-  TlbEntry entry;       // tag, global, input_base, size_log2 of that entry
+  bool cached = false;  // a TLB entry was used (its tag below); false for bypass
+  TlbStage stage = TlbStage::Stage1;
+  bool el2 = false;
+  bool global = false;
+  std::uint8_t size_log2 = 0;
+  std::uint16_t vmid = 0;
+  std::uint16_t asid = 0;
+  std::uint64_t input_base = 0;
+};
+
+// An optional value kept off the hit path: empty costs one null pointer to
+// construct, so the result of every translation stays small; the miss and
+// fault paths pay one allocation when they fill it. Copyable like std::optional.
+template <typename T>
+class Boxed {
+ public:
+  Boxed() = default;
+  Boxed(const Boxed& other) : value_(other.value_ ? std::make_unique<T>(*other.value_) : nullptr) {}
+  Boxed(Boxed&&) noexcept = default;
+  Boxed& operator=(const Boxed& other) {
+    value_ = other.value_ ? std::make_unique<T>(*other.value_) : nullptr;
+    return *this;
+  }
+  Boxed& operator=(Boxed&&) noexcept = default;
+  Boxed& operator=(const T& value) {
+    value_ = std::make_unique<T>(value);
+    return *this;
+  }
+  explicit operator bool() const { return value_ != nullptr; }
+  bool has_value() const { return value_ != nullptr; }
+  const T& operator*() const { return *value_; }
+  const T* operator->() const { return value_.get(); }
+
+ private:
+  std::unique_ptr<T> value_;
 };
 
 enum class TranslationOutcome : std::uint8_t {
@@ -82,8 +116,8 @@ struct TranslationResult {
   std::optional<EventId> fault;
   // The record to write to the event queue (empty when none is defined or it
   // was suppressed by CD.R / STE.S2R).
-  std::optional<EventRecord> event;
-  std::optional<TranslationScope> scope;  // with TranslationRequest::want_access_rights
+  Boxed<EventRecord> event;
+  Boxed<TranslationScope> scope;  // with TranslationRequest::want_access_rights
   bool tlb_hit = false;
   unsigned walk_accesses = 0;
   // Attribute overrides from the STE/GBPA carried downstream.
@@ -157,7 +191,11 @@ class TranslationEngine : public CacheMaintenance {
 
   // Re-entrant: every piece of per-translation state lives in the request, the
   // result, the memo and the call's stack.
-  TranslationResult translate(const TranslationRequest& request, ContextMemo& memo);
+  TranslationResult translate(const TranslationRequest& request, ContextMemo& memo) {
+    TranslationResult result;  // one named result: returned without a copy
+    translate_into(request, memo, result);
+    return result;
+  }
   // With the engine's own memo (unit tests, single-threaded callers).
   TranslationResult translate(const TranslationRequest& request) { return translate(request, own_memo_); }
 
@@ -208,10 +246,9 @@ class TranslationEngine : public CacheMaintenance {
   };
   InvalidationScope scope_of(const Command& command) const;
 
-  bool resolve_context(const TranslationRequest& request, const AccessContext& access, StreamContext& ctx,
-                       TranslationResult& result);
-  void translate_in_context(const TranslationRequest& request, const AccessContext& access,
-                            const StreamContext& ctx, TranslationResult& result);
+  void translate_into(const TranslationRequest& request, ContextMemo& memo, TranslationResult& result);
+  bool resolve_context(const TranslationRequest& request, StreamContext& ctx, TranslationResult& result);
+  void translate_in_context(const TranslationRequest& request, const StreamContext& ctx, TranslationResult& result);
   void complete_translation(const TranslationRequest& request, const StreamContext& ctx, const ContextDescriptor& cd,
                             std::uint64_t key, const TlbEntry& entry, TranslationResult& result);
   // Untranslated pass-through (STE bypass, GBPA) with the attribute overrides that apply.
@@ -219,9 +256,8 @@ class TranslationEngine : public CacheMaintenance {
               TranslationResult& result);
   // The TLB-miss path: walks (stage 1, stage 2 or both), checks stage-1
   // permissions before stage 2, fills the TLB. nullptr when a fault ended it.
-  bool walk_for(const TranslationRequest& request, const AccessContext& access, const StreamContext& ctx,
-                const ContextDescriptor& cd, std::uint64_t key, unsigned range_index, TlbEntry& walked,
-                TranslationResult& result);
+  bool walk_for(const TranslationRequest& request, const StreamContext& ctx, const ContextDescriptor& cd,
+                std::uint64_t key, unsigned range_index, TlbEntry& walked, TranslationResult& result);
   void permission_fault(const TranslationRequest& request, const StreamContext& ctx, bool stage2, std::uint64_t ipa,
                         TranslationResult& result);
   // Both return a pointer into the config cache, or nullptr with `fault` set.

@@ -1,5 +1,7 @@
 #include "platforms/tables/table_builder.h"
 
+#include "models/smmu/arch/entry_fields.h"
+
 #include <algorithm>
 #include <iterator>
 #include <new>
@@ -7,6 +9,7 @@
 #include <string>
 
 #include "models/smmu/arch/bits.h"
+#include "models/smmu/arch/entry_fields.h"
 
 namespace smmuv3tlm::tables {
 
@@ -519,88 +522,90 @@ std::optional<std::uint64_t> PageTableBuilder::translate(std::uint64_t input) co
 // STE / CD encoding
 
 std::array<std::uint64_t, 8> encode_ste(const SteFields& f) {
-  std::array<std::uint64_t, 8> w{};
-  w[0] = deposit(w[0], 0, 0, f.v);
-  w[0] = deposit(w[0], 3, 1, f.config);
-  w[0] = deposit(w[0], 5, 4, f.s1fmt);
-  w[0] |= f.s1_context_ptr & mask_bits(51, 6);
-  w[0] = deposit(w[0], 63, 59, f.s1cdmax);
+  namespace field = smmu::ste;
+  smmu::EntryWords w{};
+  field::V.set(w, f.v);
+  field::CONFIG.set(w, f.config);
+  field::S1FMT.set(w, f.s1fmt);
+  field::S1_CONTEXT_PTR.set(w, f.s1_context_ptr);
+  field::S1CDMAX.set(w, f.s1cdmax);
 
-  w[1] = deposit(w[1], 1, 0, f.s1dss);
-  w[1] = deposit(w[1], 3, 2, f.s1cir);
-  w[1] = deposit(w[1], 5, 4, f.s1cor);
-  w[1] = deposit(w[1], 7, 6, f.s1csh);
-  w[1] = deposit(w[1], 27, 27, f.s1stalld);
-  w[1] = deposit(w[1], 29, 28, f.eats);
-  w[1] = deposit(w[1], 31, 30, f.strw);
-  w[1] = deposit(w[1], 35, 32, f.memattr);
-  w[1] = deposit(w[1], 36, 36, f.mtcfg);
-  w[1] = deposit(w[1], 40, 37, f.alloccfg);
-  w[1] = deposit(w[1], 45, 44, f.shcfg);
-  w[1] = deposit(w[1], 47, 46, f.nscfg);
-  w[1] = deposit(w[1], 49, 48, f.privcfg);
-  w[1] = deposit(w[1], 51, 50, f.instcfg);
+  field::S1DSS.set(w, f.s1dss);
+  field::S1CIR.set(w, f.s1cir);
+  field::S1COR.set(w, f.s1cor);
+  field::S1CSH.set(w, f.s1csh);
+  field::S1STALLD.set(w, f.s1stalld);
+  field::EATS.set(w, f.eats);
+  field::STRW.set(w, f.strw);
+  field::MEMATTR.set(w, f.memattr);
+  field::MTCFG.set(w, f.mtcfg);
+  field::ALLOCCFG.set(w, f.alloccfg);
+  field::SHCFG.set(w, f.shcfg);
+  field::NSCFG.set(w, f.nscfg);
+  field::PRIVCFG.set(w, f.privcfg);
+  field::INSTCFG.set(w, f.instcfg);
 
-  w[2] = deposit(w[2], 15, 0, f.s2vmid);
-  w[2] = deposit(w[2], 37, 32, f.s2t0sz);
-  w[2] = deposit(w[2], 39, 38, f.s2sl0);
-  w[2] = deposit(w[2], 41, 40, f.s2ir0);
-  w[2] = deposit(w[2], 43, 42, f.s2or0);
-  w[2] = deposit(w[2], 45, 44, f.s2sh0);
-  w[2] = deposit(w[2], 47, 46, f.s2tg);
-  w[2] = deposit(w[2], 50, 48, f.s2ps);
-  w[2] = deposit(w[2], 51, 51, f.s2aa64);
-  w[2] = deposit(w[2], 52, 52, f.s2endi);
-  w[2] = deposit(w[2], 53, 53, f.s2affd);
-  w[2] = deposit(w[2], 54, 54, f.s2ptw);
-  w[2] = deposit(w[2], 55, 55, f.s2hd);
-  w[2] = deposit(w[2], 56, 56, f.s2ha);
-  w[2] = deposit(w[2], 57, 57, f.s2s);
-  w[2] = deposit(w[2], 58, 58, f.s2r);
+  field::S2VMID.set(w, f.s2vmid);
+  field::S2T0SZ.set(w, f.s2t0sz);
+  field::S2SL0.set(w, f.s2sl0);
+  field::S2IR0.set(w, f.s2ir0);
+  field::S2OR0.set(w, f.s2or0);
+  field::S2SH0.set(w, f.s2sh0);
+  field::S2TG.set(w, f.s2tg);
+  field::S2PS.set(w, f.s2ps);
+  field::S2AA64.set(w, f.s2aa64);
+  field::S2ENDI.set(w, f.s2endi);
+  field::S2AFFD.set(w, f.s2affd);
+  field::S2PTW.set(w, f.s2ptw);
+  field::S2HD.set(w, f.s2hd);
+  field::S2HA.set(w, f.s2ha);
+  field::S2S.set(w, f.s2s);
+  field::S2R.set(w, f.s2r);
 
-  w[3] = f.s2ttb & mask_bits(51, 4);
+  field::S2TTB.set(w, f.s2ttb);
   return w;
 }
 
 std::array<std::uint64_t, 8> encode_cd(const CdFields& f) {
-  std::array<std::uint64_t, 8> w{};
-  w[0] = deposit(w[0], 5, 0, f.t0sz);
-  w[0] = deposit(w[0], 7, 6, f.tg0);
-  w[0] = deposit(w[0], 9, 8, f.ir0);
-  w[0] = deposit(w[0], 11, 10, f.or0);
-  w[0] = deposit(w[0], 13, 12, f.sh0);
-  w[0] = deposit(w[0], 14, 14, f.epd0);
-  w[0] = deposit(w[0], 15, 15, f.endi);
-  w[0] = deposit(w[0], 21, 16, f.t1sz);
-  w[0] = deposit(w[0], 23, 22, f.tg1);
-  w[0] = deposit(w[0], 25, 24, f.ir1);
-  w[0] = deposit(w[0], 27, 26, f.or1);
-  w[0] = deposit(w[0], 29, 28, f.sh1);
-  w[0] = deposit(w[0], 30, 30, f.epd1);
-  w[0] = deposit(w[0], 31, 31, f.v);
-  w[0] = deposit(w[0], 34, 32, f.ips);
-  w[0] = deposit(w[0], 35, 35, f.affd);
-  w[0] = deposit(w[0], 36, 36, f.wxn);
-  w[0] = deposit(w[0], 37, 37, f.uwxn);
-  w[0] = deposit(w[0], 38, 38, f.tbi0);
-  w[0] = deposit(w[0], 39, 39, f.tbi1);
-  w[0] = deposit(w[0], 40, 40, f.pan);
-  w[0] = deposit(w[0], 41, 41, f.aa64);
-  w[0] = deposit(w[0], 42, 42, f.hd);
-  w[0] = deposit(w[0], 43, 43, f.ha);
-  w[0] = deposit(w[0], 44, 44, f.s);
-  w[0] = deposit(w[0], 45, 45, f.r);
-  w[0] = deposit(w[0], 46, 46, f.a);
-  w[0] = deposit(w[0], 47, 47, f.aset);
-  w[0] = deposit(w[0], 63, 48, f.asid);
+  namespace field = smmu::cd;
+  smmu::EntryWords w{};
+  field::T0SZ.set(w, f.t0sz);
+  field::TG0.set(w, f.tg0);
+  field::IR0.set(w, f.ir0);
+  field::OR0.set(w, f.or0);
+  field::SH0.set(w, f.sh0);
+  field::EPD0.set(w, f.epd0);
+  field::ENDI.set(w, f.endi);
+  field::T1SZ.set(w, f.t1sz);
+  field::TG1.set(w, f.tg1);
+  field::IR1.set(w, f.ir1);
+  field::OR1.set(w, f.or1);
+  field::SH1.set(w, f.sh1);
+  field::EPD1.set(w, f.epd1);
+  field::V.set(w, f.v);
+  field::IPS.set(w, f.ips);
+  field::AFFD.set(w, f.affd);
+  field::WXN.set(w, f.wxn);
+  field::UWXN.set(w, f.uwxn);
+  field::TBI0.set(w, f.tbi0);
+  field::TBI1.set(w, f.tbi1);
+  field::PAN.set(w, f.pan);
+  field::AA64.set(w, f.aa64);
+  field::HD.set(w, f.hd);
+  field::HA.set(w, f.ha);
+  field::S.set(w, f.s);
+  field::R.set(w, f.r);
+  field::A.set(w, f.a);
+  field::ASET.set(w, f.aset);
+  field::ASID.set(w, f.asid);
 
-  w[1] = deposit(w[1], 0, 0, f.nscfg0);
-  w[1] = deposit(w[1], 1, 1, f.had0);
-  w[1] |= f.ttb0 & mask_bits(51, 4);
-  w[2] = deposit(w[2], 0, 0, f.nscfg1);
-  w[2] = deposit(w[2], 1, 1, f.had1);
-  w[2] |= f.ttb1 & mask_bits(51, 4);
-  w[3] = f.mair;
+  field::NSCFG0.set(w, f.nscfg0);
+  field::HAD0.set(w, f.had0);
+  field::TTB0.set(w, f.ttb0);
+  field::NSCFG1.set(w, f.nscfg1);
+  field::HAD1.set(w, f.had1);
+  field::TTB1.set(w, f.ttb1);
+  field::MAIR.set(w, f.mair);
   return w;
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "models/smmu/arch/bits.h"
+#include "models/smmu/arch/entry_fields.h"
 #include "models/smmu/arch/translation_table.h"
 
 namespace smmuv3tlm::smmu {
@@ -18,32 +19,31 @@ bool decode_cd(const std::array<std::uint64_t, 8>& w, const Capabilities& caps, 
                std::string& why) {
   cd = ContextDescriptor{};
   cd.raw = w;
-  if (!bit(w[0], 31)) {
+  if (!cd::V.is_set(w)) {
     why = "CD.V=0";
     return false;
   }
-  cd.output_bits = std::min(ips_to_bits(static_cast<unsigned>(extract(w[0], 34, 32))), caps.oas_bits);
-  cd.affd = bit(w[0], 35);
-  cd.wxn = bit(w[0], 36);
-  cd.uwxn = bit(w[0], 37);
-  const unsigned tbi = static_cast<unsigned>(extract(w[0], 39, 38));
-  cd.pan = bit(w[0], 40);
-  cd.aa64 = bit(w[0], 41);
-  cd.hd = bit(w[0], 42);
-  cd.ha = bit(w[0], 43);
-  cd.stall = bit(w[0], 44);
-  cd.record_faults = bit(w[0], 45);
-  cd.abort = bit(w[0], 46);
-  cd.aset = bit(w[0], 47);
-  cd.asid = static_cast<std::uint16_t>(extract(w[0], 63, 48));
-  cd.big_endian = bit(w[0], 15);
-  cd.mair = w[3];
+  cd.output_bits = std::min(ips_to_bits(static_cast<unsigned>(cd::IPS.get(w))), caps.oas_bits);
+  cd.affd = cd::AFFD.is_set(w);
+  cd.wxn = cd::WXN.is_set(w);
+  cd.uwxn = cd::UWXN.is_set(w);
+  cd.pan = cd::PAN.is_set(w);
+  cd.aa64 = cd::AA64.is_set(w);
+  cd.hd = cd::HD.is_set(w);
+  cd.ha = cd::HA.is_set(w);
+  cd.stall = cd::S.is_set(w);
+  cd.record_faults = cd::R.is_set(w);
+  cd.abort = cd::A.is_set(w);
+  cd.aset = cd::ASET.is_set(w);
+  cd.asid = static_cast<std::uint16_t>(cd::ASID.get(w));
+  cd.big_endian = cd::ENDI.is_set(w);
+  cd.mair = cd::MAIR.get(w);
 
   if (!cd.aa64 && !caps.aarch32_tables) {
     why = "CD.AA64=0 but AArch32 tables are not supported (IDR0.TTF)";
     return false;
   }
-  const bool both_ranges_disabled = bit(w[0], 14) && bit(w[0], 30);
+  const bool both_ranges_disabled = cd::EPD0.is_set(w) && cd::EPD1.is_set(w);
   if (!both_ranges_disabled && caps.tt_endian != TtEndian::Mixed &&
       cd.big_endian != (caps.tt_endian == TtEndian::BigOnly)) {
     why = "CD.ENDI selects an endianness IDR0.TTENDIAN does not support";
@@ -70,15 +70,22 @@ bool decode_cd(const std::array<std::uint64_t, 8>& w, const Capabilities& caps, 
     return false;
   }
   if (!cd.ha) cd.hd = false;  // {HA, HD} = {0, 1} is reserved and behaves as both 0
+  // The two ranges' fields: TTB0 (index 0) and TTB1 (index 1).
+  struct RangeFields {
+    EntryField epd, tsz, tg, ttb, had, tbi;
+  };
+  static constexpr RangeFields kRanges[2] = {{cd::EPD0, cd::T0SZ, cd::TG0, cd::TTB0, cd::HAD0, cd::TBI0},
+                                             {cd::EPD1, cd::T1SZ, cd::TG1, cd::TTB1, cd::HAD1, cd::TBI1}};
   for (int i = 0; i < 2; ++i) {
     Stage1Range& r = cd.range[i];
-    r.disabled = bit(w[0], i == 0 ? 14 : 30);
-    r.tsz = static_cast<unsigned>(i == 0 ? extract(w[0], 5, 0) : extract(w[0], 21, 16));
-    const unsigned tg = static_cast<unsigned>(i == 0 ? extract(w[0], 7, 6) : extract(w[0], 23, 22));
+    const RangeFields& f = kRanges[i];
+    r.disabled = f.epd.is_set(w);
+    r.tsz = static_cast<unsigned>(f.tsz.get(w));
+    const auto tg = static_cast<unsigned>(f.tg.get(w));
     r.granule_log2 = i == 0 ? granule_from_tg0(tg) : granule_from_tg1(tg);
-    r.ttb = w[1 + i] & mask_bits(51, 4);
-    r.had = caps.had && bit(w[1 + i], 1);
-    r.tbi = (tbi >> i) & 1;
+    r.ttb = f.ttb.get(w);
+    r.had = caps.had && f.had.is_set(w);
+    r.tbi = f.tbi.is_set(w);
     if (r.disabled) continue;  // an unused range's fields are not checked
     const std::string name = i == 0 ? "0" : "1";
     // TxSZ range without LVA or small translation tables: 16..39.

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "models/smmu/arch/bits.h"
+#include "models/smmu/arch/entry_fields.h"
 #include "models/smmu/arch/translation_table.h"
 
 namespace smmuv3tlm::smmu {
@@ -79,20 +80,20 @@ bool endianness_supported(bool big_endian, const Capabilities& caps) {
 
 bool decode_stage2(const std::array<std::uint64_t, 8>& w, const Capabilities& caps, Stage2Config& s2,
                    std::string& why) {
-  s2.vmid = static_cast<std::uint16_t>(extract(w[2], 15, 0));
-  s2.t0sz = static_cast<unsigned>(extract(w[2], 37, 32));
-  s2.sl0 = static_cast<unsigned>(extract(w[2], 39, 38));
-  const unsigned tg = static_cast<unsigned>(extract(w[2], 47, 46));
-  const unsigned ps = static_cast<unsigned>(extract(w[2], 50, 48));
-  s2.aa64 = bit(w[2], 51);
-  s2.big_endian = bit(w[2], 52);
-  s2.affd = bit(w[2], 53);
-  s2.ptw = bit(w[2], 54);
-  s2.hd = bit(w[2], 55);
-  s2.ha = bit(w[2], 56);
-  s2.stall = bit(w[2], 57);
-  s2.record_faults = bit(w[2], 58);
-  s2.ttb = w[3] & mask_bits(51, 4);
+  s2.vmid = static_cast<std::uint16_t>(ste::S2VMID.get(w));
+  s2.t0sz = static_cast<unsigned>(ste::S2T0SZ.get(w));
+  s2.sl0 = static_cast<unsigned>(ste::S2SL0.get(w));
+  const auto tg = static_cast<unsigned>(ste::S2TG.get(w));
+  const auto ps = static_cast<unsigned>(ste::S2PS.get(w));
+  s2.aa64 = ste::S2AA64.is_set(w);
+  s2.big_endian = ste::S2ENDI.is_set(w);
+  s2.affd = ste::S2AFFD.is_set(w);
+  s2.ptw = ste::S2PTW.is_set(w);
+  s2.hd = ste::S2HD.is_set(w);
+  s2.ha = ste::S2HA.is_set(w);
+  s2.stall = ste::S2S.is_set(w);
+  s2.record_faults = ste::S2R.is_set(w);
+  s2.ttb = ste::S2TTB.get(w);
 
   if (!caps.vmid16 && s2.vmid > 0xff) {
     why = "S2VMID[15:8] is non-zero but IDR0.VMID16=0";
@@ -153,30 +154,30 @@ bool decode_ste(const std::array<std::uint64_t, 8>& w, const Capabilities& caps,
                 std::string& why) {
   ste = StreamTableEntry{};
   ste.raw = w;
-  ste.valid = bit(w[0], 0);
+  ste.valid = ste::V.is_set(w);
   if (!ste.valid) {
     why = "STE.V=0";
     return false;
   }
-  const unsigned config = static_cast<unsigned>(extract(w[0], 3, 1));
+  const auto config = static_cast<unsigned>(ste::CONFIG.get(w));
   // Config 0b0xx: abort (0b001..0b011 are reserved and behave as 0b000).
-  ste.config = config < 0b100 ? SteConfig::Abort : static_cast<SteConfig>(config);
-  ste.s1_format = static_cast<unsigned>(extract(w[0], 5, 4));
-  ste.s1_context_ptr = w[0] & mask_bits(51, 6);
-  ste.s1_cdmax = static_cast<unsigned>(extract(w[0], 63, 59));
+  ste.config = config < ste::kConfigBypass ? SteConfig::Abort : static_cast<SteConfig>(config);
+  ste.s1_format = static_cast<unsigned>(ste::S1FMT.get(w));
+  ste.s1_context_ptr = ste::S1_CONTEXT_PTR.get(w);
+  ste.s1_cdmax = static_cast<unsigned>(ste::S1CDMAX.get(w));
   // S1DSS=0b11 is reserved and behaves as 0b00 (terminate).
-  const unsigned s1dss = static_cast<unsigned>(extract(w[1], 1, 0));
+  const auto s1dss = static_cast<unsigned>(ste::S1DSS.get(w));
   ste.s1dss = s1dss == 3 ? S1DefaultSubstream::Terminate : static_cast<S1DefaultSubstream>(s1dss);
-  ste.s1_stall_disable = bit(w[1], 27);
-  ste.eats = static_cast<unsigned>(extract(w[1], 29, 28));
-  ste.strw = static_cast<unsigned>(extract(w[1], 31, 30));
-  ste.memattr = static_cast<unsigned>(extract(w[1], 35, 32));
-  ste.mtcfg = bit(w[1], 36);
-  ste.alloccfg = static_cast<unsigned>(extract(w[1], 40, 37));
-  ste.shcfg = static_cast<unsigned>(extract(w[1], 45, 44));
-  ste.nscfg = static_cast<unsigned>(extract(w[1], 47, 46));
-  ste.privcfg = static_cast<unsigned>(extract(w[1], 49, 48));
-  ste.instcfg = static_cast<unsigned>(extract(w[1], 51, 50));
+  ste.s1_stall_disable = ste::S1STALLD.is_set(w);
+  ste.eats = static_cast<unsigned>(ste::EATS.get(w));
+  ste.strw = static_cast<unsigned>(ste::STRW.get(w));
+  ste.memattr = static_cast<unsigned>(ste::MEMATTR.get(w));
+  ste.mtcfg = ste::MTCFG.is_set(w);
+  ste.alloccfg = static_cast<unsigned>(ste::ALLOCCFG.get(w));
+  ste.shcfg = static_cast<unsigned>(ste::SHCFG.get(w));
+  ste.nscfg = static_cast<unsigned>(ste::NSCFG.get(w));
+  ste.privcfg = static_cast<unsigned>(ste::PRIVCFG.get(w));
+  ste.instcfg = static_cast<unsigned>(ste::INSTCFG.get(w));
 
   if (ste.config == SteConfig::Abort || ste.config == SteConfig::Bypass) return true;
 
@@ -220,7 +221,7 @@ bool decode_ste(const std::array<std::uint64_t, 8>& w, const Capabilities& caps,
   }
   // EATS is checked only when ATS is implemented (IGNORED otherwise).
   if (caps.ats && (ste.config != SteConfig::Abort && ste.config != SteConfig::Bypass)) {
-    const bool s2_stall = ste.stage2_enabled() && bit(w[2], 57);
+    const bool s2_stall = ste.stage2_enabled() && ste::S2S.is_set(w);
     if (ste.eats == 0b11 || (ste.eats == 0b10 && (ste.config != SteConfig::Nested || s2_stall)) ||
         (ste.eats == 0b01 && s2_stall)) {
       why = "EATS=" + std::to_string(ste.eats) + " is not valid for this configuration";
@@ -232,7 +233,7 @@ bool decode_ste(const std::array<std::uint64_t, 8>& w, const Capabilities& caps,
     // Stage-1-only NS-EL1 entries are still tagged with S2VMID when stage 2 is
     // implemented; its upper byte must then be zero without VMID16.
     const bool vmid_used = caps.stage2 && ste.stage1_enabled() && ste.strw == 0;
-    ste.s2.vmid = vmid_used ? static_cast<std::uint16_t>(extract(w[2], 15, 0)) : 0;
+    ste.s2.vmid = vmid_used ? static_cast<std::uint16_t>(ste::S2VMID.get(w)) : 0;
     if (vmid_used && !caps.vmid16 && ste.s2.vmid > 0xff) {
       why = "S2VMID[15:8] is non-zero but IDR0.VMID16=0";
       return false;

@@ -976,3 +976,25 @@ TEST(ProgrammingInterfaceNames, LinesAndSeverities) {
 
 }  // namespace
 }  // namespace smmuv3tlm::smmu
+
+namespace smmuv3tlm::smmu {
+namespace {
+
+TEST(RegisterTable, EveryRegisterHasItsBehaviourAndNoTwoOverlap) {
+  EXPECT_TRUE(ProgrammingInterface::register_table_consistent());
+  for (std::size_t i = 0; i < reg::kRegisterCount; ++i) {
+    const RegisterLayout& r = reg::kRegisters[i];
+    EXPECT_TRUE(r.bytes == 4 || r.bytes == 8) << r.name;
+    EXPECT_EQ(r.offset % r.bytes, 0u) << r.name;
+    for (std::size_t j = i + 1; j < reg::kRegisterCount; ++j) {
+      const RegisterLayout& o = reg::kRegisters[j];
+      EXPECT_FALSE(o.contains(r.offset) || r.contains(o.offset)) << r.name << " overlaps " << o.name;
+    }
+    EXPECT_EQ(find_register(r.offset + r.bytes - 4), &r) << "both halves of " << r.name;
+    EXPECT_STREQ(register_name(r.offset), r.name);
+  }
+  EXPECT_EQ(register_name(0x30), nullptr) << "a reserved offset has no name";
+}
+
+}  // namespace
+}  // namespace smmuv3tlm::smmu

@@ -280,111 +280,111 @@ enum class CommandError : std::uint8_t {
   AtcInvSync = 3,  // CERROR_ATC_INV_SYNC
 };
 
-// The architectural name of the register at `offset` (the low half's name for
-// both halves of a 64-bit register), or nullptr for a reserved offset.
-constexpr const char* register_name(std::uint64_t offset) {
-  switch (offset & ~std::uint64_t{0x3}) {
-    case reg::IDR0:
-      return "IDR0";
-    case reg::IDR1:
-      return "IDR1";
-    case reg::IDR2:
-      return "IDR2";
-    case reg::IDR3:
-      return "IDR3";
-    case reg::IDR4:
-      return "IDR4";
-    case reg::IDR5:
-      return "IDR5";
-    case reg::IIDR:
-      return "IIDR";
-    case reg::AIDR:
-      return "AIDR";
-    case reg::CR0:
-      return "CR0";
-    case reg::CR0ACK:
-      return "CR0ACK";
-    case reg::CR1:
-      return "CR1";
-    case reg::CR2:
-      return "CR2";
-    case reg::STATUSR:
-      return "STATUSR";
-    case reg::GBPA:
-      return "GBPA";
-    case reg::AGBPA:
-      return "AGBPA";
-    case reg::IRQ_CTRL:
-      return "IRQ_CTRL";
-    case reg::IRQ_CTRLACK:
-      return "IRQ_CTRLACK";
-    case reg::GERROR:
-      return "GERROR";
-    case reg::GERRORN:
-      return "GERRORN";
-    case reg::GERROR_IRQ_CFG0:
-    case reg::GERROR_IRQ_CFG0 + 4:
-      return "GERROR_IRQ_CFG0";
-    case reg::GERROR_IRQ_CFG1:
-      return "GERROR_IRQ_CFG1";
-    case reg::GERROR_IRQ_CFG2:
-      return "GERROR_IRQ_CFG2";
-    case reg::STRTAB_BASE:
-    case reg::STRTAB_BASE + 4:
-      return "STRTAB_BASE";
-    case reg::STRTAB_BASE_CFG:
-      return "STRTAB_BASE_CFG";
-    case reg::CMDQ_BASE:
-    case reg::CMDQ_BASE + 4:
-      return "CMDQ_BASE";
-    case reg::CMDQ_PROD:
-      return "CMDQ_PROD";
-    case reg::CMDQ_CONS:
-      return "CMDQ_CONS";
-    case reg::EVENTQ_BASE:
-    case reg::EVENTQ_BASE + 4:
-      return "EVENTQ_BASE";
-    case reg::EVENTQ_IRQ_CFG0:
-    case reg::EVENTQ_IRQ_CFG0 + 4:
-      return "EVENTQ_IRQ_CFG0";
-    case reg::EVENTQ_IRQ_CFG1:
-      return "EVENTQ_IRQ_CFG1";
-    case reg::EVENTQ_IRQ_CFG2:
-      return "EVENTQ_IRQ_CFG2";
-    case reg::PRIQ_BASE:
-    case reg::PRIQ_BASE + 4:
-      return "PRIQ_BASE";
-    case reg::PRIQ_IRQ_CFG0:
-    case reg::PRIQ_IRQ_CFG0 + 4:
-      return "PRIQ_IRQ_CFG0";
-    case reg::PRIQ_IRQ_CFG1:
-      return "PRIQ_IRQ_CFG1";
-    case reg::PRIQ_IRQ_CFG2:
-      return "PRIQ_IRQ_CFG2";
-    case reg::GATOS_CTRL:
-      return "GATOS_CTRL";
-    case reg::GATOS_SID:
-    case reg::GATOS_SID + 4:
-      return "GATOS_SID";
-    case reg::GATOS_ADDR:
-    case reg::GATOS_ADDR + 4:
-      return "GATOS_ADDR";
-    case reg::GATOS_PAR:
-    case reg::GATOS_PAR + 4:
-      return "GATOS_PAR";
-    case reg::VATOS_SEL:
-      return "VATOS_SEL";
-    case reg::EVENTQ_PROD:
-      return "EVENTQ_PROD";
-    case reg::EVENTQ_CONS:
-      return "EVENTQ_CONS";
-    case reg::PRIQ_PROD:
-      return "PRIQ_PROD";
-    case reg::PRIQ_CONS:
-      return "PRIQ_CONS";
-    default:
-      return nullptr;
+// ---- The register table ---------------------------------------------------------
+// Every register of the Non-secure programming interface, once: its name,
+// offset, width, when it exists and its reset value. Decode (which offsets are
+// registers, and how wide), names in diagnostics and dumps, and reset all come
+// from here; the behaviour of each register is in core/programming_interface.
+
+// When a register exists (otherwise its offsets are reserved: RAZ/WI).
+enum class RegisterPresence : std::uint8_t {
+  Always,
+  Msi,     // IDR0.MSI == 1
+  Pri,     // IDR0.PRI == 1
+  PriMsi,  // IDR0.PRI == 1 and IDR0.MSI == 1
+  Never,   // a feature the model does not implement (ATOS, VATOS, AGBPA): reserved
+};
+
+constexpr bool register_present(RegisterPresence presence, bool msi, bool pri) {
+  switch (presence) {
+    case RegisterPresence::Always: return true;
+    case RegisterPresence::Msi: return msi;
+    case RegisterPresence::Pri: return pri;
+    case RegisterPresence::PriMsi: return pri && msi;
+    case RegisterPresence::Never: return false;
   }
+  return false;
+}
+
+struct RegisterLayout {
+  const char* name;
+  std::uint64_t offset;
+  unsigned bytes;  // 4 or 8
+  RegisterPresence presence;
+  std::uint64_t reset_value;
+
+  constexpr bool contains(std::uint64_t address) const { return address >= offset && address < offset + bytes; }
+};
+
+namespace reg {
+// GBPA resets with SHCFG = use incoming; ABORT is IMPLEMENTATION DEFINED
+// (ProgrammingInterfaceConfig::gbpa_abort_at_reset).
+constexpr std::uint64_t kGbpaResetValue = gbpa::SHCFG.set(0, gbpa::kShcfgUseIncoming);
+
+using P = RegisterPresence;
+inline constexpr RegisterLayout kRegisters[] = {
+    {"IDR0", IDR0, 4, P::Always, 0},
+    {"IDR1", IDR1, 4, P::Always, 0},
+    {"IDR2", IDR2, 4, P::Always, 0},
+    {"IDR3", IDR3, 4, P::Always, 0},
+    {"IDR4", IDR4, 4, P::Always, 0},
+    {"IDR5", IDR5, 4, P::Always, 0},
+    {"IIDR", IIDR, 4, P::Always, 0},
+    {"AIDR", AIDR, 4, P::Always, 0},
+    {"CR0", CR0, 4, P::Always, 0},
+    {"CR0ACK", CR0ACK, 4, P::Always, 0},
+    {"CR1", CR1, 4, P::Always, 0},
+    {"CR2", CR2, 4, P::Always, 0},
+    {"STATUSR", STATUSR, 4, P::Always, 0},
+    {"GBPA", GBPA, 4, P::Always, kGbpaResetValue},
+    {"AGBPA", AGBPA, 4, P::Never, 0},
+    {"IRQ_CTRL", IRQ_CTRL, 4, P::Always, 0},
+    {"IRQ_CTRLACK", IRQ_CTRLACK, 4, P::Always, 0},
+    {"GERROR", GERROR, 4, P::Always, 0},
+    {"GERRORN", GERRORN, 4, P::Always, 0},
+    {"GERROR_IRQ_CFG0", GERROR_IRQ_CFG0, 8, P::Msi, 0},
+    {"GERROR_IRQ_CFG1", GERROR_IRQ_CFG1, 4, P::Msi, 0},
+    {"GERROR_IRQ_CFG2", GERROR_IRQ_CFG2, 4, P::Msi, 0},
+    {"STRTAB_BASE", STRTAB_BASE, 8, P::Always, 0},
+    {"STRTAB_BASE_CFG", STRTAB_BASE_CFG, 4, P::Always, 0},
+    {"CMDQ_BASE", CMDQ_BASE, 8, P::Always, 0},
+    {"CMDQ_PROD", CMDQ_PROD, 4, P::Always, 0},
+    {"CMDQ_CONS", CMDQ_CONS, 4, P::Always, 0},
+    {"EVENTQ_BASE", EVENTQ_BASE, 8, P::Always, 0},
+    {"EVENTQ_IRQ_CFG0", EVENTQ_IRQ_CFG0, 8, P::Msi, 0},
+    {"EVENTQ_IRQ_CFG1", EVENTQ_IRQ_CFG1, 4, P::Msi, 0},
+    {"EVENTQ_IRQ_CFG2", EVENTQ_IRQ_CFG2, 4, P::Msi, 0},
+    {"PRIQ_BASE", PRIQ_BASE, 8, P::Pri, 0},
+    {"PRIQ_IRQ_CFG0", PRIQ_IRQ_CFG0, 8, P::PriMsi, 0},
+    {"PRIQ_IRQ_CFG1", PRIQ_IRQ_CFG1, 4, P::PriMsi, 0},
+    {"PRIQ_IRQ_CFG2", PRIQ_IRQ_CFG2, 4, P::PriMsi, 0},
+    {"GATOS_CTRL", GATOS_CTRL, 4, P::Never, 0},
+    {"GATOS_SID", GATOS_SID, 8, P::Never, 0},
+    {"GATOS_ADDR", GATOS_ADDR, 8, P::Never, 0},
+    {"GATOS_PAR", GATOS_PAR, 8, P::Never, 0},
+    {"VATOS_SEL", VATOS_SEL, 4, P::Never, 0},
+    {"EVENTQ_PROD", EVENTQ_PROD, 4, P::Always, 0},
+    {"EVENTQ_CONS", EVENTQ_CONS, 4, P::Always, 0},
+    {"PRIQ_PROD", PRIQ_PROD, 4, P::Pri, 0},
+    {"PRIQ_CONS", PRIQ_CONS, 4, P::Pri, 0},
+};
+inline constexpr std::size_t kRegisterCount = sizeof(kRegisters) / sizeof(kRegisters[0]);
+}  // namespace reg
+
+// The register that `offset` falls in (either half of a 64-bit register), or
+// nullptr for an offset that is no register's.
+constexpr const RegisterLayout* find_register(std::uint64_t offset) {
+  for (const RegisterLayout& r : reg::kRegisters) {
+    if (r.contains(offset)) return &r;
+  }
+  return nullptr;
+}
+
+// The architectural name of the register at `offset` (either half of a 64-bit
+// register), or nullptr for a reserved offset.
+constexpr const char* register_name(std::uint64_t offset) {
+  const RegisterLayout* r = find_register(offset & ~std::uint64_t{0x3});
+  return r != nullptr ? r->name : nullptr;
 }
 
 }  // namespace smmuv3tlm::smmu

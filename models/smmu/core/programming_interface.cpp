@@ -102,20 +102,22 @@ ProgrammingInterface::ProgrammingInterface(const Capabilities& caps, MemoryPort&
   reset();
 }
 
+// What each register of reg::kRegisters does, in the same order: its value as
+// read, what a write does, and how reset stores its reset value. Read-only
+// registers have no write; registers without state have no store.
+struct ProgrammingInterface::RegisterBehaviour {
+  std::uint64_t offset;  // checked against the layout table
+  std::uint64_t (*read)(const ProgrammingInterface&);
+  void (*write)(ProgrammingInterface&, std::uint64_t value);
+  void (*store)(ProgrammingInterface&, std::uint64_t value);
+};
+
 void ProgrammingInterface::reset() {
-  cr0_ = cr0ack_ = 0;
-  cr1_ = cr2_ = 0;
-  // GBPA resets to SHCFG = use incoming, ABORT IMPLEMENTATION DEFINED.
-  gbpa_effective_ =
-      static_cast<std::uint32_t>(reg::gbpa::SHCFG.set(0, reg::gbpa::kShcfgUseIncoming)) |
-      (config_.gbpa_abort_at_reset ? reg::gbpa::ABORT : 0u);
-  gbpa_register_ = gbpa_effective_;
-  irq_ctrl_ = irq_ctrlack_ = 0;
-  gerror_ = gerrorn_ = 0;
-  gerror_msi_ = eventq_msi_ = priq_msi_ = MsiConfig{};
-  strtab_base_ = 0;
-  strtab_base_cfg_ = 0;
-  cmdq_ = eventq_ = priq_ = Queue{};
+  // Every register with state takes its reset value from the register table.
+  for (const RegisterLayout& layout : reg::kRegisters) {
+    const RegisterBehaviour& behaviour = behaviour_of(layout);
+    if (behaviour.store != nullptr) behaviour.store(*this, layout.reset_value);
+  }
   pending_cr0_.reset();
   pending_gbpa_.reset();
   pending_irq_ctrl_.reset();
@@ -160,70 +162,235 @@ ProgrammingInterface::QueueGeometry ProgrammingInterface::priq_geometry() const 
   return geometry(priq_, caps_.priq_log2, kPriEntryBytes);
 }
 
-// ---- MMIO ---------------------------------------------------------------------------
+// ---- MMIO: the register table's behaviour ---------------------------------------------------
 
-ProgrammingInterface::Width ProgrammingInterface::width_of(std::uint64_t offset) const {
-  const bool pri = caps_.pri;
-  const bool msi = caps_.msi;
-  switch (offset) {
-    case reg::IDR0:
-    case reg::IDR1:
-    case reg::IDR2:
-    case reg::IDR3:
-    case reg::IDR4:
-    case reg::IDR5:
-    case reg::IIDR:
-    case reg::AIDR:
-    case reg::CR0:
-    case reg::CR0ACK:
-    case reg::CR1:
-    case reg::CR2:
-    case reg::STATUSR:
-    case reg::GBPA:
-    case reg::IRQ_CTRL:
-    case reg::IRQ_CTRLACK:
-    case reg::GERROR:
-    case reg::GERRORN:
-    case reg::STRTAB_BASE_CFG:
-    case reg::CMDQ_PROD:
-    case reg::CMDQ_CONS:
-    case reg::EVENTQ_PROD:
-    case reg::EVENTQ_CONS:
-      return Width::Bits32;
-    // The MSI configuration registers exist when IDR0.MSI == 1.
-    case reg::GERROR_IRQ_CFG1:
-    case reg::GERROR_IRQ_CFG2:
-    case reg::EVENTQ_IRQ_CFG1:
-    case reg::EVENTQ_IRQ_CFG2:
-      return msi ? Width::Bits32 : Width::Absent;
-    // The PRI queue registers exist when IDR0.PRI == 1.
-    case reg::PRIQ_PROD:
-    case reg::PRIQ_CONS:
-      return pri ? Width::Bits32 : Width::Absent;
-    case reg::PRIQ_IRQ_CFG1:
-    case reg::PRIQ_IRQ_CFG2:
-      return pri && msi ? Width::Bits32 : Width::Absent;
-    case reg::STRTAB_BASE:
-    case reg::STRTAB_BASE + 4:
-    case reg::CMDQ_BASE:
-    case reg::CMDQ_BASE + 4:
-    case reg::EVENTQ_BASE:
-    case reg::EVENTQ_BASE + 4:
-      return Width::Bits64;
-    case reg::GERROR_IRQ_CFG0:
-    case reg::GERROR_IRQ_CFG0 + 4:
-    case reg::EVENTQ_IRQ_CFG0:
-    case reg::EVENTQ_IRQ_CFG0 + 4:
-      return msi ? Width::Bits64 : Width::Absent;
-    case reg::PRIQ_BASE:
-    case reg::PRIQ_BASE + 4:
-      return pri ? Width::Bits64 : Width::Absent;
-    case reg::PRIQ_IRQ_CFG0:
-    case reg::PRIQ_IRQ_CFG0 + 4:
-      return pri && msi ? Width::Bits64 : Width::Absent;
-    default:
-      return Width::Absent;
+const ProgrammingInterface::RegisterBehaviour& ProgrammingInterface::behaviour_of(const RegisterLayout& layout) {
+  using PI = ProgrammingInterface;
+  namespace cr0 = reg::cr0;
+  namespace irq = reg::irq_ctrl;
+  namespace qp = reg::queue_pointer;
+  // The MSI configuration of one interrupt may not change while it is enabled.
+  static constexpr auto msi_cfg0 = [](PI& p, MsiConfig& msi, std::uint32_t irqen, std::uint64_t offset,
+                               std::uint64_t value, const char* rule) {
+    if (p.ignore_if(p.irq_ctrlack_ & irqen, offset, value, rule)) return;
+    msi.cfg0 = value & kMsiAddressBits;
+  };
+  static constexpr auto msi_cfg = [](PI& p, std::uint32_t& field, std::uint32_t irqen, std::uint64_t offset,
+                              std::uint64_t value, std::uint32_t defined, const char* rule) {
+    if (p.ignore_if(p.irq_ctrlack_ & irqen, offset, value, rule)) return;
+    field = static_cast<std::uint32_t>(value) & defined;
+  };
+  static constexpr const char* kGerrorMsiRule = "the GERROR MSI configuration changes while IRQ_CTRLACK.GERROR_IRQEN == 1";
+  static constexpr const char* kEventqMsiRule =
+      "the event queue MSI configuration changes while IRQ_CTRLACK.EVENTQ_IRQEN == 1";
+  static constexpr const char* kPriqMsiRule = "the PRI queue MSI configuration changes while IRQ_CTRLACK.PRIQ_IRQEN == 1";
+  static constexpr std::uint32_t kAll = ~std::uint32_t{0};
+  // A queue's base may not change while the queue is enabled.
+  static constexpr auto queue_base = [](PI& p, Queue& q, std::uint32_t enable, std::uint64_t offset, std::uint64_t value,
+                                 const char* rule) {
+    if (p.ignore_if(p.cr0ack_ & enable, offset, value, rule)) return;
+    q.base = value & kQueueBaseBits;
+  };
+  constexpr auto none = nullptr;
+
+  static const RegisterBehaviour kBehaviours[] = {
+      {reg::IDR0, [](const PI& p) -> std::uint64_t { return p.caps_.idr0(); }, none, none},
+      {reg::IDR1, [](const PI& p) -> std::uint64_t { return p.caps_.idr1(); }, none, none},
+      {reg::IDR2, [](const PI& p) -> std::uint64_t { return p.caps_.idr2(); }, none, none},
+      {reg::IDR3, [](const PI& p) -> std::uint64_t { return p.caps_.idr3(); }, none, none},
+      {reg::IDR4, [](const PI& p) -> std::uint64_t { return p.caps_.idr4(); }, none, none},
+      {reg::IDR5, [](const PI& p) -> std::uint64_t { return p.caps_.idr5(); }, none, none},
+      {reg::IIDR, [](const PI& p) -> std::uint64_t { return p.caps_.iidr; }, none, none},
+      {reg::AIDR, [](const PI& p) -> std::uint64_t { return p.caps_.aidr(); }, none, none},
+      {reg::CR0, [](const PI& p) -> std::uint64_t { return p.cr0_; },
+       [](PI& p, std::uint64_t v) { p.write_cr0(static_cast<std::uint32_t>(v)); },
+       [](PI& p, std::uint64_t v) { p.cr0_ = static_cast<std::uint32_t>(v); }},
+      {reg::CR0ACK, [](const PI& p) -> std::uint64_t { return p.cr0ack_; }, none,
+       [](PI& p, std::uint64_t v) { p.cr0ack_ = static_cast<std::uint32_t>(v); }},
+      {reg::CR1, [](const PI& p) -> std::uint64_t { return p.cr1_; },
+       [](PI& p, std::uint64_t v) {
+         // CR1 sets the attributes of table and queue accesses: it must not
+         // change while the SMMU or any queue is enabled.
+         if (p.ignore_if(p.cr0ack_ & (cr0::SMMUEN | cr0::kQueueEnables), reg::CR1, v,
+                         "CR1 changes while CR0ACK.SMMUEN or a queue enable is 1")) {
+           return;
+         }
+         p.cr1_ = static_cast<std::uint32_t>(v) & reg::cr1::kDefinedBits;
+         p.notify_control_changed();
+       },
+       [](PI& p, std::uint64_t v) { p.cr1_ = static_cast<std::uint32_t>(v); }},
+      {reg::CR2, [](const PI& p) -> std::uint64_t { return p.cr2_; },
+       [](PI& p, std::uint64_t v) {
+         if (p.ignore_if(p.cr0ack_ & cr0::SMMUEN, reg::CR2, v, "CR2 changes while CR0ACK.SMMUEN == 1")) return;
+         std::uint32_t writable = reg::cr2::RECINVSID;
+         if (p.caps_.hyp) writable |= reg::cr2::E2H;
+         if (p.caps_.broadcast_tlb) writable |= reg::cr2::PTM;
+         p.cr2_ = static_cast<std::uint32_t>(v) & writable;
+         p.notify_control_changed();
+       },
+       [](PI& p, std::uint64_t v) { p.cr2_ = static_cast<std::uint32_t>(v); }},
+      // DORMANT: no dormant state (IDR0.DORMHINT == 0).
+      {reg::STATUSR, [](const PI&) -> std::uint64_t { return 0; }, none, none},
+      {reg::GBPA, [](const PI& p) -> std::uint64_t { return p.gbpa_register_; },
+       [](PI& p, std::uint64_t v) { p.write_gbpa(static_cast<std::uint32_t>(v)); },
+       [](PI& p, std::uint64_t v) {
+         p.gbpa_effective_ = static_cast<std::uint32_t>(v) | (p.config_.gbpa_abort_at_reset ? reg::gbpa::ABORT : 0u);
+         p.gbpa_register_ = p.gbpa_effective_;
+       }},
+      {reg::AGBPA, none, none, none},
+      {reg::IRQ_CTRL, [](const PI& p) -> std::uint64_t { return p.irq_ctrl_; },
+       [](PI& p, std::uint64_t v) { p.write_irq_ctrl(static_cast<std::uint32_t>(v)); },
+       [](PI& p, std::uint64_t v) { p.irq_ctrl_ = static_cast<std::uint32_t>(v); }},
+      {reg::IRQ_CTRLACK, [](const PI& p) -> std::uint64_t { return p.irq_ctrlack_; }, none,
+       [](PI& p, std::uint64_t v) { p.irq_ctrlack_ = static_cast<std::uint32_t>(v); }},
+      {reg::GERROR, [](const PI& p) -> std::uint64_t { return p.gerror_; }, none,
+       [](PI& p, std::uint64_t v) { p.gerror_ = static_cast<std::uint32_t>(v); }},
+      {reg::GERRORN, [](const PI& p) -> std::uint64_t { return p.gerrorn_; },
+       [](PI& p, std::uint64_t v) { p.write_gerrorn(static_cast<std::uint32_t>(v)); },
+       [](PI& p, std::uint64_t v) { p.gerrorn_ = static_cast<std::uint32_t>(v); }},
+      {reg::GERROR_IRQ_CFG0, [](const PI& p) -> std::uint64_t { return p.gerror_msi_.cfg0; },
+       [](PI& p, std::uint64_t v) {
+         msi_cfg0(p, p.gerror_msi_, irq::GERROR_IRQEN, reg::GERROR_IRQ_CFG0, v, kGerrorMsiRule);
+       },
+       [](PI& p, std::uint64_t v) { p.gerror_msi_.cfg0 = v; }},
+      {reg::GERROR_IRQ_CFG1, [](const PI& p) -> std::uint64_t { return p.gerror_msi_.cfg1; },
+       [](PI& p, std::uint64_t v) {
+         msi_cfg(p, p.gerror_msi_.cfg1, irq::GERROR_IRQEN, reg::GERROR_IRQ_CFG1, v, kAll, kGerrorMsiRule);
+       },
+       [](PI& p, std::uint64_t v) { p.gerror_msi_.cfg1 = static_cast<std::uint32_t>(v); }},
+      {reg::GERROR_IRQ_CFG2, [](const PI& p) -> std::uint64_t { return p.gerror_msi_.cfg2; },
+       [](PI& p, std::uint64_t v) {
+         msi_cfg(p, p.gerror_msi_.cfg2, irq::GERROR_IRQEN, reg::GERROR_IRQ_CFG2, v, reg::irq_cfg::kCfg2DefinedBits,
+                 kGerrorMsiRule);
+       },
+       [](PI& p, std::uint64_t v) { p.gerror_msi_.cfg2 = static_cast<std::uint32_t>(v); }},
+      {reg::STRTAB_BASE, [](const PI& p) -> std::uint64_t { return p.strtab_base_; },
+       [](PI& p, std::uint64_t v) {
+         if (p.ignore_if(p.cr0ack_ & cr0::SMMUEN, reg::STRTAB_BASE, v, "STRTAB_BASE changes while CR0ACK.SMMUEN == 1")) {
+           return;
+         }
+         p.strtab_base_ = v & kStrtabBaseBits;
+         p.notify_control_changed();
+       },
+       [](PI& p, std::uint64_t v) { p.strtab_base_ = v; }},
+      {reg::STRTAB_BASE_CFG, [](const PI& p) -> std::uint64_t { return p.strtab_base_cfg_; },
+       [](PI& p, std::uint64_t v) {
+         if (p.ignore_if(p.cr0ack_ & cr0::SMMUEN, reg::STRTAB_BASE_CFG, v,
+                         "STRTAB_BASE_CFG changes while CR0ACK.SMMUEN == 1")) {
+           return;
+         }
+         p.strtab_base_cfg_ = static_cast<std::uint32_t>(v) & reg::strtab_base_cfg::kDefinedBits;
+         p.notify_control_changed();
+       },
+       [](PI& p, std::uint64_t v) { p.strtab_base_cfg_ = static_cast<std::uint32_t>(v); }},
+      {reg::CMDQ_BASE, [](const PI& p) -> std::uint64_t { return p.cmdq_.base; },
+       [](PI& p, std::uint64_t v) {
+         queue_base(p, p.cmdq_, cr0::CMDQEN, reg::CMDQ_BASE, v, "CMDQ_BASE changes while CR0ACK.CMDQEN == 1");
+       },
+       [](PI& p, std::uint64_t v) { p.cmdq_.base = v; }},
+      {reg::CMDQ_PROD, [](const PI& p) -> std::uint64_t { return p.cmdq_.prod; },
+       [](PI& p, std::uint64_t v) {
+         p.cmdq_.prod = static_cast<std::uint32_t>(v) & kPointerBits;
+         p.commands_may_be_pending();
+       },
+       [](PI& p, std::uint64_t v) { p.cmdq_.prod = static_cast<std::uint32_t>(v); }},
+      {reg::CMDQ_CONS, [](const PI& p) -> std::uint64_t { return p.cmdq_.cons; },
+       [](PI& p, std::uint64_t v) {
+         // CONS belongs to the SMMU while the queue is enabled.
+         if (p.ignore_if(p.cr0ack_ & cr0::CMDQEN, reg::CMDQ_CONS, v, "CMDQ_CONS changes while CR0ACK.CMDQEN == 1")) {
+           return;
+         }
+         p.cmdq_.cons = (p.cmdq_.cons & kCmdqErrBits) | (static_cast<std::uint32_t>(v) & kPointerBits);
+       },
+       [](PI& p, std::uint64_t v) { p.cmdq_.cons = static_cast<std::uint32_t>(v); }},
+      {reg::EVENTQ_BASE, [](const PI& p) -> std::uint64_t { return p.eventq_.base; },
+       [](PI& p, std::uint64_t v) {
+         queue_base(p, p.eventq_, cr0::EVENTQEN, reg::EVENTQ_BASE, v,
+                    "EVENTQ_BASE changes while CR0ACK.EVENTQEN == 1");
+       },
+       [](PI& p, std::uint64_t v) { p.eventq_.base = v; }},
+      {reg::EVENTQ_IRQ_CFG0, [](const PI& p) -> std::uint64_t { return p.eventq_msi_.cfg0; },
+       [](PI& p, std::uint64_t v) {
+         msi_cfg0(p, p.eventq_msi_, irq::EVENTQ_IRQEN, reg::EVENTQ_IRQ_CFG0, v, kEventqMsiRule);
+       },
+       [](PI& p, std::uint64_t v) { p.eventq_msi_.cfg0 = v; }},
+      {reg::EVENTQ_IRQ_CFG1, [](const PI& p) -> std::uint64_t { return p.eventq_msi_.cfg1; },
+       [](PI& p, std::uint64_t v) {
+         msi_cfg(p, p.eventq_msi_.cfg1, irq::EVENTQ_IRQEN, reg::EVENTQ_IRQ_CFG1, v, kAll, kEventqMsiRule);
+       },
+       [](PI& p, std::uint64_t v) { p.eventq_msi_.cfg1 = static_cast<std::uint32_t>(v); }},
+      {reg::EVENTQ_IRQ_CFG2, [](const PI& p) -> std::uint64_t { return p.eventq_msi_.cfg2; },
+       [](PI& p, std::uint64_t v) {
+         msi_cfg(p, p.eventq_msi_.cfg2, irq::EVENTQ_IRQEN, reg::EVENTQ_IRQ_CFG2, v, reg::irq_cfg::kCfg2DefinedBits,
+                 kEventqMsiRule);
+       },
+       [](PI& p, std::uint64_t v) { p.eventq_msi_.cfg2 = static_cast<std::uint32_t>(v); }},
+      {reg::PRIQ_BASE, [](const PI& p) -> std::uint64_t { return p.priq_.base; },
+       [](PI& p, std::uint64_t v) {
+         queue_base(p, p.priq_, cr0::PRIQEN, reg::PRIQ_BASE, v, "PRIQ_BASE changes while CR0ACK.PRIQEN == 1");
+       },
+       [](PI& p, std::uint64_t v) { p.priq_.base = v; }},
+      {reg::PRIQ_IRQ_CFG0, [](const PI& p) -> std::uint64_t { return p.priq_msi_.cfg0; },
+       [](PI& p, std::uint64_t v) { msi_cfg0(p, p.priq_msi_, irq::PRIQ_IRQEN, reg::PRIQ_IRQ_CFG0, v, kPriqMsiRule); },
+       [](PI& p, std::uint64_t v) { p.priq_msi_.cfg0 = v; }},
+      {reg::PRIQ_IRQ_CFG1, [](const PI& p) -> std::uint64_t { return p.priq_msi_.cfg1; },
+       [](PI& p, std::uint64_t v) {
+         msi_cfg(p, p.priq_msi_.cfg1, irq::PRIQ_IRQEN, reg::PRIQ_IRQ_CFG1, v, kAll, kPriqMsiRule);
+       },
+       [](PI& p, std::uint64_t v) { p.priq_msi_.cfg1 = static_cast<std::uint32_t>(v); }},
+      {reg::PRIQ_IRQ_CFG2, [](const PI& p) -> std::uint64_t { return p.priq_msi_.cfg2; },
+       [](PI& p, std::uint64_t v) {
+         msi_cfg(p, p.priq_msi_.cfg2, irq::PRIQ_IRQEN, reg::PRIQ_IRQ_CFG2, v, reg::irq_cfg::kCfg2DefinedBits,
+                 kPriqMsiRule);
+       },
+       [](PI& p, std::uint64_t v) { p.priq_msi_.cfg2 = static_cast<std::uint32_t>(v); }},
+      {reg::GATOS_CTRL, none, none, none},
+      {reg::GATOS_SID, none, none, none},
+      {reg::GATOS_ADDR, none, none, none},
+      {reg::GATOS_PAR, none, none, none},
+      {reg::VATOS_SEL, none, none, none},
+      {reg::EVENTQ_PROD, [](const PI& p) -> std::uint64_t { return p.eventq_.prod; },
+       [](PI& p, std::uint64_t v) {
+         // PROD belongs to the SMMU while the queue is enabled.
+         if (p.ignore_if(p.cr0ack_ & cr0::EVENTQEN, reg::EVENTQ_PROD, v,
+                         "EVENTQ_PROD changes while CR0ACK.EVENTQEN == 1")) {
+           return;
+         }
+         p.eventq_.prod = static_cast<std::uint32_t>(v) & (kPointerBits | qp::OVFLG);
+       },
+       [](PI& p, std::uint64_t v) { p.eventq_.prod = static_cast<std::uint32_t>(v); }},
+      {reg::EVENTQ_CONS, [](const PI& p) -> std::uint64_t { return p.eventq_.cons; },
+       [](PI& p, std::uint64_t v) { p.eventq_.cons = static_cast<std::uint32_t>(v) & (kPointerBits | qp::OVACKFLG); },
+       [](PI& p, std::uint64_t v) { p.eventq_.cons = static_cast<std::uint32_t>(v); }},
+      {reg::PRIQ_PROD, [](const PI& p) -> std::uint64_t { return p.priq_.prod; },
+       [](PI& p, std::uint64_t v) {
+         if (p.ignore_if(p.cr0ack_ & cr0::PRIQEN, reg::PRIQ_PROD, v, "PRIQ_PROD changes while CR0ACK.PRIQEN == 1")) {
+           return;
+         }
+         p.priq_.prod = static_cast<std::uint32_t>(v) & (kPointerBits | qp::OVFLG);
+       },
+       [](PI& p, std::uint64_t v) { p.priq_.prod = static_cast<std::uint32_t>(v); }},
+      {reg::PRIQ_CONS, [](const PI& p) -> std::uint64_t { return p.priq_.cons; },
+       [](PI& p, std::uint64_t v) { p.priq_.cons = static_cast<std::uint32_t>(v) & (kPointerBits | qp::OVACKFLG); },
+       [](PI& p, std::uint64_t v) { p.priq_.cons = static_cast<std::uint32_t>(v); }},
+  };
+  static_assert(sizeof(kBehaviours) / sizeof(kBehaviours[0]) == reg::kRegisterCount,
+                "one behaviour per register of reg::kRegisters");
+  const std::size_t index = static_cast<std::size_t>(&layout - reg::kRegisters);
+  return kBehaviours[index];
+}
+
+bool ProgrammingInterface::register_table_consistent() {
+  for (const RegisterLayout& layout : reg::kRegisters) {
+    if (behaviour_of(layout).offset != layout.offset) return false;
   }
+  return true;
+}
+
+const RegisterLayout* ProgrammingInterface::present_register(std::uint64_t offset) const {
+  const RegisterLayout* layout = find_register(offset);
+  if (layout == nullptr || !register_present(layout->presence, caps_.msi, caps_.pri)) return nullptr;
+  return layout;
 }
 
 std::uint64_t ProgrammingInterface::read(std::uint64_t offset, unsigned size_bytes) {
@@ -237,23 +404,21 @@ std::uint64_t ProgrammingInterface::read(std::uint64_t offset, unsigned size_byt
                     size_bytes, offset));
     return 0;
   }
-  const Width width = width_of(offset);
-  if (size_bytes == 4) {
-    if (width == Width::Bits32) return read32(offset);
-    if (width == Width::Bits64)
-      return (read64(offset & ~std::uint64_t{7}) >> ((offset & 4) * 8)) & 0xFFFF'FFFFu;
-    return 0;  // reserved: RAZ
+  const RegisterLayout* layout = present_register(offset);
+  if (size_bytes == 8 && layout == nullptr) layout = present_register(offset + 4);
+  if (layout == nullptr) return 0;  // reserved: RAZ
+  if (size_bytes == 8 && layout->bytes == 4) {
+    ++stats_.bad_accesses;
+    diagnose(config_.constrained_unpredictable_severity,
+             fmt::format("CONSTRAINED UNPREDICTABLE: 64-bit read of 32-bit register {} at {:#x}; read as zero "
+                         "(IHI 0070 §6.2: 32-bit registers take 32-bit accesses)",
+                         layout->name, offset));
+    return 0;
   }
-  if (width == Width::Bits64) return read64(offset);
-  if (width == Width::Absent && width_of(offset + 4) == Width::Absent) return 0;  // reserved: RAZ
-  ++stats_.bad_accesses;
-  diagnose(
-      config_.constrained_unpredictable_severity,
-      fmt::format(
-          "CONSTRAINED UNPREDICTABLE: 64-bit read of 32-bit register {} at {:#x}; read as zero "
-          "(IHI 0070 §6.2: 32-bit registers take 32-bit accesses)",
-          name_of(width == Width::Absent ? offset + 4 : offset), offset));
-  return 0;
+  const RegisterBehaviour& behaviour = behaviour_of(*layout);
+  const std::uint64_t value = behaviour.read != nullptr ? behaviour.read(*this) : 0;
+  if (size_bytes == 4 && layout->bytes == 8) return (value >> ((offset - layout->offset) * 8)) & 0xFFFF'FFFFu;
+  return value;
 }
 
 void ProgrammingInterface::write(std::uint64_t offset, std::uint64_t value, unsigned size_bytes) {
@@ -267,307 +432,28 @@ void ProgrammingInterface::write(std::uint64_t offset, std::uint64_t value, unsi
                     size_bytes, value, offset));
     return;
   }
-  const Width width = width_of(offset);
-  if (size_bytes == 4) {
-    const auto value32 = static_cast<std::uint32_t>(value);
-    if (width == Width::Bits32) {
-      write32(offset, value32);
-    } else if (width == Width::Bits64) {
-      // One half of a 64-bit register: the other half keeps its value.
-      const std::uint64_t base = offset & ~std::uint64_t{7};
-      const unsigned shift = (offset & 4) != 0 ? 32 : 0;
-      const std::uint64_t merged = deposit(read64(base), shift + 31, shift, value32);
-      write64(base, merged);
-    }
-    return;  // reserved: WI
-  }
-  if (width == Width::Bits64) {
-    write64(offset, value);
+  const RegisterLayout* layout = present_register(offset);
+  if (size_bytes == 8 && layout == nullptr) layout = present_register(offset + 4);
+  if (layout == nullptr) return;  // reserved: WI
+  if (size_bytes == 8 && layout->bytes == 4) {
+    ++stats_.bad_accesses;
+    diagnose(config_.constrained_unpredictable_severity,
+             fmt::format("CONSTRAINED UNPREDICTABLE: 64-bit write of {:#x} to 32-bit register {} at {:#x}; "
+                         "ignored (IHI 0070 §6.2: 32-bit registers take 32-bit accesses)",
+                         value, layout->name, offset));
     return;
   }
-  if (width == Width::Absent && width_of(offset + 4) == Width::Absent) return;  // reserved: WI
-  ++stats_.bad_accesses;
-  diagnose(config_.constrained_unpredictable_severity,
-           fmt::format(
-               "CONSTRAINED UNPREDICTABLE: 64-bit write of {:#x} to 32-bit register {} at {:#x}; "
-               "ignored (IHI 0070 §6.2: 32-bit registers take 32-bit accesses)",
-               value, name_of(width == Width::Absent ? offset + 4 : offset), offset));
-}
-
-std::uint32_t ProgrammingInterface::read32(std::uint64_t offset) const {
-  switch (offset) {
-    case reg::IDR0:
-      return caps_.idr0();
-    case reg::IDR1:
-      return caps_.idr1();
-    case reg::IDR2:
-      return caps_.idr2();
-    case reg::IDR3:
-      return caps_.idr3();
-    case reg::IDR4:
-      return caps_.idr4();
-    case reg::IDR5:
-      return caps_.idr5();
-    case reg::IIDR:
-      return caps_.iidr;
-    case reg::AIDR:
-      return caps_.aidr();
-    case reg::CR0:
-      return cr0_;
-    case reg::CR0ACK:
-      return cr0ack_;
-    case reg::CR1:
-      return cr1_;
-    case reg::CR2:
-      return cr2_;
-    case reg::STATUSR:
-      return 0;  // DORMANT: no dormant state (IDR0.DORMHINT == 0)
-    case reg::GBPA:
-      return gbpa_register_;
-    case reg::IRQ_CTRL:
-      return irq_ctrl_;
-    case reg::IRQ_CTRLACK:
-      return irq_ctrlack_;
-    case reg::GERROR:
-      return gerror_;
-    case reg::GERRORN:
-      return gerrorn_;
-    case reg::GERROR_IRQ_CFG1:
-      return gerror_msi_.cfg1;
-    case reg::GERROR_IRQ_CFG2:
-      return gerror_msi_.cfg2;
-    case reg::STRTAB_BASE_CFG:
-      return strtab_base_cfg_;
-    case reg::CMDQ_PROD:
-      return cmdq_.prod;
-    case reg::CMDQ_CONS:
-      return cmdq_.cons;
-    case reg::EVENTQ_IRQ_CFG1:
-      return eventq_msi_.cfg1;
-    case reg::EVENTQ_IRQ_CFG2:
-      return eventq_msi_.cfg2;
-    case reg::PRIQ_IRQ_CFG1:
-      return priq_msi_.cfg1;
-    case reg::PRIQ_IRQ_CFG2:
-      return priq_msi_.cfg2;
-    case reg::EVENTQ_PROD:
-      return eventq_.prod;
-    case reg::EVENTQ_CONS:
-      return eventq_.cons;
-    case reg::PRIQ_PROD:
-      return priq_.prod;
-    case reg::PRIQ_CONS:
-      return priq_.cons;
-    default:
-      return 0;
+  const RegisterBehaviour& behaviour = behaviour_of(*layout);
+  if (behaviour.write == nullptr) return;  // read-only
+  if (size_bytes == 4 && layout->bytes == 8) {
+    // One half of a 64-bit register: the other half keeps its value.
+    const unsigned shift = static_cast<unsigned>(offset - layout->offset) * 8;
+    value = deposit(behaviour.read(*this), shift + 31, shift, value & 0xFFFF'FFFFu);
+  } else if (size_bytes == 4) {
+    value &= 0xFFFF'FFFFu;
   }
-}
-
-std::uint64_t ProgrammingInterface::read64(std::uint64_t offset) const {
-  switch (offset) {
-    case reg::GERROR_IRQ_CFG0:
-      return gerror_msi_.cfg0;
-    case reg::STRTAB_BASE:
-      return strtab_base_;
-    case reg::CMDQ_BASE:
-      return cmdq_.base;
-    case reg::EVENTQ_BASE:
-      return eventq_.base;
-    case reg::EVENTQ_IRQ_CFG0:
-      return eventq_msi_.cfg0;
-    case reg::PRIQ_BASE:
-      return priq_.base;
-    case reg::PRIQ_IRQ_CFG0:
-      return priq_msi_.cfg0;
-    default:
-      return 0;
-  }
-}
-
-void ProgrammingInterface::write64(std::uint64_t offset, std::uint64_t value) {
-  namespace cr0 = reg::cr0;
-  namespace irq = reg::irq_ctrl;
-  switch (offset) {
-    case reg::GERROR_IRQ_CFG0:
-      if (ignore_if(irq_ctrlack_ & irq::GERROR_IRQEN, offset, value,
-                    "the GERROR MSI configuration changes while IRQ_CTRLACK.GERROR_IRQEN == 1")) {
-        return;
-      }
-      gerror_msi_.cfg0 = value & kMsiAddressBits;
-      break;
-    case reg::EVENTQ_IRQ_CFG0:
-      if (ignore_if(
-              irq_ctrlack_ & irq::EVENTQ_IRQEN, offset, value,
-              "the event queue MSI configuration changes while IRQ_CTRLACK.EVENTQ_IRQEN == 1")) {
-        return;
-      }
-      eventq_msi_.cfg0 = value & kMsiAddressBits;
-      break;
-    case reg::PRIQ_IRQ_CFG0:
-      if (ignore_if(irq_ctrlack_ & irq::PRIQ_IRQEN, offset, value,
-                    "the PRI queue MSI configuration changes while IRQ_CTRLACK.PRIQ_IRQEN == 1")) {
-        return;
-      }
-      priq_msi_.cfg0 = value & kMsiAddressBits;
-      break;
-    case reg::STRTAB_BASE:
-      if (ignore_if(cr0ack_ & cr0::SMMUEN, offset, value,
-                    "STRTAB_BASE changes while CR0ACK.SMMUEN == 1")) {
-        return;
-      }
-      strtab_base_ = value & kStrtabBaseBits;
-      notify_control_changed();
-      break;
-    case reg::CMDQ_BASE:
-      if (ignore_if(cr0ack_ & cr0::CMDQEN, offset, value,
-                    "CMDQ_BASE changes while CR0ACK.CMDQEN == 1")) {
-        return;
-      }
-      cmdq_.base = value & kQueueBaseBits;
-      break;
-    case reg::EVENTQ_BASE:
-      if (ignore_if(cr0ack_ & cr0::EVENTQEN, offset, value,
-                    "EVENTQ_BASE changes while CR0ACK.EVENTQEN == 1")) {
-        return;
-      }
-      eventq_.base = value & kQueueBaseBits;
-      break;
-    case reg::PRIQ_BASE:
-      if (ignore_if(cr0ack_ & cr0::PRIQEN, offset, value,
-                    "PRIQ_BASE changes while CR0ACK.PRIQEN == 1")) {
-        return;
-      }
-      priq_.base = value & kQueueBaseBits;
-      break;
-    default:
-      return;
-  }
+  behaviour.write(*this, value);
   update_irq_lines();
-}
-
-void ProgrammingInterface::write32(std::uint64_t offset, std::uint32_t value) {
-  namespace cr0 = reg::cr0;
-  namespace irq = reg::irq_ctrl;
-  namespace qp = reg::queue_pointer;
-  switch (offset) {
-    case reg::CR0:
-      write_cr0(value);
-      return;
-    case reg::CR1:
-      // CR1 sets the attributes of table and queue accesses: it must not change
-      // while the SMMU or any queue is enabled.
-      if (ignore_if(cr0ack_ & (cr0::SMMUEN | cr0::kQueueEnables), offset, value,
-                    "CR1 changes while CR0ACK.SMMUEN or a queue enable is 1")) {
-        return;
-      }
-      cr1_ = value & reg::cr1::kDefinedBits;
-      notify_control_changed();
-      return;
-    case reg::CR2: {
-      if (ignore_if(cr0ack_ & cr0::SMMUEN, offset, value, "CR2 changes while CR0ACK.SMMUEN == 1"))
-        return;
-      std::uint32_t writable = reg::cr2::RECINVSID;
-      if (caps_.hyp) writable |= reg::cr2::E2H;
-      if (caps_.broadcast_tlb) writable |= reg::cr2::PTM;
-      cr2_ = value & writable;
-      notify_control_changed();
-      return;
-    }
-    case reg::GBPA:
-      write_gbpa(value);
-      return;
-    case reg::IRQ_CTRL:
-      write_irq_ctrl(value);
-      return;
-    case reg::GERRORN:
-      write_gerrorn(value);
-      return;
-    case reg::GERROR_IRQ_CFG1:
-    case reg::GERROR_IRQ_CFG2:
-      if (ignore_if(irq_ctrlack_ & irq::GERROR_IRQEN, offset, value,
-                    "the GERROR MSI configuration changes while IRQ_CTRLACK.GERROR_IRQEN == 1")) {
-        return;
-      }
-      if (offset == reg::GERROR_IRQ_CFG1) {
-        gerror_msi_.cfg1 = value;
-      } else {
-        gerror_msi_.cfg2 = value & reg::irq_cfg::kCfg2DefinedBits;
-      }
-      return;
-    case reg::EVENTQ_IRQ_CFG1:
-    case reg::EVENTQ_IRQ_CFG2:
-      if (ignore_if(
-              irq_ctrlack_ & irq::EVENTQ_IRQEN, offset, value,
-              "the event queue MSI configuration changes while IRQ_CTRLACK.EVENTQ_IRQEN == 1")) {
-        return;
-      }
-      if (offset == reg::EVENTQ_IRQ_CFG1) {
-        eventq_msi_.cfg1 = value;
-      } else {
-        eventq_msi_.cfg2 = value & reg::irq_cfg::kCfg2DefinedBits;
-      }
-      return;
-    case reg::PRIQ_IRQ_CFG1:
-    case reg::PRIQ_IRQ_CFG2:
-      if (ignore_if(irq_ctrlack_ & irq::PRIQ_IRQEN, offset, value,
-                    "the PRI queue MSI configuration changes while IRQ_CTRLACK.PRIQ_IRQEN == 1")) {
-        return;
-      }
-      if (offset == reg::PRIQ_IRQ_CFG1) {
-        priq_msi_.cfg1 = value;
-      } else {
-        priq_msi_.cfg2 = value & reg::irq_cfg::kCfg2DefinedBits;
-      }
-      return;
-    case reg::STRTAB_BASE_CFG:
-      if (ignore_if(cr0ack_ & cr0::SMMUEN, offset, value,
-                    "STRTAB_BASE_CFG changes while CR0ACK.SMMUEN == 1")) {
-        return;
-      }
-      strtab_base_cfg_ = value & reg::strtab_base_cfg::kDefinedBits;
-      notify_control_changed();
-      return;
-    case reg::CMDQ_PROD:
-      cmdq_.prod = value & kPointerBits;
-      commands_may_be_pending();
-      return;
-    case reg::CMDQ_CONS:
-      // CONS belongs to the SMMU while the queue is enabled.
-      if (ignore_if(cr0ack_ & cr0::CMDQEN, offset, value,
-                    "CMDQ_CONS changes while CR0ACK.CMDQEN == 1")) {
-        return;
-      }
-      cmdq_.cons = (cmdq_.cons & kCmdqErrBits) | (value & kPointerBits);
-      return;
-    case reg::EVENTQ_PROD:
-      // PROD belongs to the SMMU while the queue is enabled.
-      if (ignore_if(cr0ack_ & cr0::EVENTQEN, offset, value,
-                    "EVENTQ_PROD changes while CR0ACK.EVENTQEN == 1")) {
-        return;
-      }
-      eventq_.prod = value & (kPointerBits | qp::OVFLG);
-      update_irq_lines();
-      return;
-    case reg::EVENTQ_CONS:
-      eventq_.cons = value & (kPointerBits | qp::OVACKFLG);
-      update_irq_lines();
-      return;
-    case reg::PRIQ_PROD:
-      if (ignore_if(cr0ack_ & cr0::PRIQEN, offset, value,
-                    "PRIQ_PROD changes while CR0ACK.PRIQEN == 1")) {
-        return;
-      }
-      priq_.prod = value & (kPointerBits | qp::OVFLG);
-      update_irq_lines();
-      return;
-    case reg::PRIQ_CONS:
-      priq_.cons = value & (kPointerBits | qp::OVACKFLG);
-      update_irq_lines();
-      return;
-    default:
-      // ID registers, CR0ACK, STATUSR, IRQ_CTRLACK and GERROR are read-only.
-      return;
-  }
 }
 
 // ---- Control registers with acknowledgement ----------------------------------------------

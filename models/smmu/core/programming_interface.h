@@ -160,6 +160,8 @@ class ProgrammingInterface {
   }
   const ProgrammingInterfaceStatistics& statistics() const { return stats_; }
   const ProgrammingInterfaceConfig& config() const { return config_; }
+  // Every entry of reg::kRegisters has its behaviour at the same index (a unit test checks).
+  static bool register_table_consistent();
 
  private:
   struct Queue {
@@ -191,18 +193,16 @@ class ProgrammingInterface {
     std::uint32_t cfg1 = 0;  // DATA
     std::uint32_t cfg2 = 0;  // MEMATTR, SH
   };
-  enum class Width : std::uint8_t { Absent, Bits32, Bits64 };
+  struct RegisterBehaviour;
+  static const RegisterBehaviour& behaviour_of(const RegisterLayout& layout);
+  // The register `offset` falls in, when it exists on this SMMU.
+  const RegisterLayout* present_register(std::uint64_t offset) const;
 
   static QueueGeometry geometry(const Queue& queue, unsigned max_log2, std::uint32_t entry_bytes);
   QueueGeometry cmdq_geometry() const;
   QueueGeometry eventq_geometry() const;
   QueueGeometry priq_geometry() const;
 
-  Width width_of(std::uint64_t register_offset) const;
-  std::uint32_t read32(std::uint64_t offset) const;
-  std::uint64_t read64(std::uint64_t offset) const;
-  void write32(std::uint64_t offset, std::uint32_t value);
-  void write64(std::uint64_t offset, std::uint64_t value);
 
   void write_cr0(std::uint32_t value);
   void write_gbpa(std::uint32_t value);

@@ -13,11 +13,9 @@
 #include <tlm_utils/simple_initiator_socket.h>
 
 #include "models/memory/sparse_memory.h"
-#include "models/smmu/smmuv3.h"
-#include "platforms/lib/host_driver.h"
+#include "platforms/lib/smmu_system.h"
 #include "platforms/lib/memory_table_space.h"
 #include "platforms/tables/table_builder.h"
-#include "tlm/junction.h"
 
 namespace {
 
@@ -30,47 +28,28 @@ constexpr std::uint64_t kMissStride = 0x8040201000;  // changes the index at eve
 constexpr unsigned kMissPages = 64;
 constexpr std::uint32_t kSidS1 = 1, kSidS2 = 2, kSidNested = 3;
 
-// Two SMMUs share one memory: `hit` with a large IOTLB, `miss` with a one-entry
-// IOTLB so that alternating pages always walk. Each has ports for the S1, S2 and
-// nested streams; `direct` reaches the memory without an SMMU.
+// Two SMMU systems with the same tables: `hit` with a large IOTLB, `miss` with
+// a one-entry IOTLB so that alternating pages always walk. Each SMMU has ports
+// for the S1, S2 and nested streams; `direct` reaches the hit system's memory
+// through its junction without an SMMU.
 class BenchPlatform : public sc_core::sc_module {
  public:
   SC_HAS_PROCESS(BenchPlatform);
-  memory::SparseMemory memory{"memory"};
-  tlm_ext::Junction junction{"junction"};
-  std::unique_ptr<smmu::Smmuv3> hit;
-  std::unique_ptr<smmu::Smmuv3> miss;
+  platform::SmmuSystem hit{"hit", config(1024)};
+  platform::SmmuSystem miss{"miss", config(1)};
   tlm_utils::simple_initiator_socket<BenchPlatform> direct{"direct"};
-  tlm_utils::simple_initiator_socket<BenchPlatform> cpu_hit{"cpu_hit"};
-  tlm_utils::simple_initiator_socket<BenchPlatform> cpu_miss{"cpu_miss"};
   std::array<std::unique_ptr<tlm_utils::simple_initiator_socket<BenchPlatform>>, 6> dev;
-  std::array<sc_core::sc_signal<bool>, 8> irq;
   platform::SmmuSetup setup;
   std::string error;
 
   explicit BenchPlatform(const sc_core::sc_module_name& name) : sc_core::sc_module(name) {
-    hit = std::make_unique<smmu::Smmuv3>("hit", config(1024));
-    miss = std::make_unique<smmu::Smmuv3>("miss", config(1));
     for (unsigned i = 0; i < dev.size(); ++i) {
       dev[i] = std::make_unique<tlm_utils::simple_initiator_socket<BenchPlatform>>(fmt::format("dev{}", i).c_str());
-      dev[i]->bind((i < 3 ? *hit : *miss).upstream(i % 3));
+      dev[i]->bind((i < 3 ? hit : miss).smmu.upstream(i % 3));
     }
-    for (smmu::Smmuv3* s : {hit.get(), miss.get()}) {
-      s->downstream.bind(junction.in);
-      s->table_walk.bind(junction.in);
-    }
-    direct.bind(junction.in);
-    junction.out.bind(memory.socket);
-    cpu_hit.bind(hit->registers);
-    cpu_miss.bind(miss->registers);
-    unsigned k = 0;
-    for (smmu::Smmuv3* s : {hit.get(), miss.get()}) {
-      s->irq_eventq.bind(irq[k++]);
-      s->irq_gerror.bind(irq[k++]);
-      s->irq_priq.bind(irq[k++]);
-      s->irq_cmd_sync.bind(irq[k++]);
-    }
-    build_tables();
+    direct.bind(hit.junction.in);
+    build_tables(hit.memory);
+    build_tables(miss.memory);
     SC_THREAD(program);
   }
 
@@ -81,14 +60,15 @@ class BenchPlatform : public sc_core::sc_module {
     c.translation.tlb.entries = tlb_entries;
     c.translation.tlb.ways = tlb_entries == 1 ? 1 : 4;
     // The miss benchmarks measure full walks: no walk cache behind the one-entry TLB.
-    if (tlb_entries == 1) c.translation.walk_cache.entries = 0;
+    if (tlb_entries == 1) c.translation.walk_cache.disable();
     c.ports = 3;
     c.default_stream_ids = {kSidS1, kSidS2, kSidNested};
     c.dmi = false;
     return c;
   }
 
-  void build_tables() {
+  // The same layout in either memory (the allocator starts afresh): `setup` is the same.
+  void build_tables(memory::SparseMemory& memory) {
     platform::MemoryTableSpace space(memory);
     tables::PageAllocator alloc(kTables, kTables + 0x10000000);
     tables::StreamTableBuilder st({smmu::StreamTableFormat::Linear, 4, 8}, alloc, space);
@@ -96,7 +76,7 @@ class BenchPlatform : public sc_core::sc_module {
     setup.strtab_base_cfg = st.strtab_base_cfg();
     setup.cmdq_base = alloc.allocate(4096, 4096) | 8;
     setup.eventq_base = alloc.allocate(8192, 4096) | 8;
-    const unsigned oas = hit->config().capabilities.oas_bits;
+    const unsigned oas = hit.smmu.config().capabilities.oas_bits;
     auto map_pages = [&](tables::PageTableBuilder& t, std::uint64_t out) {
       for (unsigned p = 0; p < kMissPages; ++p) t.map(kIova + p * kMissStride, out + p * 0x1000, 0x1000);
     };
@@ -136,8 +116,8 @@ class BenchPlatform : public sc_core::sc_module {
 
   void program() {
     try {
-      platform::HostDriver(cpu_hit, memory).reset(setup);
-      platform::HostDriver(cpu_miss, memory).reset(setup);
+      hit.driver.reset(setup);
+      miss.driver.reset(setup);
     } catch (const std::exception& e) {
       error = e.what();
     }

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <systemc>
 
+#include "models/common/statistics.h"
 #include "platforms/lib/reference_platform.h"
 
 using namespace smmuv3tlm;
@@ -68,8 +69,15 @@ int sc_main(int argc, char* argv[]) {
     mismatches += d.stats.verify_failures;
     transactions += d.stats.transactions_issued + d.stats.dmi_accesses;
   }
-  const nlohmann::json stats = nlohmann::json::parse(platform.smmu().statistics_json());
-  const auto& tlb = stats["tlb"];
+  // Every unit's statistics, keyed by hierarchical name.
+  const nlohmann::json stats = stats::Registry::global().dump();
+  const std::string smmu = platform.smmu().name();
+  std::uint64_t translated = 0;
+  for (unsigned i = 0; i < platform.smmu().port_count(); ++i) {
+    translated += stats.at(platform.smmu().tbu(i).name()).at("translated").get<std::uint64_t>();
+  }
+  const nlohmann::json& tcu = stats.at(smmu + ".tcu");
+  const nlohmann::json& tlb = stats.at(smmu + ".tcu.tlb");
   const double sim_us = sc_core::sc_time_stamp().to_seconds() * 1e6;
   std::cout << fmt::format("smmu-sim: {} devices, {} translation, {} KiB granule, {} bytes each way per device\n",
                            config.devices, platform::to_string(config.mode), (1u << config.granule_log2) / 1024,
@@ -77,9 +85,8 @@ int sc_main(int argc, char* argv[]) {
   std::cout << fmt::format("  DMA: {} bytes in {} transactions, {} error responses, {} verify failures\n", bytes,
                            transactions, errors, mismatches);
   std::cout << fmt::format("  SMMU: {} transactions translated, {} walks, IOTLB {} hits / {} misses, {} events\n",
-                           stats["smmu"]["translated"].get<std::uint64_t>(),
-                           stats["translation"]["walks"].get<std::uint64_t>(), tlb["hits"].get<std::uint64_t>(),
-                           tlb["misses"].get<std::uint64_t>(), platform.events().size());
+                           translated, tcu.at("walks").get<std::uint64_t>(), tlb.at("hits").get<std::uint64_t>(),
+                           tlb.at("misses").get<std::uint64_t>(), platform.events().size());
   std::cout << fmt::format("  time: {:.3f} us simulated, {:.3f} s host, {:.1f} MB/s host throughput\n", sim_us, wall,
                            wall > 0 ? bytes / wall / 1e6 : 0.0);
   if (!stats_file.empty()) {

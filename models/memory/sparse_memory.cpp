@@ -80,6 +80,7 @@ SparseMemory::SparseMemory(const sc_core::sc_module_name& name, const Config& co
   socket.register_b_transport(this, &SparseMemory::b_transport);
   socket.register_transport_dbg(this, &SparseMemory::transport_dbg);
   socket.register_get_direct_mem_ptr(this, &SparseMemory::get_direct_mem_ptr);
+  registration_.add_struct(this->name(), stats_);
 }
 
 // ---------------------------------------------------------------------------

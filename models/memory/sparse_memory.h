@@ -41,6 +41,8 @@
 #include <tlm>
 #include <tlm_utils/simple_target_socket.h>
 
+#include "models/common/statistics.h"
+
 namespace smmuv3tlm::memory {
 
 struct SparseMemoryConfig {
@@ -66,6 +68,16 @@ struct SparseMemoryStatistics {
   std::uint64_t dmi_refusals = 0;
   std::uint64_t dmi_invalidations = 0;  // invalidate_direct_mem_ptr calls made
 };
+inline auto statistic_fields(const SparseMemoryStatistics&) {
+  using S = SparseMemoryStatistics;
+  return std::make_tuple(stats::field("reads", &S::reads), stats::field("writes", &S::writes),
+                         stats::field("ignores", &S::ignores), stats::field("bytes_read", &S::bytes_read),
+                         stats::field("bytes_written", &S::bytes_written),
+                         stats::field("error_responses", &S::error_responses),
+                         stats::field("poison_reads", &S::poison_reads), stats::field("dmi_grants", &S::dmi_grants),
+                         stats::field("dmi_refusals", &S::dmi_refusals),
+                         stats::field("dmi_invalidations", &S::dmi_invalidations));
+}
 
 // One maximal run of poisoned bytes returned by a read.
 struct PoisonedRead {
@@ -178,6 +190,7 @@ class SparseMemory : public sc_core::sc_module {
   PoisonObserver poison_observer_;
   AccessObserver access_observer_;
   Statistics stats_;
+  stats::Registration registration_;
   std::vector<PoisonedRead> poisoned_reads_;
 };
 

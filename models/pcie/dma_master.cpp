@@ -84,6 +84,7 @@ DmaMaster::DmaMaster(const sc_core::sc_module_name& name, const Config& config)
   socket.register_invalidate_direct_mem_ptr(this, &DmaMaster::invalidate_direct_mem_ptr);
   SC_HAS_PROCESS(DmaMaster);
   SC_THREAD(run_programs);
+  registration_.add_struct(this->name(), stats_);
 }
 
 // ---------------------------------------------------------------------------

@@ -31,6 +31,8 @@
 #include <tlm_utils/simple_initiator_socket.h>
 #include <tlm_utils/tlm_quantumkeeper.h>
 
+#include "models/common/statistics.h"
+
 namespace smmuv3tlm::pcie {
 
 struct DmaMasterConfig {
@@ -76,6 +78,17 @@ struct DmaMasterStatistics {
 
   std::uint64_t error_responses_total() const;
 };
+inline auto statistic_fields(const DmaMasterStatistics&) {
+  using S = DmaMasterStatistics;
+  return std::make_tuple(stats::field("transactions_issued", &S::transactions_issued),
+                         stats::field("dmi_accesses", &S::dmi_accesses), stats::field("completions_ok", &S::completions_ok),
+                         stats::field("error_responses", &S::error_responses), stats::field("bytes_read", &S::bytes_read),
+                         stats::field("bytes_written", &S::bytes_written),
+                         stats::field("programs_completed", &S::programs_completed),
+                         stats::field("verify_failures", &S::verify_failures),
+                         stats::field("verify_mismatched_bytes", &S::verify_mismatched_bytes),
+                         stats::field("rejected_requests", &S::rejected_requests));
+}
 
 class DmaMaster : public sc_core::sc_module {
  public:
@@ -166,6 +179,7 @@ class DmaMaster : public sc_core::sc_module {
   std::vector<std::uint8_t> last_read_data_;
   std::vector<tlm::tlm_dmi> dmi_windows_;
   Statistics stats_;
+  stats::Registration registration_;
 };
 
 const char* to_string(tlm::tlm_response_status status);

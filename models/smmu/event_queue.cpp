@@ -17,6 +17,7 @@ EventQueue::EventQueue(const sc_core::sc_module_name& name, ProgrammingInterface
   SC_METHOD(drive_irqs);
   sensitive << irq_changed_;
   dont_initialize();
+  registration_.add_struct(this->name(), stats_);
 }
 
 bool EventQueue::record(const EventRecord& record) {

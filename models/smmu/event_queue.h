@@ -9,6 +9,7 @@
 
 #include <systemc>
 
+#include "models/common/statistics.h"
 #include "models/smmu/arch/event.h"
 #include "models/smmu/core/programming_interface.h"
 
@@ -21,6 +22,11 @@ struct EventQueueStatistics {
   std::uint64_t events_recorded = 0;
   std::uint64_t events_suppressed = 0;  // not written (queue off, full or aborted)
 };
+inline auto statistic_fields(const EventQueueStatistics&) {
+  using S = EventQueueStatistics;
+  return std::make_tuple(stats::field("events_recorded", &S::events_recorded),
+                         stats::field("events_suppressed", &S::events_suppressed));
+}
 
 class EventQueue : public sc_core::sc_module {
  public:
@@ -53,6 +59,7 @@ class EventQueue : public sc_core::sc_module {
   bool cmd_sync_high_ = false;
   sc_core::sc_event irq_changed_;
   EventQueueStatistics stats_;
+  stats::Registration registration_;
 };
 
 }  // namespace smmuv3tlm::smmu

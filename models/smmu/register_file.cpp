@@ -19,6 +19,8 @@ RegisterFile::RegisterFile(const sc_core::sc_module_name& name, const Capabiliti
   SC_METHOD(complete_acks);
   sensitive << ack_due_;
   dont_initialize();
+  // The programming interface's counters: commands, event records, MSIs, errors.
+  registration_.add(this->name(), [this] { return stats::to_json(core_.statistics()); });
 }
 
 void RegisterFile::reset(bool cold) {

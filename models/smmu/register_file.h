@@ -43,6 +43,7 @@ class RegisterFile : public sc_core::sc_module {
   sc_core::sc_time access_latency_;
   sc_core::sc_time ack_delay_;
   sc_core::sc_event ack_due_;
+  stats::Registration registration_;
 };
 
 }  // namespace smmuv3tlm::smmu

@@ -1,5 +1,7 @@
 #include "models/smmu/smmuv3.h"
 
+#include "models/smmu/smmuv3_parameters.h"
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -13,6 +15,11 @@ Smmuv3Config checked(const sc_core::sc_module_name& name, Smmuv3Config config) {
                     "an SMMU needs at least one upstream port (ports >= 1); using 1");
     config.ports = 1;
   }
+  return config;
+}
+
+Smmuv3Config with_settings(Smmuv3Config config, const std::string& instance, const nlohmann::json& settings) {
+  apply_smmu_settings(config, instance, settings);
   return config;
 }
 
@@ -82,6 +89,9 @@ Smmuv3::Smmuv3(const sc_core::sc_module_name& name, const Config& config)
   sync_control();
 }
 
+Smmuv3::Smmuv3(const sc_core::sc_module_name& name, const Config& base, const nlohmann::json& settings)
+    : Smmuv3(name, with_settings(base, static_cast<const char*>(name), settings)) {}
+
 Smmuv3::~Smmuv3() = default;
 
 tlm_utils::simple_target_socket<Tbu>& Smmuv3::upstream(unsigned port) {
@@ -137,66 +147,8 @@ void Smmuv3::downstream_invalidate(sc_dt::uint64 start, sc_dt::uint64 end) {
   for (auto& tbu : tbus_) tbu->revoke_downstream(start, end);
 }
 
-namespace {
-
-nlohmann::json tlb_json(const Iotlb& tlb) {
-  const TlbStatistics& s = tlb.statistics();
-  return {{"lookups", s.lookups},     {"hits", s.hits},           {"misses", s.misses},
-          {"insertions", s.insertions}, {"evictions", s.evictions}, {"invalidated", s.invalidated},
-          {"valid_entries", tlb.valid_entries()}};
-}
-
-}  // namespace
-
 std::string Smmuv3::statistics_json() const {
-  nlohmann::json j;
-  // Totals over the TBUs, then each unit under its hierarchical name.
-  TbuStatistics total;
-  nlohmann::json units = nlohmann::json::object();
-  for (const auto& tbu : tbus_) {
-    const TbuStatistics& s = tbu->statistics();
-    total.transactions += s.transactions;
-    total.translated += s.translated;
-    total.bypassed += s.bypassed;
-    total.terminated += s.terminated;
-    total.split_pieces += s.split_pieces;
-    total.dmi_grants += s.dmi_grants;
-    total.dmi_revocations += s.dmi_revocations;
-    units[tbu->name()] = {{"transactions", s.transactions}, {"translated", s.translated},
-                          {"bypassed", s.bypassed},         {"terminated", s.terminated},
-                          {"split_pieces", s.split_pieces}, {"dmi_grants", s.dmi_grants},
-                          {"dmi_revocations", s.dmi_revocations}};
-  }
-  const EventQueueStatistics& events = event_queue_.statistics();
-  j["smmu"] = {{"transactions", total.transactions},
-               {"translated", total.translated},
-               {"bypassed", total.bypassed},
-               {"terminated", total.terminated},
-               {"events_recorded", events.events_recorded},
-               {"events_suppressed", events.events_suppressed},
-               {"dmi_grants", total.dmi_grants},
-               {"dmi_revocations", total.dmi_revocations}};
-  const TranslationEngine& engine = tcu_.engine();
-  j["tlb"] = tlb_json(engine.tlb());
-  j["walk_cache"] = tlb_json(engine.walk_cache());
-  const TranslationStatistics& t = engine.statistics();
-  nlohmann::json faults = nlohmann::json::object();
-  for (const auto& [id, count] : t.faults) faults[to_string(id)] = count;
-  j["translation"] = {{"translations", t.translations},
-                      {"walks", t.walks},
-                      {"s1_walk_accesses_per_level", t.s1_walk_accesses_per_level},
-                      {"s2_walk_accesses_per_level", t.s2_walk_accesses_per_level},
-                      {"ste_fetches", t.ste_fetches},
-                      {"cd_fetches", t.cd_fetches},
-                      {"config_cache_hits", t.config_cache_hits},
-                      {"config_cache_misses", t.config_cache_misses},
-                      {"hardware_updates", t.hardware_updates},
-                      {"faults", faults}};
-  nlohmann::json queues;
-  to_json(queues, register_file_.core().statistics());
-  j["queues"] = queues;
-  j["units"] = units;
-  return j.dump(2);
+  return stats::Registry::global().dump(name()).dump(2);
 }
 
 }  // namespace smmuv3tlm::smmu

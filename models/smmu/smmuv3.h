@@ -36,6 +36,7 @@
 #include <tlm>
 #include <tlm_utils/simple_initiator_socket.h>
 #include <tlm_utils/simple_target_socket.h>
+#include <nlohmann/json_fwd.hpp>
 
 #include "models/smmu/arch/capabilities.h"
 #include "models/smmu/command_queue.h"
@@ -97,6 +98,10 @@ class Smmuv3 : public sc_core::sc_module {
   sc_core::sc_port<sc_core::sc_signal_in_if<bool>, 1, sc_core::SC_ZERO_OR_MORE_BOUND> rst;
 
   Smmuv3(const sc_core::sc_module_name& name, const Config& config);
+  // `base` with the keys "<name>.<key>" of `settings` applied (smmuv3_parameters.h),
+  // so every SMMU of a platform reads its own keys from one settings object.
+  // Throws std::invalid_argument naming a bad key.
+  Smmuv3(const sc_core::sc_module_name& name, const Config& base, const nlohmann::json& settings);
   ~Smmuv3() override;
 
   tlm_utils::simple_target_socket<Tbu>& upstream(unsigned port);
@@ -122,7 +127,8 @@ class Smmuv3 : public sc_core::sc_module {
   unsigned add_memory_observer(MemoryAccessObserver observer) { return tcu_.add_observer(std::move(observer)); }
   void remove_memory_observer(unsigned id) { tcu_.remove_observer(id); }
 
-  // All statistics, keyed by each unit's hierarchical name, as one JSON document.
+  // The statistics of every unit of this SMMU, keyed by hierarchical name (the
+  // entries of stats::Registry::global() below this module), as JSON.
   std::string statistics_json() const;
 
  private:

@@ -76,6 +76,7 @@ Tbu::Tbu(const sc_core::sc_module_name& name, const TbuConfig& config, Tcu& tcu,
   upstream.register_b_transport(this, &Tbu::b_transport);
   upstream.register_get_direct_mem_ptr(this, &Tbu::get_direct_mem_ptr);
   upstream.register_transport_dbg(this, &Tbu::transport_dbg);
+  registration_.add_struct(this->name(), stats_);
 }
 
 TranslationRequest Tbu::request_for(const tlm::tlm_generic_payload& trans) const {

@@ -13,6 +13,7 @@
 #include <tlm>
 #include <tlm_utils/simple_target_socket.h>
 
+#include "models/common/statistics.h"
 #include "models/smmu/core/translation_engine.h"
 
 namespace smmuv3tlm::smmu {
@@ -33,10 +34,16 @@ struct TbuStatistics {
   std::uint64_t bypassed = 0;
   std::uint64_t terminated = 0;
   std::uint64_t split_pieces = 0;
-  std::uint64_t debug_accesses = 0;
   std::uint64_t dmi_grants = 0;
   std::uint64_t dmi_revocations = 0;
 };
+inline auto statistic_fields(const TbuStatistics&) {
+  using S = TbuStatistics;
+  return std::make_tuple(stats::field("transactions", &S::transactions), stats::field("translated", &S::translated),
+                         stats::field("bypassed", &S::bypassed), stats::field("terminated", &S::terminated),
+                         stats::field("split_pieces", &S::split_pieces), stats::field("dmi_grants", &S::dmi_grants),
+                         stats::field("dmi_revocations", &S::dmi_revocations));
+}
 
 class Tbu : public sc_core::sc_module {
  public:
@@ -81,6 +88,7 @@ class Tbu : public sc_core::sc_module {
   TranslationEngine::ContextMemo memo_;
   std::vector<Grant> grants_;
   TbuStatistics stats_;
+  stats::Registration registration_;
 };
 
 }  // namespace smmuv3tlm::smmu

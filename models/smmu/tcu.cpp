@@ -138,6 +138,33 @@ Tcu::Tcu(const sc_core::sc_module_name& name, const Capabilities& caps, const Tr
       engine_(caps, *port_, config),
       debug_engine_(caps, *debug_port_, config) {
   table_walk.register_invalidate_direct_mem_ptr(this, &Tcu::table_walk_invalidate);
+  const std::string base = this->name();
+  registration_.add_struct(base, engine_.statistics());
+  registration_.add(base + ".tlb", [this] {
+    nlohmann::json j = stats::to_json(engine_.tlb().statistics());
+    j["valid_entries"] = engine_.tlb().valid_entries();
+    return j;
+  });
+  registration_.add(base + ".walk_cache", [this] {
+    nlohmann::json j = stats::to_json(engine_.walk_cache().statistics());
+    j["valid_entries"] = engine_.walk_cache().valid_entries();
+    return j;
+  });
+  for (bool stage2 : {false, true}) {
+    for (int level = 0; level < static_cast<int>(WalkCacheGeometry::kLevels); ++level) {
+      if (engine_.walk_cache().level(stage2, level) == nullptr) continue;
+      registration_.add(base + ".walk_cache.s" + std::to_string(stage2 ? 2 : 1) + "l" + std::to_string(level),
+                        [this, stage2, level] {
+                          const Iotlb& cache = *engine_.walk_cache().level(stage2, level);
+                          nlohmann::json j = stats::to_json(cache.statistics());
+                          j["valid_entries"] = cache.valid_entries();
+                          return j;
+                        });
+    }
+  }
+  registration_.add(base + ".config_cache", [this] {
+    return nlohmann::json{{"stes", engine_.cached_stes()}, {"cds", engine_.cached_cds()}};
+  });
 }
 
 Tcu::~Tcu() = default;

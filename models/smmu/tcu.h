@@ -15,6 +15,7 @@
 #include <tlm>
 #include <tlm_utils/simple_initiator_socket.h>
 
+#include "models/common/statistics.h"
 #include "models/smmu/arch/capabilities.h"
 #include "models/smmu/arch/memory_port.h"
 #include "models/smmu/core/translation_engine.h"
@@ -88,6 +89,7 @@ class Tcu : public sc_core::sc_module {
   TranslationEngine debug_engine_;
   std::map<unsigned, MemoryAccessObserver> observers_;
   unsigned next_observer_ = 0;
+  stats::Registration registration_;
 };
 
 }  // namespace smmuv3tlm::smmu

@@ -8,16 +8,12 @@
 #include <fmt/format.h>
 #include <systemc>
 #include <tlm>
-#include <tlm_utils/simple_initiator_socket.h>
 
-#include "models/memory/sparse_memory.h"
 #include "models/pcie/dma_master.h"
 #include "models/smmu/arch/bits.h"
 #include "models/smmu/arch/command.h"
 #include "models/smmu/arch/event.h"
-#include "models/smmu/smmuv3.h"
-#include "platforms/lib/host_driver.h"
-#include "tlm/junction.h"
+#include "platforms/lib/smmu_system.h"
 
 namespace smmuv3tlm::conformance {
 
@@ -69,24 +65,16 @@ std::string record_mismatches(const Expectation& e, const EventRecord& r, std::u
   return bad;
 }
 
-class CasePlatform : public sc_core::sc_module {
+class CasePlatform : public platform::SmmuSystem {
  public:
   SC_HAS_PROCESS(CasePlatform);
 
   CasePlatform(const sc_core::sc_module_name& name, const ConformanceCase& c, const smmu::Smmuv3Config& smmu_config,
                CaseVerdict& verdict)
-      : sc_core::sc_module(name),
-        memory_("memory"),
-        junction_("junction"),
-        smmu_("smmu", smmu_config),
-        master_("master", master_config(c)),
-        cpu_("cpu"),
-        driver_(cpu_, memory_),
-        case_(c),
-        verdict_(verdict) {
-    for (const RamRange& r : c.ram) memory_.add_region(r.base, r.size);
+      : platform::SmmuSystem(name, smmu_config), master_("master", master_config(c)), case_(c), verdict_(verdict) {
+    for (const RamRange& r : c.ram) memory.add_region(r.base, r.size);
     const FillWindow fill = c.fill;
-    memory_.set_untouched_fill([fill](std::uint64_t pa, std::uint8_t* data, std::size_t len) {
+    memory.set_untouched_fill([fill](std::uint64_t pa, std::uint8_t* data, std::size_t len) {
       for (std::size_t i = 0; i < len; ++i) {
         const std::uint64_t a = pa + i;
         const std::uint64_t word = a & ~7ull;
@@ -94,20 +82,10 @@ class CasePlatform : public sc_core::sc_module {
       }
     });
     for (const MemoryRun& run : c.memory) {
-      for (std::size_t i = 0; i < run.qwords.size(); ++i) memory_.write64(run.pa + 8 * i, run.qwords[i]);
+      for (std::size_t i = 0; i < run.qwords.size(); ++i) memory.write64(run.pa + 8 * i, run.qwords[i]);
     }
-    master_.socket.bind(smmu_.upstream(0));
-    smmu_.downstream.bind(junction_.in);   // junction initiator 0: translated traffic
-    smmu_.table_walk.bind(junction_.in);   // junction initiator 1: walks, queues, MSI
-    junction_.out.bind(memory_.socket);
-    cpu_.bind(smmu_.registers);
-    smmu_.irq_eventq.bind(irq_[0]);
-    smmu_.irq_gerror.bind(irq_[1]);
-    smmu_.irq_priq.bind(irq_[2]);
-    smmu_.irq_cmd_sync.bind(irq_[3]);
-    junction_.set_observer([this](int initiator, const tlm::tlm_generic_payload& trans) {
-      if (initiator == 0) downstream_addresses_.push_back(trans.get_address());
-    });
+    master_.socket.bind(smmu.upstream(0));
+    record_downstream_addresses(downstream_addresses_);
     SC_THREAD(run);
   }
 
@@ -140,7 +118,7 @@ class CasePlatform : public sc_core::sc_module {
     v.iova = probe.iova;
     v.why = probe.why;
     v.expected = describe_expectation(probe.expect);
-    if (probe.invalidate_before) driver_.invalidate_all();
+    if (probe.invalidate_before) driver.invalidate_all();
     downstream_addresses_.clear();
     std::array<std::uint8_t, 8> data{};
     const std::uint64_t written = ~probe.iova ^ 0x5a5a5a5a5a5a5a5aull;
@@ -151,7 +129,7 @@ class CasePlatform : public sc_core::sc_module {
         master_.transfer(v.read ? tlm::TLM_READ_COMMAND : tlm::TLM_WRITE_COMMAND, probe.iova, data.data(), 8);
     std::uint64_t value = 0;
     for (unsigned i = 8; i-- > 0;) value = (value << 8) | data[i];
-    const std::vector<EventRecord> records = driver_.drain_events();
+    const std::vector<EventRecord> records = driver.drain_events();
 
     std::string observed;
     if (dma.ok()) {
@@ -169,8 +147,8 @@ class CasePlatform : public sc_core::sc_module {
       const std::uint64_t pa = e.pa.value_or(0);
       bool agrees = dma.ok() && records.empty() && downstream_addresses_.size() == 1 &&
                     downstream_addresses_[0] == pa;
-      if (agrees && v.read) agrees = value == memory_.read64(pa);
-      if (agrees && !v.read) agrees = memory_.read64(pa) == written;
+      if (agrees && v.read) agrees = value == memory.read64(pa);
+      if (agrees && !v.read) agrees = memory.read64(pa) == written;
       v.agrees = agrees;
     } else {
       bool agrees = dma.accepted && !dma.ok() && downstream_addresses_.empty();
@@ -194,20 +172,14 @@ class CasePlatform : public sc_core::sc_module {
 
   void run() {
     try {
-      driver_.reset(setup());
+      driver.reset(setup());
       for (const Probe& probe : case_.probes) run_probe(probe);
     } catch (const std::exception& error) {
       verdict_.error = error.what();
     }
   }
 
-  memory::SparseMemory memory_;
-  tlm_ext::Junction junction_;
-  smmu::Smmuv3 smmu_;
   pcie::DmaMaster master_;
-  tlm_utils::simple_initiator_socket<CasePlatform> cpu_;
-  platform::HostDriver driver_;
-  std::array<sc_core::sc_signal<bool>, 4> irq_;
   const ConformanceCase& case_;
   CaseVerdict& verdict_;
   std::vector<std::uint64_t> downstream_addresses_;

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "models/smmu/arch/registers.h"
+#include "models/smmu/smmuv3_parameters.h"
 #include "platforms/lib/memory_table_space.h"
 #include "platforms/tables/table_builder.h"
 
@@ -22,13 +23,8 @@ constexpr std::uint32_t kFirstStreamId = 0x10;
 constexpr unsigned kStage2InputBits = 40;
 
 template <typename T>
-Parameter number(const char* key, const char* help, T ReferencePlatformConfig::*field) {
-  return Parameter{key, help,
-                   [field, key](ReferencePlatformConfig& c, const nlohmann::json& v) {
-                     if (!v.is_number()) throw std::invalid_argument(std::string(key) + " must be a number");
-                     c.*field = v.get<T>();
-                   },
-                   [field](const ReferencePlatformConfig& c) { return nlohmann::json(c.*field); }};
+Parameter number(const char* key, const char* help, T ReferencePlatformConfig::*field, double min, double max) {
+  return config::number<ReferencePlatformConfig>(key, help, field, min, max);
 }
 
 }  // namespace
@@ -52,46 +48,22 @@ const char* to_string(TranslationMode mode) {
   return "unknown";
 }
 
+ReferencePlatformConfig::ReferencePlatformConfig() {
+  smmu.capabilities = smmu::Capabilities::preset("mmu-700").value_or(smmu::Capabilities{});
+  smmu.timing.ack_delay = sc_core::sc_time(10, sc_core::SC_NS);
+}
+
 const std::vector<Parameter>& parameters() {
-  static const std::vector<Parameter> table = {
-      Parameter{"smmu.preset", "capability preset: mmu-600, mmu-700 or qemu-virt",
-                [](ReferencePlatformConfig& c, const nlohmann::json& v) {
-                  if (!v.is_string() || !smmu::Capabilities::preset(v.get<std::string>())) {
-                    throw std::invalid_argument("smmu.preset must be mmu-600, mmu-700 or qemu-virt");
-                  }
-                  c.smmu_preset = v.get<std::string>();
-                },
-                [](const ReferencePlatformConfig& c) { return nlohmann::json(c.smmu_preset); }},
-      number("smmu.tlb.entries", "IOTLB entries", &ReferencePlatformConfig::tlb_entries),
-      number("smmu.tlb.ways", "IOTLB associativity (entries = fully associative)", &ReferencePlatformConfig::tlb_ways),
-      Parameter{"smmu.tlb.replacement", "IOTLB replacement: lru, random or round-robin",
-                [](ReferencePlatformConfig& c, const nlohmann::json& v) {
-                  smmu::Replacement r;
-                  if (!v.is_string() || !smmu::parse_replacement(v.get<std::string>(), r)) {
-                    throw std::invalid_argument("smmu.tlb.replacement must be lru, random or round-robin");
-                  }
-                  c.tlb_replacement = v.get<std::string>();
-                },
-                [](const ReferencePlatformConfig& c) { return nlohmann::json(c.tlb_replacement); }},
-      number("smmu.walk_cache.entries", "walk-cache entries (table descriptors); 0 disables it",
-             &ReferencePlatformConfig::walk_cache_entries),
-      number("smmu.walk_cache.ways", "walk-cache associativity", &ReferencePlatformConfig::walk_cache_ways),
-      number("smmu.config_cache.entries", "cached STEs (and, separately, CDs)",
-             &ReferencePlatformConfig::config_cache_entries),
-      number("smmu.tlb_hit_latency_ns", "latency added to every translated transaction",
-             &ReferencePlatformConfig::tlb_hit_latency_ns),
-      number("smmu.ack_delay_ns", "CR0ACK / GBPA / IRQ_CTRLACK acknowledge delay", &ReferencePlatformConfig::ack_delay_ns),
-      Parameter{"smmu.dmi", "grant DMI to upstream masters",
-                [](ReferencePlatformConfig& c, const nlohmann::json& v) {
-                  if (!v.is_boolean()) throw std::invalid_argument("smmu.dmi must be true or false");
-                  c.dmi = v.get<bool>();
-                },
-                [](const ReferencePlatformConfig& c) { return nlohmann::json(c.dmi); }},
-      number("platform.devices", "PCIe DMA masters (StreamIDs 0x10, 0x11, ...)", &ReferencePlatformConfig::devices),
+  static const std::vector<Parameter> table = [] {
+    std::vector<Parameter> t;
+    config::append_prefixed(t, kSmmuInstance, smmu::smmu_parameters(), &ReferencePlatformConfig::smmu);
+    const std::vector<Parameter> own = {
+      number("platform.devices", "PCIe DMA masters (StreamIDs 0x10, 0x11, ...)", &ReferencePlatformConfig::devices, 1,
+             64),
       Parameter{"platform.mode", "translation for every device: bypass, s1, s2 or nested",
                 [](ReferencePlatformConfig& c, const nlohmann::json& v) {
                   if (!v.is_string() || !parse_translation_mode(v.get<std::string>(), c.mode)) {
-                    throw std::invalid_argument("platform.mode must be bypass, s1, s2 or nested");
+                    throw std::invalid_argument("must be bypass, s1, s2 or nested, got " + v.dump());
                   }
                 },
                 [](const ReferencePlatformConfig& c) { return nlohmann::json(to_string(c.mode)); }},
@@ -99,31 +71,30 @@ const std::vector<Parameter>& parameters() {
                 [](ReferencePlatformConfig& c, const nlohmann::json& v) {
                   const std::uint64_t g = v.is_number_unsigned() ? v.get<std::uint64_t>() : 0;
                   if (g != 4096 && g != 16384 && g != 65536) {
-                    throw std::invalid_argument("platform.granule must be 4096, 16384 or 65536");
+                    throw std::invalid_argument("must be 4096, 16384 or 65536, got " + v.dump());
                   }
                   c.granule_log2 = g == 4096 ? 12 : g == 16384 ? 14 : 16;
                 },
                 [](const ReferencePlatformConfig& c) { return nlohmann::json(1u << c.granule_log2); }},
       number("platform.bytes_per_device", "bytes each device writes then reads back",
-             &ReferencePlatformConfig::bytes_per_device),
-      number("platform.max_payload", "PCIe max payload (bytes per transaction)", &ReferencePlatformConfig::max_payload),
-      number("memory.read_latency_ns", "memory read latency", &ReferencePlatformConfig::memory_read_latency_ns),
-      number("memory.write_latency_ns", "memory write latency", &ReferencePlatformConfig::memory_write_latency_ns),
-  };
+             &ReferencePlatformConfig::bytes_per_device, 1, 1ull << 32),
+      number("platform.max_payload", "PCIe max payload (bytes per transaction)", &ReferencePlatformConfig::max_payload,
+             1, 4096),
+      number("memory.read_latency_ns", "memory read latency", &ReferencePlatformConfig::memory_read_latency_ns, 0, 1e9),
+      number("memory.write_latency_ns", "memory write latency", &ReferencePlatformConfig::memory_write_latency_ns,
+             0, 1e9),
+    };
+    t.insert(t.end(), own.begin(), own.end());
+    return t;
+  }();
   return table;
 }
 
 void apply_parameters(ReferencePlatformConfig& config, const nlohmann::json& settings) {
-  if (!settings.is_object()) throw std::invalid_argument("a configuration must be a JSON object of key: value");
-  for (const auto& [key, value] : settings.items()) {
-    bool known = false;
-    for (const Parameter& p : parameters()) {
-      if (p.key == key) {
-        p.set(config, value);
-        known = true;
-      }
-    }
-    if (!known) throw std::invalid_argument("unknown configuration key '" + key + "' (smmu-sim --list-parameters)");
+  try {
+    config::apply(config, parameters(), settings);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(std::string(e.what()) + " (smmu-sim --list-parameters)");
   }
 }
 
@@ -146,44 +117,21 @@ ReferencePlatform::ReferencePlatform(const sc_core::sc_module_name& name, const 
   memory::SparseMemoryConfig memory_config;
   memory_config.read_latency = sc_core::sc_time(config_.memory_read_latency_ns, sc_core::SC_NS);
   memory_config.write_latency = sc_core::sc_time(config_.memory_write_latency_ns, sc_core::SC_NS);
-  memory_ = std::make_unique<memory::SparseMemory>("memory", memory_config);
-  junction_ = std::make_unique<tlm_ext::Junction>("junction");
-
-  smmu::Smmuv3Config smmu_config;
-  smmu_config.capabilities = smmu::Capabilities::preset(config_.smmu_preset).value_or(smmu::Capabilities{});
-  smmu_config.translation.tlb.entries = config_.tlb_entries;
-  smmu_config.translation.tlb.ways = config_.tlb_ways;
-  smmu::parse_replacement(config_.tlb_replacement, smmu_config.translation.tlb.replacement);
-  smmu_config.translation.config_cache_entries = config_.config_cache_entries;
-  smmu_config.translation.walk_cache.entries = config_.walk_cache_entries;
-  smmu_config.translation.walk_cache.ways = config_.walk_cache_ways;
-  smmu_config.translation.walk_cache.replacement = smmu_config.translation.tlb.replacement;
-  smmu_config.timing.tlb_hit_latency = sc_core::sc_time(config_.tlb_hit_latency_ns, sc_core::SC_NS);
-  smmu_config.timing.ack_delay = sc_core::sc_time(config_.ack_delay_ns, sc_core::SC_NS);
-  smmu_config.dmi = config_.dmi;
+  smmu::Smmuv3Config smmu_config = config_.smmu;
   smmu_config.ports = config_.devices;
+  smmu_config.default_stream_ids.clear();
   for (unsigned i = 0; i < config_.devices; ++i) smmu_config.default_stream_ids.push_back(kFirstStreamId + i);
-  smmu_ = std::make_unique<smmu::Smmuv3>("smmu", smmu_config);
+  system_ = std::make_unique<SmmuSystem>("system", smmu_config, memory_config);
 
   for (unsigned i = 0; i < config_.devices; ++i) {
     pcie::DmaMasterConfig dc;
     dc.stream_id = kFirstStreamId + i;
     dc.max_payload = config_.max_payload;
     dc.address_bits = 64;
-    dc.use_dmi = config_.dmi;
+    dc.use_dmi = config_.smmu.dmi;
     devices_.push_back(std::make_unique<pcie::DmaMaster>(fmt::format("device_{}", i).c_str(), dc));
-    devices_.back()->socket.bind(smmu_->upstream(i));
+    devices_.back()->socket.bind(system_->smmu.upstream(i));
   }
-  smmu_->downstream.bind(junction_->in);
-  smmu_->table_walk.bind(junction_->in);
-  junction_->out.bind(memory_->socket);
-  cpu_ = std::make_unique<tlm_utils::simple_initiator_socket<ReferencePlatform>>("cpu");
-  cpu_->bind(smmu_->registers);
-  smmu_->irq_eventq.bind(irq_[0]);
-  smmu_->irq_gerror.bind(irq_[1]);
-  smmu_->irq_priq.bind(irq_[2]);
-  smmu_->irq_cmd_sync.bind(irq_[3]);
-  driver_ = std::make_unique<HostDriver>(*cpu_, *memory_);
   build_translation();
   SC_THREAD(host);
 }
@@ -191,9 +139,9 @@ ReferencePlatform::ReferencePlatform(const sc_core::sc_module_name& name, const 
 ReferencePlatform::~ReferencePlatform() = default;
 
 void ReferencePlatform::build_translation() {
-  MemoryTableSpace space(*memory_);
+  MemoryTableSpace space(system_->memory);
   tables::PageAllocator allocator(kTableArea, kTableArea + kTableAreaSize);
-  const smmu::Capabilities& caps = smmu_->config().capabilities;
+  const smmu::Capabilities& caps = system_->smmu.config().capabilities;
   const std::uint64_t granule = 1ull << config_.granule_log2;
   const std::uint64_t span = (config_.bytes_per_device + granule - 1) & ~(granule - 1);
 
@@ -263,7 +211,7 @@ void ReferencePlatform::build_translation() {
 
 void ReferencePlatform::host() {
   try {
-    driver_->reset(setup_);
+    system_->driver.reset(setup_);
     for (unsigned i = 0; i < config_.devices; ++i) {
       std::vector<std::uint8_t> pattern(config_.bytes_per_device);
       for (std::size_t b = 0; b < pattern.size(); ++b) pattern[b] = static_cast<std::uint8_t>(b * 7 + i * 13 + (b >> 12));
@@ -273,7 +221,7 @@ void ReferencePlatform::host() {
     for (auto& device : devices_) {
       while (device->pending_programs() > 0) sc_core::wait(device->programs_drained_event());
     }
-    events_ = driver_->drain_events();
+    events_ = system_->driver.drain_events();
     finished_ = true;
   } catch (const std::exception& e) {
     error_ = e.what();

@@ -14,11 +14,9 @@
 #include <nlohmann/json.hpp>
 #include <systemc>
 
-#include "models/memory/sparse_memory.h"
+#include "models/common/parameter.h"
 #include "models/pcie/dma_master.h"
-#include "models/smmu/smmuv3.h"
-#include "platforms/lib/host_driver.h"
-#include "tlm/junction.h"
+#include "platforms/lib/smmu_system.h"
 
 namespace smmuv3tlm::platform {
 
@@ -26,17 +24,12 @@ enum class TranslationMode { Bypass, Stage1, Stage2, Nested };
 bool parse_translation_mode(const std::string& text, TranslationMode& mode);
 const char* to_string(TranslationMode mode);
 
+// The SMMU module's name: its keys are "smmu.<key>" (smmuv3_parameters.h).
+inline constexpr const char* kSmmuInstance = "smmu";
+
 struct ReferencePlatformConfig {
-  std::string smmu_preset = "mmu-700";
-  unsigned tlb_entries = 1024;
-  unsigned tlb_ways = 4;
-  std::string tlb_replacement = "lru";
-  unsigned walk_cache_entries = 256;
-  unsigned walk_cache_ways = 4;
-  unsigned config_cache_entries = 4096;
-  double tlb_hit_latency_ns = 1.0;
-  double ack_delay_ns = 10.0;
-  bool dmi = true;
+  ReferencePlatformConfig();
+  smmu::Smmuv3Config smmu;  // MMU-700 capabilities, 10 ns acknowledge delay
   unsigned devices = 4;
   TranslationMode mode = TranslationMode::Stage1;
   unsigned granule_log2 = 12;
@@ -46,14 +39,9 @@ struct ReferencePlatformConfig {
   double memory_write_latency_ns = 10.0;
 };
 
-// One configuration key: its name, default, meaning, and how to set it from JSON.
-struct Parameter {
-  std::string key;
-  std::string help;
-  std::function<void(ReferencePlatformConfig&, const nlohmann::json&)> set;
-  std::function<nlohmann::json(const ReferencePlatformConfig&)> get;
-};
-// Every user-settable key, in one table (also rendered into docs/configuration.md).
+using Parameter = config::Parameter<ReferencePlatformConfig>;
+// Every user-settable key, in one table (also rendered into docs/configuration.md):
+// the platform's own keys and the SMMU's under "smmu.".
 const std::vector<Parameter>& parameters();
 // Applies {"key": value, ...}; throws std::invalid_argument naming a bad key or value.
 void apply_parameters(ReferencePlatformConfig& config, const nlohmann::json& settings);
@@ -75,8 +63,8 @@ class ReferencePlatform : public sc_core::sc_module {
   bool finished() const { return finished_; }
   const std::string& error() const { return error_; }
   std::vector<DeviceReport> device_reports() const;
-  smmu::Smmuv3& smmu() { return *smmu_; }
-  memory::SparseMemory& memory() { return *memory_; }
+  smmu::Smmuv3& smmu() { return system_->smmu; }
+  memory::SparseMemory& memory() { return system_->memory; }
   std::vector<smmu::EventRecord> events() const { return events_; }
 
  private:
@@ -84,13 +72,8 @@ class ReferencePlatform : public sc_core::sc_module {
   void build_translation();
 
   ReferencePlatformConfig config_;
-  std::unique_ptr<memory::SparseMemory> memory_;
-  std::unique_ptr<tlm_ext::Junction> junction_;
-  std::unique_ptr<smmu::Smmuv3> smmu_;
+  std::unique_ptr<SmmuSystem> system_;
   std::vector<std::unique_ptr<pcie::DmaMaster>> devices_;
-  std::unique_ptr<tlm_utils::simple_initiator_socket<ReferencePlatform>> cpu_;
-  std::unique_ptr<HostDriver> driver_;
-  std::array<sc_core::sc_signal<bool>, 4> irq_;
   std::vector<std::uint64_t> device_iova_;
   SmmuSetup setup_;
   bool finished_ = false;

@@ -8,25 +8,15 @@ namespace smmuv3tlm::testing {
 
 SmmuTestPlatform::SmmuTestPlatform(const sc_core::sc_module_name& name, const smmu::Smmuv3Config& config,
                                    std::function<void(SmmuTestPlatform&)> body)
-    : sc_core::sc_module(name),
-      memory("memory"),
-      junction("junction"),
-      smmu("smmu", config),
-      cpu("cpu"),
-      device("device"),
-      body_(std::move(body)) {
+    : platform::SmmuSystem(name, config), device("device"), body_(std::move(body)) {
   device.bind(smmu.upstream(0));
   device.register_invalidate_direct_mem_ptr(this, &SmmuTestPlatform::device_invalidate);
-  smmu.downstream.bind(junction.in);
-  smmu.table_walk.bind(junction.in);
-  junction.out.bind(memory.socket);
-  cpu.bind(smmu.registers);
   smmu.irq_eventq.bind(irq_eventq);
   smmu.irq_gerror.bind(irq_gerror);
   smmu.irq_priq.bind(irq_priq);
   smmu.irq_cmd_sync.bind(irq_cmd_sync);
   junction.set_observer([this](int initiator, const tlm::tlm_generic_payload& trans) {
-    if (initiator != 0) return;
+    if (initiator != kDownstream) return;
     downstream_addresses.push_back(trans.get_address());
     const auto* ext = trans.get_extension<tlm_ext::SidebandExtension>();
     downstream_sidebands.push_back(ext != nullptr ? std::optional<tlm_ext::SidebandExtension>(*ext) : std::nullopt);

@@ -1,7 +1,7 @@
-// A small platform for SMMU integration tests: sparse memory behind a junction
-// shared by the SMMU's downstream and table-walk sockets, a "cpu" initiator on
-// the register socket, a raw "device" initiator on upstream port 0, and signals
-// on the IRQ lines with edge counters. Tests run their body as an SC_THREAD.
+// A small platform for SMMU integration tests: the platform assembly
+// (SmmuSystem: memory, junction, SMMU, "cpu" and its driver), a raw "device"
+// initiator on upstream port 0, and signals on the IRQ lines with edge
+// counters. Tests run their body as an SC_THREAD.
 #pragma once
 
 #include <array>
@@ -14,24 +14,16 @@
 #include <tlm>
 #include <tlm_utils/simple_initiator_socket.h>
 
-#include "models/memory/sparse_memory.h"
-#include "models/smmu/smmuv3.h"
-#include "platforms/lib/host_driver.h"
-#include "tlm/junction.h"
+#include "platforms/lib/smmu_system.h"
 #include "tlm/sideband.h"
 
 namespace smmuv3tlm::testing {
 
-class SmmuTestPlatform : public sc_core::sc_module {
+class SmmuTestPlatform : public platform::SmmuSystem {
  public:
   SC_HAS_PROCESS(SmmuTestPlatform);
 
-  memory::SparseMemory memory;
-  tlm_ext::Junction junction;
-  smmu::Smmuv3 smmu;
-  tlm_utils::simple_initiator_socket<SmmuTestPlatform> cpu;
   tlm_utils::simple_initiator_socket<SmmuTestPlatform> device;
-  platform::HostDriver driver{cpu, memory};
   sc_core::sc_signal<bool> irq_eventq{"irq_eventq_sig"};
   sc_core::sc_signal<bool> irq_gerror{"irq_gerror_sig"};
   sc_core::sc_signal<bool> irq_priq{"irq_priq_sig"};

@@ -9,6 +9,8 @@
 #include "models/smmu/arch/registers.h"
 #include "platforms/lib/memory_table_space.h"
 #include "platforms/tables/table_builder.h"
+#include "models/common/statistics.h"
+#include "tests/integration/report_capture.h"
 #include "tests/integration/smmu_test_platform.h"
 
 namespace smmuv3tlm::testing {
@@ -342,6 +344,84 @@ TEST(Smmuv3Lifecycle, EveryObserverSeesEachTableAccessWithItsStreamAndTime) {
     }
     EXPECT_TRUE(saw_queue);
   });
+}
+
+}  // namespace
+}  // namespace smmuv3tlm::testing
+
+// Two SMMUs in one platform read their own keys from one settings object; their
+// statistics and their reports carry their own hierarchical names.
+namespace smmuv3tlm::testing {
+namespace {
+
+class TwoSmmus : public sc_core::sc_module {
+ public:
+  SC_HAS_PROCESS(TwoSmmus);
+  platform::SmmuSystem system_a;
+  platform::SmmuSystem system_b;
+  smmu::Smmuv3& a;
+  smmu::Smmuv3& b;
+  tlm_utils::simple_initiator_socket<TwoSmmus> device_a{"device_a"};
+  tlm_utils::simple_initiator_socket<TwoSmmus> device_b{"device_b"};
+  std::function<void(TwoSmmus&)> body;
+
+  TwoSmmus(const sc_core::sc_module_name& name, const nlohmann::json& settings, std::function<void(TwoSmmus&)> run)
+      : sc_core::sc_module(name),
+        system_a("system_a", stage1_config(), {}, "smmu_a", settings),
+        system_b("system_b", stage1_config(), {}, "smmu_b", settings),
+        a(system_a.smmu),
+        b(system_b.smmu),
+        body(std::move(run)) {
+    device_a.bind(a.upstream(0));
+    device_b.bind(b.upstream(0));
+    SC_THREAD(thread);
+  }
+  void thread() { body(*this); }
+};
+
+TEST(Smmuv3Instances, TwoSmmusAreConfiguredByTheirOwnKeys) {
+  const nlohmann::json settings = {{"smmu_a.tlb.entries", 64},          {"smmu_a.walk_cache.s1l2", 0},
+                                   {"smmu_b.tlb.entries", 256},         {"smmu_b.capabilities", "qemu-virt"},
+                                   {"smmu_b.timing.command_ns", 25.0}, {"other.key", 1}};
+  TwoSmmus top("top", settings, [](TwoSmmus& t) {
+    EXPECT_EQ(t.a.translation().tlb().geometry().entries, 64u);
+    EXPECT_EQ(t.b.translation().tlb().geometry().entries, 256u);
+    EXPECT_EQ(t.a.translation().walk_cache().level(false, 2), nullptr);
+    EXPECT_NE(t.b.translation().walk_cache().level(false, 2), nullptr);
+    EXPECT_EQ(t.a.config().capabilities, *smmu::Capabilities::preset("mmu-700"));
+    EXPECT_EQ(t.b.config().capabilities, *smmu::Capabilities::preset("qemu-virt"));
+    EXPECT_EQ(t.b.config().timing.command_latency, sc_core::sc_time(25, sc_core::SC_NS));
+    EXPECT_EQ(t.a.config().timing.command_latency, sc_core::SC_ZERO_TIME);
+    // Statistics under each instance's hierarchical name.
+    const nlohmann::json stats = stats::Registry::global().dump("top");
+    EXPECT_TRUE(stats.contains("top.system_a.smmu_a.tcu.tlb"));
+    EXPECT_TRUE(stats.contains("top.system_b.smmu_b.tcu.tlb"));
+    EXPECT_FALSE(stats.contains("top.system_a.smmu_a.tcu.walk_cache.s1l2"));
+    EXPECT_TRUE(stats.contains("top.system_b.smmu_b.tcu.walk_cache.s1l2"));
+    // A report names the instance that made it.
+    ReportCapture capture;
+    std::uint8_t bytes[8] = {};
+    tlm::tlm_generic_payload trans;
+    trans.set_write();
+    trans.set_address(reg::CR0);
+    trans.set_data_ptr(bytes);
+    trans.set_data_length(8);  // 64-bit access to a 32-bit register: CONSTRAINED UNPREDICTABLE
+    trans.set_streaming_width(8);
+    sc_core::sc_time delay;
+    t.system_b.cpu->b_transport(trans, delay);
+    EXPECT_EQ(capture.count(sc_core::SC_WARNING, "smmu/top.system_b.smmu_b"), 1u);
+    EXPECT_EQ(capture.count(sc_core::SC_WARNING, "smmu/top.system_a.smmu_a"), 0u);
+  });
+  sc_core::sc_start();
+}
+
+TEST(Smmuv3Instances, AnUnknownKeyUnderAnInstanceIsRefusedByName) {
+  try {
+    smmu::Smmuv3 bad("smmu_c", stage1_config(), nlohmann::json{{"smmu_c.tlb.entires", 8}});
+    FAIL() << "an unknown key was accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("smmu_c.tlb.entires"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

@@ -443,7 +443,7 @@ TEST(ProgrammingInterfaceCommandQueue, ExecutesInOrderAcrossWraps) {
   ASSERT_EQ(h.caches.executed.size(), 15u);
   for (std::uint32_t i = 0; i < 15; ++i) EXPECT_EQ(h.caches.executed[i].stream_id, i);
   EXPECT_EQ(h.read32(reg::CMDQ_CONS), 15u & 7u);  // wrap bit 2, index 1:0
-  EXPECT_EQ(h.pi->statistics().commands_by_opcode[0x03], 15u);
+  EXPECT_EQ(h.pi->statistics().commands_by_opcode.at(CommandOpcode::CFGI_STE), 15u);
   EXPECT_EQ(h.memory.count(AccessPurpose::CommandQueue, false), 15u);
   for (const auto& access : h.memory.accesses()) {
     EXPECT_GE(access.pa, Harness::kCmdqBase);

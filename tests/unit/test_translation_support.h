@@ -148,7 +148,7 @@ struct IpaWindow {
 // descriptor reads of complete walks.
 inline smmu::TranslationConfig full_walks() {
   smmu::TranslationConfig config;
-  config.walk_cache.entries = 0;
+  config.walk_cache.disable();
   return config;
 }
 

@@ -119,3 +119,35 @@ TEST(WalkCache, AllInvalidationsEmptyIt) {
 
 }  // namespace
 }  // namespace smmuv3tlm::translation_test
+
+namespace smmuv3tlm::translation_test {
+namespace {
+
+TEST(WalkCache, EachStageAndLevelHasItsOwnSizeAndALevelOfZeroIsNotCached) {
+  smmu::TranslationConfig config;
+  config.walk_cache.stage1_entries = {0, 8, 0};  // only level-1 table descriptors
+  S1World w(config);
+  ASSERT_TRUE(w.rig.access(kSid, kVa).ok());
+  const smmu::WalkCache& cache = w.rig.engine.walk_cache();
+  EXPECT_EQ(cache.level(false, 0), nullptr);
+  EXPECT_EQ(cache.level(false, 2), nullptr);
+  ASSERT_NE(cache.level(false, 1), nullptr);
+  EXPECT_EQ(cache.level(false, 1)->valid_entries(), 1u);
+  EXPECT_EQ(cache.level(false, 1)->geometry().entries, 8u);
+  EXPECT_EQ(cache.valid_entries(), 1u);
+  // The next page resumes below the cached level-1 descriptor: levels 2 and 3.
+  EXPECT_EQ(w.rig.access(kSid, kVa + k4K).walk_accesses, 2u);
+}
+
+TEST(WalkCache, StageTwoLevelsAreSeparateFromStageOne) {
+  smmu::TranslationConfig config;
+  config.walk_cache.stage2_entries = {0, 0, 0};
+  S1World w(config);
+  ASSERT_TRUE(w.rig.access(kSid, kVa).ok());
+  EXPECT_EQ(w.rig.engine.walk_cache().level(true, 2), nullptr);
+  ASSERT_NE(w.rig.engine.walk_cache().level(false, 2), nullptr);
+  EXPECT_EQ(w.rig.engine.walk_cache().level(false, 2)->valid_entries(), 1u);
+}
+
+}  // namespace
+}  // namespace smmuv3tlm::translation_test

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "models/common/statistics.h"
+
 namespace smmuv3tlm::smmu {
 
 // What an entry translates.
@@ -80,6 +82,12 @@ struct TlbStatistics {
   std::uint64_t evictions = 0;
   std::uint64_t invalidated = 0;
 };
+inline auto statistic_fields(const TlbStatistics&) {
+  using S = TlbStatistics;
+  return std::make_tuple(stats::field("lookups", &S::lookups), stats::field("hits", &S::hits),
+                         stats::field("misses", &S::misses), stats::field("insertions", &S::insertions),
+                         stats::field("evictions", &S::evictions), stats::field("invalidated", &S::invalidated));
+}
 
 class Iotlb {
  public:

@@ -65,35 +65,6 @@ const char* to_string(IrqLine line) {
   return "unknown";
 }
 
-void to_json(nlohmann::json& json, const ProgrammingInterfaceStatistics& stats) {
-  nlohmann::json by_opcode = nlohmann::json::object();
-  for (std::size_t opcode = 0; opcode < stats.commands_by_opcode.size(); ++opcode) {
-    if (stats.commands_by_opcode[opcode] == 0) continue;
-    const auto value = static_cast<std::uint8_t>(opcode);
-    const std::string name = is_command_opcode(value) ? to_string(static_cast<CommandOpcode>(value))
-                                                      : fmt::format("{:#04x}", value);
-    by_opcode[name] = stats.commands_by_opcode[opcode];
-  }
-  json = nlohmann::json{
-      {"commands_by_opcode", by_opcode},
-      {"commands_executed", stats.commands_executed},
-      {"commands_illegal", stats.commands_illegal},
-      {"command_fetch_aborts", stats.command_fetch_aborts},
-      {"syncs", stats.syncs},
-      {"sync_msis", stats.sync_msis},
-      {"sync_wired_irqs", stats.sync_wired_irqs},
-      {"sev_events", stats.sev_events},
-      {"events_recorded", stats.events_recorded},
-      {"events_lost", stats.events_lost},
-      {"events_discarded", stats.events_discarded},
-      {"event_write_aborts", stats.event_write_aborts},
-      {"msi_writes", stats.msi_writes},
-      {"msi_write_aborts", stats.msi_write_aborts},
-      {"gerrors_raised", stats.gerrors_raised},
-      {"constrained_unpredictable_writes", stats.constrained_unpredictable_writes},
-      {"bad_accesses", stats.bad_accesses},
-  };
-}
 
 ProgrammingInterface::ProgrammingInterface(const Capabilities& caps, MemoryPort& queue_memory,
                                            CacheMaintenance& caches,
@@ -654,7 +625,7 @@ void ProgrammingInterface::stop_command_queue(CommandError error) {
 
 void ProgrammingInterface::execute(const Command& command) {
   ++stats_.commands_executed;
-  ++stats_.commands_by_opcode[static_cast<std::uint8_t>(command.opcode)];
+  ++stats_.commands_by_opcode[command.opcode];
   switch (command.opcode) {
     case CommandOpcode::CMD_SYNC:
       complete_sync(command);

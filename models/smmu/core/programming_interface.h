@@ -8,7 +8,8 @@
 #include <array>
 #include <cstdint>
 #include <functional>
-#include <nlohmann/json_fwd.hpp>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <utility>
@@ -19,6 +20,7 @@
 #include "models/smmu/arch/event.h"
 #include "models/smmu/arch/memory_port.h"
 #include "models/smmu/arch/registers.h"
+#include "models/common/statistics.h"
 
 namespace smmuv3tlm::smmu {
 
@@ -65,7 +67,7 @@ struct ProgrammingInterfaceConfig {
 };
 
 struct ProgrammingInterfaceStatistics {
-  std::array<std::uint64_t, 256> commands_by_opcode{};  // executed commands, by opcode
+  std::map<CommandOpcode, std::uint64_t> commands_by_opcode;  // executed commands
   std::uint64_t commands_executed = 0;
   std::uint64_t commands_illegal = 0;      // CERROR_ILL
   std::uint64_t command_fetch_aborts = 0;  // CERROR_ABT
@@ -83,7 +85,23 @@ struct ProgrammingInterfaceStatistics {
   std::uint64_t constrained_unpredictable_writes = 0;  // ignored
   std::uint64_t bad_accesses = 0;                      // wrong size/alignment/offset
 };
-void to_json(nlohmann::json& json, const ProgrammingInterfaceStatistics& stats);
+inline auto statistic_fields(const ProgrammingInterfaceStatistics&) {
+  using S = ProgrammingInterfaceStatistics;
+  return std::make_tuple(
+      stats::field("commands_by_opcode", &S::commands_by_opcode), stats::field("commands_executed", &S::commands_executed),
+      stats::field("commands_illegal", &S::commands_illegal), stats::field("command_fetch_aborts", &S::command_fetch_aborts),
+      stats::field("syncs", &S::syncs), stats::field("sync_msis", &S::sync_msis),
+      stats::field("sync_wired_irqs", &S::sync_wired_irqs), stats::field("sev_events", &S::sev_events),
+      stats::field("events_recorded", &S::events_recorded), stats::field("events_lost", &S::events_lost),
+      stats::field("events_discarded", &S::events_discarded), stats::field("event_write_aborts", &S::event_write_aborts),
+      stats::field("msi_writes", &S::msi_writes), stats::field("msi_write_aborts", &S::msi_write_aborts),
+      stats::field("gerrors_raised", &S::gerrors_raised),
+      stats::field("constrained_unpredictable_writes", &S::constrained_unpredictable_writes),
+      stats::field("bad_accesses", &S::bad_accesses));
+}
+inline void to_json(nlohmann::json& json, const ProgrammingInterfaceStatistics& statistics) {
+  json = stats::to_json(statistics);
+}
 
 class ProgrammingInterface {
  public:

@@ -136,7 +136,6 @@ TranslationEngine::TranslationEngine(const Capabilities& caps, MemoryPort& table
       config_(config),
       tlb_(config.tlb),
       walk_cache_(config.walk_cache),
-      walk_cache_enabled_(config.walk_cache.entries > 0),
       ste_cache_(config.config_cache_entries),
       cd_cache_(config.config_cache_entries) {}
 
@@ -311,10 +310,10 @@ bool TranslationEngine::walk_stage(const StageWalk& walk, std::uint64_t input, T
   unsigned ap_table = 0;
   bool pxn_table = false;
   bool uxn_table = false;
-  if (walk_cache_enabled_) {
+  if (walk_cache_.enabled()) {
     // Resume from the deepest cached table descriptor for this input.
     for (int cached = 2; cached >= walk.start_level; --cached) {
-      const TlbEntry* hit = walk_cache_.lookup_exact(walk.cache_tag, input, level_shift(cached, granule));
+      const TlbEntry* hit = walk_cache_.lookup(walk.stage2, cached, walk.cache_tag, input, level_shift(cached, granule));
       if (hit != nullptr) {
         level = cached + 1;
         table = hit->output_base;
@@ -363,7 +362,7 @@ bool TranslationEngine::walk_stage(const StageWalk& walk, std::uint64_t input, T
         pxn_table |= d.pxn_table;
         uxn_table |= d.uxn_table;
       }
-      if (walk_cache_enabled_) {
+      if (walk_cache_.enabled()) {
         TlbEntry cached;
         cached.stage = walk.cache_tag.stage;
         cached.el2 = walk.cache_tag.el2;
@@ -375,7 +374,7 @@ bool TranslationEngine::walk_stage(const StageWalk& walk, std::uint64_t input, T
         cached.perms.s1_ap = ap_table;
         cached.perms.s1_pxn = pxn_table;
         cached.perms.s1_uxn = uxn_table;
-        walk_cache_.insert(cached);
+        walk_cache_.insert(walk.stage2, level, cached);
       }
       table = d.output_address;
       ++level;

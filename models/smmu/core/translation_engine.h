@@ -21,6 +21,7 @@
 #include "models/smmu/arch/translation_table.h"
 #include "models/smmu/core/config_cache.h"
 #include "models/smmu/core/iotlb.h"
+#include "models/smmu/core/walk_cache.h"
 
 namespace smmuv3tlm::smmu {
 
@@ -132,9 +133,9 @@ struct TranslationResult {
 
 struct TranslationConfig {
   TlbGeometry tlb;
-  // Walk cache: table descriptors (not leaves) by stage, VMID, ASID and level;
-  // 0 entries disables it.
-  TlbGeometry walk_cache{256, 4, Replacement::Lru};
+  // Walk cache: table descriptors (not leaves) per stage and level, tagged by
+  // VMID and ASID; a level with 0 entries is not cached.
+  WalkCacheGeometry walk_cache;
   unsigned config_cache_entries = 4096;  // STEs and CDs each
 };
 
@@ -152,6 +153,18 @@ struct TranslationStatistics {
   std::uint64_t hardware_updates = 0;
   std::map<EventId, std::uint64_t> faults;
 };
+inline auto statistic_fields(const TranslationStatistics&) {
+  using S = TranslationStatistics;
+  return std::make_tuple(
+      stats::field("translations", &S::translations), stats::field("bypassed", &S::bypassed),
+      stats::field("terminated", &S::terminated), stats::field("walks", &S::walks),
+      stats::field("s1_walk_accesses_per_level", &S::s1_walk_accesses_per_level),
+      stats::field("s2_walk_accesses_per_level", &S::s2_walk_accesses_per_level),
+      stats::field("ste_fetches", &S::ste_fetches), stats::field("cd_fetches", &S::cd_fetches),
+      stats::field("config_cache_hits", &S::config_cache_hits),
+      stats::field("config_cache_misses", &S::config_cache_misses),
+      stats::field("hardware_updates", &S::hardware_updates), stats::field("faults", &S::faults));
+}
 
 class TranslationEngine : public CacheMaintenance {
  public:
@@ -217,7 +230,7 @@ class TranslationEngine : public CacheMaintenance {
   // Walk-cache entries: size_log2 is the span of the table descriptor, output_base
   // the next-level table, perms.s1_ap / s1_pxn / s1_uxn the accumulated APTable,
   // PXNTable and UXNTable down to that level.
-  const Iotlb& walk_cache() const { return walk_cache_; }
+  const WalkCache& walk_cache() const { return walk_cache_; }
   bool ste_cached(std::uint32_t stream_id) const { return ste_cache_.contains(stream_id); }
   bool cd_cached(std::uint32_t stream_id, std::uint32_t substream_id) const;
   std::size_t cached_stes() const { return ste_cache_.size(); }
@@ -285,8 +298,7 @@ class TranslationEngine : public CacheMaintenance {
   TranslationConfig config_;
   TranslationControl control_;
   Iotlb tlb_;
-  Iotlb walk_cache_;
-  bool walk_cache_enabled_;
+  WalkCache walk_cache_;
   ConfigCache<std::uint32_t, StreamTableEntry> ste_cache_;
   ConfigCache<std::uint64_t, ContextDescriptor> cd_cache_;  // key: sid << 20 | ssid
   TranslationStatistics stats_;

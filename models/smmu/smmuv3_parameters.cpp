@@ -1,0 +1,135 @@
+#include "models/smmu/smmuv3_parameters.h"
+
+#include <array>
+
+namespace smmuv3tlm::smmu {
+
+namespace {
+
+using P = config::Parameter<Smmuv3Config>;
+
+// A latency in nanoseconds stored as an sc_time member of the timing block.
+P latency(std::string key, std::string help, sc_core::sc_time Smmuv3Timing::*field) {
+  return P{key, help,
+           [field](Smmuv3Config& c, const nlohmann::json& v) {
+             if (!v.is_number() || v.get<double>() < 0 || v.get<double>() > 1e9) {
+               throw std::invalid_argument("must be a number of nanoseconds in [0, 1e9], got " + v.dump());
+             }
+             c.timing.*field = sc_core::sc_time(v.get<double>(), sc_core::SC_NS);
+           },
+           [field](const Smmuv3Config& c) { return nlohmann::json((c.timing.*field).to_seconds() * 1e9); }};
+}
+
+// An unsigned member of a nested struct (TLB or walk-cache geometry).
+template <typename Get>
+P count(std::string key, std::string help, Get member, unsigned min, unsigned max) {
+  return P{key, help,
+           [member, min, max](Smmuv3Config& c, const nlohmann::json& v) {
+             if (!v.is_number_integer() || v.get<std::int64_t>() < min || v.get<std::int64_t>() > max) {
+               throw std::invalid_argument("must be an integer in [" + std::to_string(min) + ", " +
+                                           std::to_string(max) + "], got " + v.dump());
+             }
+             member(c) = v.get<unsigned>();
+           },
+           [member](const Smmuv3Config& c) {
+             Smmuv3Config copy = c;  // `member` names a field of a mutable config
+             return nlohmann::json(member(copy));
+           }};
+}
+
+template <typename Get>
+P replacement(std::string key, std::string help, Get member) {
+  return P{key, help,
+           [member](Smmuv3Config& c, const nlohmann::json& v) {
+             Replacement r;
+             if (!v.is_string() || !parse_replacement(v.get<std::string>(), r)) {
+               throw std::invalid_argument("must be lru, random or round-robin, got " + v.dump());
+             }
+             member(c) = r;
+           },
+           [member](const Smmuv3Config& c) {
+             Smmuv3Config copy = c;
+             return nlohmann::json(to_string(member(copy)));
+           }};
+}
+
+const char* preset_name(const Capabilities& caps) {
+  for (const char* name : {"mmu-600", "mmu-700", "qemu-virt"}) {
+    if (Capabilities::preset(name) == caps) return name;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+const std::vector<P>& smmu_parameters() {
+  constexpr unsigned kMaxEntries = 1u << 20;
+  static const std::vector<P> table = [] {
+    std::vector<P> t = {
+        P{"capabilities",
+          "ID-register capabilities: a preset name (mmu-600, mmu-700, qemu-virt), or an object of named fields "
+          "with an optional \"preset\" to start from",
+          [](Smmuv3Config& c, const nlohmann::json& v) {
+            if (v.is_string()) {
+              const auto caps = Capabilities::preset(v.get<std::string>());
+              if (!caps) {
+                throw std::invalid_argument("must name a preset (mmu-600, mmu-700, qemu-virt), got " +
+                                            v.dump());
+              }
+              c.capabilities = *caps;
+            } else if (v.is_object()) {
+              c.capabilities = v.get<Capabilities>();
+            } else {
+              throw std::invalid_argument("must be a preset name or an object, got " + v.dump());
+            }
+          },
+          [](const Smmuv3Config& c) {
+            const char* name = preset_name(c.capabilities);
+            return name != nullptr ? nlohmann::json(name) : nlohmann::json(c.capabilities);
+          }},
+        count("tlb.entries", "main TLB entries", [](Smmuv3Config& c) -> unsigned& { return c.translation.tlb.entries; },
+              1, kMaxEntries),
+        count("tlb.ways", "main TLB associativity (entries = fully associative)",
+              [](Smmuv3Config& c) -> unsigned& { return c.translation.tlb.ways; }, 1, kMaxEntries),
+        replacement("tlb.replacement", "main TLB replacement: lru, random or round-robin",
+                    [](Smmuv3Config& c) -> Replacement& { return c.translation.tlb.replacement; }),
+        count("config_cache.entries", "cached STEs (and, separately, CDs); least recently used replaced",
+              [](Smmuv3Config& c) -> unsigned& { return c.translation.config_cache_entries; }, 1, kMaxEntries),
+        count("walk_cache.ways", "walk-cache associativity, every level",
+              [](Smmuv3Config& c) -> unsigned& { return c.translation.walk_cache.ways; }, 1, kMaxEntries),
+        replacement("walk_cache.replacement", "walk-cache replacement: lru, random or round-robin",
+                    [](Smmuv3Config& c) -> Replacement& { return c.translation.walk_cache.replacement; }),
+        latency("timing.tlb_hit_ns", "latency added to every translated piece", &Smmuv3Timing::tlb_hit_latency),
+        latency("timing.register_access_ns", "latency of a register access", &Smmuv3Timing::register_access_latency),
+        latency("timing.ack_delay_ns", "CR0ACK / GBPA / IRQ_CTRLACK acknowledge delay", &Smmuv3Timing::ack_delay),
+        latency("timing.command_ns", "cost of each command before it completes", &Smmuv3Timing::command_latency),
+        config::boolean<Smmuv3Config>("dmi", "grant DMI to upstream masters", &Smmuv3Config::dmi),
+        config::boolean<Smmuv3Config>("unpredictable_writes_are_errors",
+                                      "report ignored CONSTRAINED UNPREDICTABLE register writes as errors",
+                                      &Smmuv3Config::unpredictable_writes_are_errors),
+    };
+    // gem5's walk_S1L0..walk_S2L2: one size per stage and level.
+    for (unsigned stage = 1; stage <= 2; ++stage) {
+      for (unsigned level = 0; level < WalkCacheGeometry::kLevels; ++level) {
+        const std::string key = "walk_cache.s" + std::to_string(stage) + "l" + std::to_string(level);
+        t.push_back(count(key,
+                          "walk-cache entries for stage-" + std::to_string(stage) + " level-" + std::to_string(level) +
+                              " table descriptors; 0 caches none",
+                          [stage, level](Smmuv3Config& c) -> unsigned& {
+                            auto& w = c.translation.walk_cache;
+                            return (stage == 1 ? w.stage1_entries : w.stage2_entries)[level];
+                          },
+                          0, kMaxEntries));
+      }
+    }
+    return t;
+  }();
+  return table;
+}
+
+std::vector<std::string> apply_smmu_settings(Smmuv3Config& config, const std::string& instance,
+                                             const nlohmann::json& settings) {
+  return config::apply(config, smmu_parameters(), settings, instance);
+}
+
+}  // namespace smmuv3tlm::smmu

@@ -1,0 +1,46 @@
+// The one platform assembly every platform, test and benchmark builds on: the
+// SMMU with sparse memory behind a junction that its downstream (initiator 0)
+// and table-walk (initiator 1) sockets share, a CPU initiator on its register
+// socket, and the host driver on that CPU. Interrupt lines stay unbound unless
+// the user binds them; upstream ports are the user's to bind.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <systemc>
+#include <tlm>
+#include <tlm_utils/simple_initiator_socket.h>
+
+#include "models/memory/sparse_memory.h"
+#include "models/smmu/smmuv3.h"
+#include "platforms/lib/host_driver.h"
+#include "tlm/junction.h"
+
+namespace smmuv3tlm::platform {
+
+class SmmuSystem : public sc_core::sc_module {
+ public:
+  // Junction initiator indices.
+  static constexpr int kDownstream = 0;  // the SMMU's translated traffic
+  static constexpr int kTableWalk = 1;   // walks, queues, MSIs, HTTU updates
+
+  memory::SparseMemory memory;
+  tlm_ext::Junction junction;
+  smmu::Smmuv3 smmu;
+  tlm_utils::simple_initiator_socket<SmmuSystem> cpu;
+  HostDriver driver;
+
+  // The SMMU is named `smmu_name` and takes the keys "<smmu_name>.<key>" of
+  // `settings` over `smmu_config` (smmuv3_parameters.h).
+  SmmuSystem(const sc_core::sc_module_name& name, const smmu::Smmuv3Config& smmu_config,
+             const memory::SparseMemoryConfig& memory_config = {}, const char* smmu_name = "smmu",
+             const nlohmann::json& settings = nlohmann::json::object());
+
+  // Records the address of every access the SMMU forwards downstream (tests
+  // and checkers compare them with the expected PAs).
+  void record_downstream_addresses(std::vector<std::uint64_t>& addresses);
+};
+
+}  // namespace smmuv3tlm::platform

@@ -159,20 +159,25 @@ TEST(Smmuv3Lifecycle, RisingResetInputIsAColdResetThatClearsStatistics) {
   sc_core::sc_start();
 }
 
+// An enabled 2^log2-entry command queue at kCmdq whose first `count` slots hold `opcode`.
+constexpr std::uint64_t kCmdq = 0x60000000;
+void fill_command_queue(SmmuTestPlatform& p, unsigned log2, CommandOpcode opcode, unsigned count) {
+  p.setup_command_queue(kCmdq, log2);
+  p.driver.write_cr0(reg::cr0::CMDQEN);
+  Command command;
+  command.opcode = opcode;
+  const auto words = smmu::encode_command(command);
+  for (unsigned i = 0; i < count; ++i) {
+    p.memory.write64(kCmdq + 16 * i, words[0]);
+    p.memory.write64(kCmdq + 16 * i + 8, words[1]);
+  }
+}
+
 TEST(Smmuv3Lifecycle, ConsPollingSeesCommandsNotYetConsumed) {
   smmu::Smmuv3Config config = stage1_config();
   config.timing.command_latency = sc_core::sc_time(100, sc_core::SC_NS);
   run(config, [](SmmuTestPlatform& p) {
-    constexpr std::uint64_t kCmdq = 0x60000000;
-    p.setup_command_queue(kCmdq, 4);
-    p.driver.write_cr0(reg::cr0::CMDQEN);
-    Command tlbi;
-    tlbi.opcode = CommandOpcode::TLBI_NSNH_ALL;
-    const auto words = smmu::encode_command(tlbi);
-    for (unsigned i = 0; i < 3; ++i) {
-      p.memory.write64(kCmdq + 16 * i, words[0]);
-      p.memory.write64(kCmdq + 16 * i + 8, words[1]);
-    }
+    fill_command_queue(p, 4, CommandOpcode::TLBI_NSNH_ALL, 3);
     p.driver.write_reg(reg::CMDQ_PROD, 3);
     EXPECT_EQ(p.driver.read_reg(reg::CMDQ_CONS), 0u) << "the write only wakes the engine";
     sc_core::wait(150, sc_core::SC_NS);
@@ -187,17 +192,8 @@ TEST(Smmuv3Lifecycle, AFullCommandQueueDrainsAndAcceptsMore) {
   smmu::Smmuv3Config config = stage1_config();
   config.timing.command_latency = sc_core::sc_time(50, sc_core::SC_NS);
   run(config, [](SmmuTestPlatform& p) {
-    constexpr std::uint64_t kCmdq = 0x60000000;
     constexpr unsigned kLog2 = 2;  // 4 entries
-    p.setup_command_queue(kCmdq, kLog2);
-    p.driver.write_cr0(reg::cr0::CMDQEN);
-    Command sync;
-    sync.opcode = CommandOpcode::CMD_SYNC;
-    const auto words = smmu::encode_command(sync);
-    for (unsigned i = 0; i < 4; ++i) {
-      p.memory.write64(kCmdq + 16 * i, words[0]);
-      p.memory.write64(kCmdq + 16 * i + 8, words[1]);
-    }
+    fill_command_queue(p, kLog2, CommandOpcode::CMD_SYNC, 4);
     // PROD = index 0 with the wrap bit: four entries posted, the queue is full.
     p.driver.write_reg(reg::CMDQ_PROD, 1u << kLog2);
     const std::uint64_t cons = p.driver.read_reg(reg::CMDQ_CONS);

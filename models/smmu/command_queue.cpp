@@ -1,12 +1,11 @@
 #include "models/smmu/command_queue.h"
 
-#include "models/smmu/tcu.h"
 
 namespace smmuv3tlm::smmu {
 
-CommandQueue::CommandQueue(const sc_core::sc_module_name& name, ProgrammingInterface& core, Tcu& tcu,
+CommandQueue::CommandQueue(const sc_core::sc_module_name& name, ProgrammingInterface& core,
                            const sc_core::sc_time& command_latency)
-    : sc_core::sc_module(name), core_(core), tcu_(tcu), command_latency_(command_latency) {
+    : sc_core::sc_module(name), core_(core), command_latency_(command_latency) {
   SC_THREAD(run);
 }
 
@@ -23,9 +22,11 @@ void CommandQueue::run() {
       sc_core::wait(command_latency_);
       if (!core_.command_ready()) continue;  // reset or queue disabled meanwhile
     }
-    core_.consume_command();
+    sc_core::sc_time memory_time = sc_core::SC_ZERO_TIME;  // the fetch's and any MSI's
+    AccessContext context;
+    context.local_time = &memory_time;
+    core_.consume_command(context);
     ++consumed_;
-    const sc_core::sc_time memory_time = tcu_.take_unowned_delay();
     if (memory_time != sc_core::SC_ZERO_TIME) sc_core::wait(memory_time);
   }
 }

@@ -13,19 +13,18 @@
 
 namespace smmuv3tlm::smmu {
 
-class Tcu;
 
 class CommandQueue : public sc_core::sc_module {
  public:
   SC_HAS_PROCESS(CommandQueue);
 
-  CommandQueue(const sc_core::sc_module_name& name, ProgrammingInterface& core, Tcu& tcu,
+  CommandQueue(const sc_core::sc_module_name& name, ProgrammingInterface& core,
                const sc_core::sc_time& command_latency);
 
   // A register write may have made a command ready.
   void wake() { work_.notify(sc_core::SC_ZERO_TIME); }
-  // Reset: the engine stops after the command in progress; the cores' reset
-  // makes the queue empty and disabled.
+  // The programming interface's reset disables the queue (a command whose
+  // fetch was waiting is discarded); this clears the count when `cold`.
   void reset(bool cold);
   std::uint64_t commands_consumed() const { return consumed_; }
 
@@ -33,7 +32,6 @@ class CommandQueue : public sc_core::sc_module {
   void run();
 
   ProgrammingInterface& core_;
-  Tcu& tcu_;
   sc_core::sc_time command_latency_;
   sc_core::sc_event work_;
   std::uint64_t consumed_ = 0;

@@ -20,8 +20,8 @@ EventQueue::EventQueue(const sc_core::sc_module_name& name, ProgrammingInterface
   registration_.add_struct(this->name(), stats_);
 }
 
-bool EventQueue::record(const EventRecord& record) {
-  const bool written = core_.record_event(record);
+bool EventQueue::record(const EventRecord& record, const AccessContext& context) {
+  const bool written = core_.record_event(record, context);
   ++(written ? stats_.events_recorded : stats_.events_suppressed);
   return written;
 }

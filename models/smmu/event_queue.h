@@ -40,7 +40,8 @@ class EventQueue : public sc_core::sc_module {
   EventQueue(const sc_core::sc_module_name& name, ProgrammingInterface& core);
 
   // Writes a record; false when it was not written (see ProgrammingInterface::record_event).
-  bool record(const EventRecord& record);
+  // `context` carries the caller's time accumulator for the write and MSI.
+  bool record(const EventRecord& record, const AccessContext& context = {});
 
   // Every line low, pending pulses dropped; statistics too when `cold`.
   void reset(bool cold);

@@ -56,7 +56,7 @@ Smmuv3::Smmuv3(const sc_core::sc_module_name& name, const Config& config)
       register_file_("registers", config_.capabilities, tcu_, *maintenance_, programming_interface_config(config_),
                      config_.timing.register_access_latency, config_.timing.ack_delay),
       event_queue_("event_queue", register_file_.core()),
-      command_queue_("command_queue", register_file_.core(), tcu_, config_.timing.command_latency),
+      command_queue_("command_queue", register_file_.core(), config_.timing.command_latency),
       downstream("downstream"),
       table_walk(tcu_.table_walk),
       registers(register_file_.socket),

@@ -114,8 +114,12 @@ void Tbu::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) 
     const TranslationResult result = tcu_.translate(request, memo_);
     delay += config_.hit_latency;
     if (result.event) {
-      events_.record(*result.event);
-      delay += tcu_.take_unowned_delay();  // the record's write to the queue
+      AccessContext context;  // the record's write adds to this transaction's time
+      context.stream_id = request.stream_id;
+      context.ssv = request.ssv;
+      context.substream_id = request.substream_id;
+      context.local_time = &delay;
+      events_.record(*result.event, context);
     }
     if (result.outcome == TranslationOutcome::Terminated) {
       ++stats_.terminated;
@@ -249,18 +253,20 @@ unsigned Tbu::transport_dbg(tlm::tlm_generic_payload& trans) {
 
 template <typename Covered>
 std::size_t Tbu::revoke_if(Covered covered) {
-  std::size_t revoked = 0;
+  // Drop the grants first, then tell the master: it may ask for DMI again from
+  // inside invalidate_direct_mem_ptr.
+  std::vector<Grant> revoked;
   for (auto it = grants_.begin(); it != grants_.end();) {
     if (covered(*it)) {
-      upstream->invalidate_direct_mem_ptr(it->iova_start, it->iova_end);
+      revoked.push_back(std::move(*it));
       it = grants_.erase(it);
-      ++revoked;
     } else {
       ++it;
     }
   }
-  stats_.dmi_revocations += revoked;
-  return revoked;
+  stats_.dmi_revocations += revoked.size();
+  for (const Grant& g : revoked) upstream->invalidate_direct_mem_ptr(g.iova_start, g.iova_end);
+  return revoked.size();
 }
 
 std::size_t Tbu::revoke_covered(const Command& invalidation) {

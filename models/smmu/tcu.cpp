@@ -6,8 +6,10 @@ namespace smmuv3tlm::smmu {
 
 // The MemoryPort over the table_walk socket. Each access adds its latency to
 // the local time of the operation that made it (AccessContext::local_time, an
-// sc_time owned by the caller), so outstanding operations never share one
-// accumulator; accesses without one (queue engines) accumulate in `unowned_`.
+// sc_time owned by the caller: a TBU's transaction, the command thread), so
+// outstanding operations do not share an accumulator; the few accesses made
+// without one (a GERROR MSI caused by a register write) accumulate in
+// `unowned_`, which the register file takes after each access.
 class Tcu::TableWalkPort : public MemoryPort {
  public:
   explicit TableWalkPort(Tcu& owner) : owner_(owner) {}
@@ -136,7 +138,7 @@ Tcu::Tcu(const sc_core::sc_module_name& name, const Capabilities& caps, const Tr
       port_(std::make_unique<TableWalkPort>(*this)),
       debug_port_(std::make_unique<DebugPort>(*this)),
       engine_(caps, *port_, config),
-      debug_engine_(caps, *debug_port_, config) {
+      debug_engine_(caps, *debug_port_, debug_engine_config()) {
   table_walk.register_invalidate_direct_mem_ptr(this, &Tcu::table_walk_invalidate);
   const std::string base = this->name();
   registration_.add_struct(base, engine_.statistics());
@@ -168,6 +170,15 @@ Tcu::Tcu(const sc_core::sc_module_name& name, const Capabilities& caps, const Tr
 }
 
 Tcu::~Tcu() = default;
+
+TranslationConfig Tcu::debug_engine_config() {
+  // Its caches are flushed before every use: the smallest ones do.
+  TranslationConfig config;
+  config.tlb = TlbGeometry{1, 1, Replacement::Lru};
+  config.walk_cache.disable();
+  config.config_cache_entries = 1;
+  return config;
+}
 
 TranslationResult Tcu::translate_debug(TranslationRequest request) {
   request.debug = true;

@@ -80,6 +80,7 @@ class Tcu : public sc_core::sc_module {
   friend class DebugPort;
 
   void table_walk_invalidate(sc_dt::uint64 start, sc_dt::uint64 end);
+  static TranslationConfig debug_engine_config();
 
   std::unique_ptr<TableWalkPort> port_;
   std::unique_ptr<DebugPort> debug_port_;

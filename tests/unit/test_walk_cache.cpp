@@ -139,14 +139,27 @@ TEST(WalkCache, EachStageAndLevelHasItsOwnSizeAndALevelOfZeroIsNotCached) {
   EXPECT_EQ(w.rig.access(kSid, kVa + k4K).walk_accesses, 2u);
 }
 
-TEST(WalkCache, StageTwoLevelsAreSeparateFromStageOne) {
+TEST(WalkCache, StageTwoWalksUseOnlyTheStageTwoLevels) {
   smmu::TranslationConfig config;
-  config.walk_cache.stage2_entries = {0, 0, 0};
-  S1World w(config);
-  ASSERT_TRUE(w.rig.access(kSid, kVa).ok());
-  EXPECT_EQ(w.rig.engine.walk_cache().level(true, 2), nullptr);
-  ASSERT_NE(w.rig.engine.walk_cache().level(false, 2), nullptr);
-  EXPECT_EQ(w.rig.engine.walk_cache().level(false, 2)->valid_entries(), 1u);
+  config.walk_cache.stage1_entries = {8, 8, 8};
+  config.walk_cache.stage2_entries = {0, 0, 8};  // only stage-2 level-2 table descriptors
+  Rig rig(test_caps(), {}, config);
+  // 48-bit IPA from level 0: a 4-level stage-2 walk.
+  PageTableBuilder& s2 = rig.tables(TableGeometry::stage2(12, 48, 2));
+  s2.map(kVa, 0x8000'0000, 4 * k4K);
+  add_s2_stream(rig, kSid, s2);
+  TranslationResult r = rig.access(kSid, kVa);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.walk_accesses, 4u);
+  const smmu::WalkCache& cache = rig.engine.walk_cache();
+  for (int level = 0; level < 3; ++level) {
+    EXPECT_EQ(cache.level(false, level)->valid_entries(), 0u) << "a stage-2 walk filled stage-1 level " << level;
+  }
+  ASSERT_NE(cache.level(true, 2), nullptr);
+  EXPECT_EQ(cache.level(true, 2)->valid_entries(), 1u);
+  r = rig.access(kSid, kVa + k4K);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.walk_accesses, 1u) << "resumed below the cached stage-2 level-2 descriptor";
 }
 
 }  // namespace

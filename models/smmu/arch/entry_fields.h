@@ -93,9 +93,11 @@ inline constexpr unsigned kConfigStage1 = 0b101;
 inline constexpr unsigned kConfigStage2 = 0b110;
 inline constexpr unsigned kConfigNested = 0b111;
 
-// The bits of `entry` the SMMU reads in its current configuration: what a
-// hitless update may change freely when clear (the rule of Linux's
-// arm_smmu_get_ste_used(), which its entry writer and KUnit tests rely on).
+// The bits of `entry` in use in its current configuration, by the rule of
+// Linux's arm_smmu_get_ste_used(), which its hitless entry writer and KUnit
+// tests rely on: a bit outside the mask may change without V=0 first. The rule
+// covers the fields Linux writes; S2AFFD, S2HA, S2HD and the attribute
+// overrides, which the SMMU also reads, are outside it (Linux never sets them).
 EntryWords used_bits(const EntryWords& entry);
 }  // namespace ste
 

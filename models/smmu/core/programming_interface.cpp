@@ -93,6 +93,9 @@ void ProgrammingInterface::reset() {
   pending_gbpa_.reset();
   pending_irq_ctrl_.reset();
   consume_again_ = false;
+  ++resets_;
+  eventq_reserved_ = 0;
+  event_writes_in_flight_ = 0;
   for (IrqLine line : {IrqLine::EventQueue, IrqLine::PriQueue, IrqLine::GlobalError})
     set_line(line, false);
   notify_control_changed();
@@ -547,7 +550,7 @@ void ProgrammingInterface::write_gerrorn(std::uint32_t value) {
   }
 }
 
-void ProgrammingInterface::activate_global_errors(std::uint32_t errors) {
+void ProgrammingInterface::activate_global_errors(std::uint32_t errors, const AccessContext& context) {
   // An error that is already active is not raised again.
   const std::uint32_t newly = errors & ~active_global_errors() & reg::gerror::kDefinedBits;
   if (newly == 0) return;
@@ -557,7 +560,7 @@ void ProgrammingInterface::activate_global_errors(std::uint32_t errors) {
   // MSI_GERROR_ABT_ERR (it does not send another MSI).
   const bool signal = (irq_ctrlack_ & reg::irq_ctrl::GERROR_IRQEN) != 0 &&
                       msi_in_use(gerror_msi_) && (newly & ~reg::gerror::MSI_GERROR_ABT_ERR) != 0;
-  if (signal && !send_msi(gerror_msi_)) activate_global_errors(reg::gerror::MSI_GERROR_ABT_ERR);
+  if (signal && !send_msi(gerror_msi_, context)) activate_global_errors(reg::gerror::MSI_GERROR_ABT_ERR, context);
   update_irq_lines();
 }
 
@@ -589,16 +592,19 @@ void ProgrammingInterface::process_command_queue() {
   consuming_commands_ = false;
 }
 
-void ProgrammingInterface::consume_command() {
+void ProgrammingInterface::consume_command(const AccessContext& context) {
   if (!command_ready()) return;
+  const std::uint64_t resets = resets_;
   const QueueGeometry g = cmdq_geometry();
   const std::uint64_t address = g.entry_address(cmdq_.cons);
   std::uint8_t bytes[kCommandEntryBytes];
-  if (!memory_.read(address, bytes, kCommandEntryBytes, AccessPurpose::CommandQueue)) {
+  const bool fetched = memory_.read_for(context, address, bytes, kCommandEntryBytes, AccessPurpose::CommandQueue);
+  if (resets != resets_) return;  // reset while the fetch waited: the queue is gone
+  if (!fetched) {
     ++stats_.command_fetch_aborts;
     diagnose(Severity::Info,
              fmt::format("CERROR_ABT: command fetch at {:#x} (CMDQ_CONS {:#x}) aborted", address, cmdq_.cons));
-    stop_command_queue(CommandError::Abort);
+    stop_command_queue(CommandError::Abort, context);
     return;
   }
   const std::array<std::uint64_t, 2> words = {load_le64(bytes), load_le64(bytes + 8)};
@@ -608,27 +614,28 @@ void ProgrammingInterface::consume_command() {
     ++stats_.commands_illegal;
     diagnose(Severity::Info, fmt::format("CERROR_ILL at CMDQ_CONS {:#x} ({:#018x} {:#018x}): {}", cmdq_.cons,
                                          words[0], words[1], why));
-    stop_command_queue(CommandError::Illegal);
+    stop_command_queue(CommandError::Illegal, context);
     return;
   }
-  execute(*command);
+  execute(*command, context);
+  if (resets != resets_) return;
   // CONS moves past a command once it has completed.
   cmdq_.cons = g.next(cmdq_.cons);
 }
 
-void ProgrammingInterface::stop_command_queue(CommandError error) {
+void ProgrammingInterface::stop_command_queue(CommandError error, const AccessContext& context) {
   // CONS keeps pointing at the failed command; ERR says why (IHI 0070 §7.1).
   cmdq_.cons = static_cast<std::uint32_t>(
       reg::queue_pointer::CMDQ_CONS_ERR.set(cmdq_.cons, static_cast<std::uint8_t>(error)));
-  activate_global_errors(reg::gerror::CMDQ_ERR);
+  activate_global_errors(reg::gerror::CMDQ_ERR, context);
 }
 
-void ProgrammingInterface::execute(const Command& command) {
+void ProgrammingInterface::execute(const Command& command, const AccessContext& context) {
   ++stats_.commands_executed;
   ++stats_.commands_by_opcode[command.opcode];
   switch (command.opcode) {
     case CommandOpcode::CMD_SYNC:
-      complete_sync(command);
+      complete_sync(command, context);
       return;
     case CommandOpcode::PRI_RESP:
     case CommandOpcode::RESUME:
@@ -645,7 +652,7 @@ void ProgrammingInterface::execute(const Command& command) {
   }
 }
 
-void ProgrammingInterface::complete_sync(const Command& command) {
+void ProgrammingInterface::complete_sync(const Command& command, const AccessContext& context) {
   // Every earlier command has completed (they execute synchronously), so the
   // CMD_SYNC completes now and signals as CS asks (IHI 0070 CMD_SYNC).
   ++stats_.syncs;
@@ -655,10 +662,10 @@ void ProgrammingInterface::complete_sync(const Command& command) {
     case SyncSignal::Irq:
       if (caps_.msi && command.msi_address != 0) {
         // MSI: a 32-bit write of MSIData to MSIAddress.
-        if (send_msi(command.msi_address, command.msi_data)) {
+        if (send_msi(command.msi_address, command.msi_data, context)) {
           ++stats_.sync_msis;
         } else {
-          activate_global_errors(reg::gerror::MSI_CMDQ_ABT_ERR);
+          activate_global_errors(reg::gerror::MSI_CMDQ_ABT_ERR, context);
         }
       } else {
         ++stats_.sync_wired_irqs;
@@ -678,7 +685,7 @@ void ProgrammingInterface::complete_sync(const Command& command) {
 // ---- Event queue (IHI 0070 §7.2, overflow §7.4)
 // ----------------------------------------------------------
 
-bool ProgrammingInterface::record_event(const EventRecord& record) {
+bool ProgrammingInterface::record_event(const EventRecord& record, const AccessContext& context) {
   namespace qp = reg::queue_pointer;
   if ((cr0ack_ & reg::cr0::EVENTQEN) == 0 ||
       (active_global_errors() & reg::gerror::EVTQ_ABT_ERR) != 0) {
@@ -688,31 +695,41 @@ bool ProgrammingInterface::record_event(const EventRecord& record) {
     return false;
   }
   const QueueGeometry g = eventq_geometry();
-  if (g.full(eventq_.prod, eventq_.cons)) {
+  if (event_writes_in_flight_ == 0) eventq_reserved_ = eventq_.prod;
+  // Full counts the slots of records still being written.
+  if (g.full(eventq_reserved_, eventq_.cons)) {
     // Overflow: nothing is overwritten. OVFLG toggles when this is a new
     // overflow (OVFLG == CONS.OVACKFLG, i.e. software acknowledged the last one).
     ++stats_.events_lost;
     if (((eventq_.prod ^ eventq_.cons) & qp::OVFLG) == 0) eventq_.prod ^= qp::OVFLG;
     return false;
   }
-  const bool was_empty = g.empty(eventq_.prod, eventq_.cons);
+  const std::uint32_t slot = eventq_reserved_;
+  eventq_reserved_ = (eventq_reserved_ & qp::OVFLG) | g.next(eventq_reserved_);
+  ++event_writes_in_flight_;
+  const std::uint64_t resets = resets_;
   const std::array<std::uint64_t, 4> words = record.encode();
   std::uint8_t bytes[kEventEntryBytes];
   for (std::size_t i = 0; i < words.size(); ++i) store_le64(bytes + 8 * i, words[i]);
-  const std::uint64_t address = g.entry_address(eventq_.prod);
-  if (!memory_.write(address, bytes, kEventEntryBytes, AccessPurpose::EventQueue)) {
+  const std::uint64_t address = g.entry_address(slot);
+  const bool written = memory_.write_for(context, address, bytes, kEventEntryBytes, AccessPurpose::EventQueue);
+  if (resets != resets_) return false;  // reset while the write waited: the queue is gone
+  --event_writes_in_flight_;
+  if (!written) {
     ++stats_.event_write_aborts;
     diagnose(Severity::Info,
              fmt::format("EVTQ_ABT_ERR: event record write at {:#x} aborted", address));
-    activate_global_errors(reg::gerror::EVTQ_ABT_ERR);
+    activate_global_errors(reg::gerror::EVTQ_ABT_ERR, context);
     return false;
   }
-  eventq_.prod = (eventq_.prod & qp::OVFLG) | g.next(eventq_.prod);
   ++stats_.events_recorded;
+  if (event_writes_in_flight_ != 0) return true;  // PROD moves when the last one lands
+  const bool was_empty = g.empty(eventq_.prod, eventq_.cons);
+  eventq_.prod = (eventq_.prod & qp::OVFLG) | (eventq_reserved_ & ~qp::OVFLG);
   // The queue interrupt fires when the queue becomes non-empty.
   if (was_empty && (irq_ctrlack_ & reg::irq_ctrl::EVENTQ_IRQEN) != 0 && msi_in_use(eventq_msi_) &&
-      !send_msi(eventq_msi_)) {
-    activate_global_errors(reg::gerror::MSI_EVTQ_ABT_ERR);
+      !send_msi(eventq_msi_, context)) {
+    activate_global_errors(reg::gerror::MSI_EVTQ_ABT_ERR, context);
   }
   update_irq_lines();
   return true;
@@ -725,12 +742,12 @@ bool ProgrammingInterface::msi_in_use(const MsiConfig& msi) const {
   return caps_.msi && (msi.cfg0 & kMsiAddressBits) != 0;
 }
 
-bool ProgrammingInterface::send_msi(std::uint64_t address, std::uint32_t data) {
+bool ProgrammingInterface::send_msi(std::uint64_t address, std::uint32_t data, const AccessContext& context) {
   ++stats_.msi_writes;
   const std::uint8_t bytes[4] = {
       static_cast<std::uint8_t>(data), static_cast<std::uint8_t>(data >> 8),
       static_cast<std::uint8_t>(data >> 16), static_cast<std::uint8_t>(data >> 24)};
-  if (memory_.write(address, bytes, sizeof bytes, AccessPurpose::Msi)) return true;
+  if (memory_.write_for(context, address, bytes, sizeof bytes, AccessPurpose::Msi)) return true;
   ++stats_.msi_write_aborts;
   diagnose(Severity::Info, fmt::format("MSI write of {:#x} to {:#x} aborted", data, address));
   return false;

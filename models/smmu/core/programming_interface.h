@@ -153,13 +153,18 @@ class ProgrammingInterface {
   // and executes the command at CONS and moves CONS past it (or stops the queue
   // with CERROR_ILL / CERROR_ABT).
   bool command_ready() const;
-  void consume_command();
+  // `context` goes with the command's memory accesses (fetch, MSI): the
+  // caller's time accumulator. A reset while an access waits discards the command.
+  void consume_command(const AccessContext& context = {});
 
   // Writes one record to the event queue. Returns false when the record was not
   // written: queue disabled (CR0ACK.EVENTQEN == 0) or EVTQ_ABT_ERR active
   // (discarded), queue full (lost: EVENTQ_PROD.OVFLG toggles if no overflow is
   // outstanding), or the write aborted (GERROR.EVTQ_ABT_ERR).
-  bool record_event(const EventRecord& record);
+  // Several records may be in flight when the memory target waits: each takes
+  // its own slot, and PROD moves once every slot before it is written. A reset
+  // meanwhile discards them. `context` goes with the record's write and MSI.
+  bool record_event(const EventRecord& record, const AccessContext& context = {});
 
   // ---- State the translation side reads --------------------------------------
   bool smmu_enabled() const { return (cr0ack_ & reg::cr0::SMMUEN) != 0; }
@@ -235,14 +240,14 @@ class ProgrammingInterface {
   bool ignore_if(bool forbidden, std::uint64_t offset, std::uint64_t value, const char* rule);
   void diagnose(Severity severity, const std::string& message);
 
-  void execute(const Command& command);
-  void complete_sync(const Command& command);
-  void stop_command_queue(CommandError error);
-  void activate_global_errors(std::uint32_t errors);
+  void execute(const Command& command, const AccessContext& context);
+  void complete_sync(const Command& command, const AccessContext& context);
+  void stop_command_queue(CommandError error, const AccessContext& context);
+  void activate_global_errors(std::uint32_t errors, const AccessContext& context = {});
   bool msi_in_use(const MsiConfig& msi) const;
-  bool send_msi(std::uint64_t address, std::uint32_t data);
-  bool send_msi(const MsiConfig& msi) {
-    return send_msi(msi.cfg0 & reg::irq_cfg::ADDR.mask(), msi.cfg1);
+  bool send_msi(std::uint64_t address, std::uint32_t data, const AccessContext& context);
+  bool send_msi(const MsiConfig& msi, const AccessContext& context) {
+    return send_msi(msi.cfg0 & reg::irq_cfg::ADDR.mask(), msi.cfg1, context);
   }
   void update_irq_lines();
   void set_line(IrqLine line, bool level);
@@ -287,6 +292,13 @@ class ProgrammingInterface {
   // executes; the running loop picks the new commands up.
   bool consuming_commands_ = false;
   bool consume_again_ = false;
+
+  // Bumped by reset(): an access that waited across a reset commits nothing.
+  std::uint64_t resets_ = 0;
+  // Event records being written: the next free slot (PROD moves to it once
+  // no write is in flight).
+  std::uint32_t eventq_reserved_ = 0;
+  unsigned event_writes_in_flight_ = 0;
 
   std::array<bool, 4> line_levels_{};
   ProgrammingInterfaceStatistics stats_;

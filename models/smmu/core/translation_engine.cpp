@@ -149,6 +149,7 @@ void TranslationEngine::flush_all() {
   ste_cache_.clear();
   cd_cache_.clear();
   ++generation_;
+  ++invalidations_;
 }
 
 void TranslationEngine::reset_statistics() {
@@ -165,8 +166,8 @@ bool TranslationEngine::fetch_words(std::uint64_t pa, std::uint64_t* words, unsi
   return true;
 }
 
-const StreamTableEntry* TranslationEngine::lookup_ste(std::uint32_t stream_id, const AccessContext& access,
-                                                      Fault& fault) {
+std::shared_ptr<const StreamTableEntry> TranslationEngine::lookup_ste(std::uint32_t stream_id,
+                                                                      const AccessContext& access, Fault& fault) {
   fault.configuration = true;
   const StreamTableConfig cfg =
       StreamTableConfig::decode(control_.strtab_base, control_.strtab_base_cfg, caps_);
@@ -175,11 +176,12 @@ const StreamTableEntry* TranslationEngine::lookup_ste(std::uint32_t stream_id, c
     fault.why = "StreamID is outside STRTAB_BASE_CFG.LOG2SIZE";
     return nullptr;
   }
-  if (const StreamTableEntry* cached = ste_cache_.find(stream_id)) {
+  if (const auto* cached = ste_cache_.find(stream_id)) {
     ++stats_.config_cache_hits;
-    return cached;
+    return *cached;
   }
   ++stats_.config_cache_misses;
+  const std::uint64_t epoch = invalidations_;
   std::uint64_t ste_addr = cfg.base + static_cast<std::uint64_t>(stream_id) * kSteBytes;
   if (cfg.format == StreamTableFormat::TwoLevel) {
     const std::uint64_t l1_addr = cfg.base + static_cast<std::uint64_t>(stream_id >> cfg.split) * kL1StdBytes;
@@ -214,25 +216,30 @@ const StreamTableEntry* TranslationEngine::lookup_ste(std::uint32_t stream_id, c
     fault.why = "STE fetch aborted";
     return nullptr;
   }
-  StreamTableEntry ste;
-  if (!decode_ste(words, caps_, ste, fault.why)) {
+  auto ste = std::make_shared<StreamTableEntry>();
+  if (!decode_ste(words, caps_, *ste, fault.why)) {
     fault.id = EventId::C_BAD_STE;
     return nullptr;
   }
-  const auto [cached, evicted] = ste_cache_.insert(stream_id, ste);
-  if (evicted) ++generation_;  // a memo may point at the evicted entry
-  return cached;
+  // Cached only if no invalidation came while the STE was being read.
+  if (epoch == invalidations_ && ste_cache_.insert(stream_id, ste).second) {
+    ++generation_;  // a memo may hold the evicted entry
+  }
+  return ste;
 }
 
-const ContextDescriptor* TranslationEngine::lookup_cd(const StreamTableEntry& ste, std::uint32_t stream_id,
-                                                      std::uint32_t substream_id, const AccessContext& access,
-                                                      Fault& fault, TranslationResult& result) {
+std::shared_ptr<const ContextDescriptor> TranslationEngine::lookup_cd(const StreamTableEntry& ste,
+                                                                      std::uint32_t stream_id,
+                                                                      std::uint32_t substream_id,
+                                                                      const AccessContext& access, Fault& fault,
+                                                                      TranslationResult& result) {
   const std::uint64_t key = cd_cache_key(stream_id, substream_id);
-  if (const ContextDescriptor* cached = cd_cache_.find(key)) {
+  if (const auto* cached = cd_cache_.find(key)) {
     ++stats_.config_cache_hits;
-    return cached;
+    return *cached;
   }
   ++stats_.config_cache_misses;
+  const std::uint64_t epoch = invalidations_;
   const Stage2Config* s2 = ste.config == SteConfig::Nested ? &ste.s2 : nullptr;
   // In a nested configuration the CD table lives in IPA space: every CD-table
   // access is translated by stage 2, and a stage-2 fault there has CLASS=CD.
@@ -277,20 +284,20 @@ const ContextDescriptor* TranslationEngine::lookup_cd(const StreamTableEntry& st
     fault = Fault::configuration_error(EventId::F_CD_FETCH, "CD fetch aborted", cd_pa);
     return nullptr;
   }
-  ContextDescriptor cd;
-  if (!decode_cd(words, caps_, cd, fault.why)) {
+  auto cd = std::make_shared<ContextDescriptor>();
+  if (!decode_cd(words, caps_, *cd, fault.why)) {
     fault.id = EventId::C_BAD_CD;
     fault.configuration = true;
     return nullptr;
   }
-  const auto [cached, evicted] = cd_cache_.insert(key, cd);
-  if (evicted) ++generation_;  // a memo may point at the evicted entry
-  return cached;
+  if (epoch == invalidations_ && cd_cache_.insert(key, cd).second) ++generation_;
+  return cd;
 }
 
 bool TranslationEngine::walk_stage(const StageWalk& walk, std::uint64_t input, TlbEntry& out,
                                    Fault& fault, TranslationResult& result) {
   ++stats_.walks;
+  const std::uint64_t epoch = invalidations_;  // see invalidations_
   const unsigned granule = walk.granule_log2;
   const unsigned stride = granule - 3;
   auto fail = [&](EventId id, int level, const char* why) {
@@ -362,7 +369,7 @@ bool TranslationEngine::walk_stage(const StageWalk& walk, std::uint64_t input, T
         pxn_table |= d.pxn_table;
         uxn_table |= d.uxn_table;
       }
-      if (walk_cache_.enabled()) {
+      if (walk_cache_.enabled() && epoch == invalidations_) {
         TlbEntry cached;
         cached.stage = walk.cache_tag.stage;
         cached.el2 = walk.cache_tag.el2;
@@ -463,6 +470,7 @@ bool TranslationEngine::translate_table_read(const Stage2Config& s2, std::uint64
 bool TranslationEngine::translate_stage2(const Stage2Config& s2, std::uint64_t ipa, FaultClass fault_class,
                                          const AccessContext& access, TlbEntry& out, Fault& fault,
                                          TranslationResult& result, bool lookup_tlb, bool write) {
+  const std::uint64_t epoch = invalidations_;  // see invalidations_
   const TlbTag tag{TlbStage::Stage2, false, s2.vmid, 0};
   if (lookup_tlb) {
     // A write to a clean (DBM) page must walk so that HTTU marks it dirty.
@@ -503,7 +511,7 @@ bool TranslationEngine::translate_stage2(const Stage2Config& s2, std::uint64_t i
   out.stage = TlbStage::Stage2;
   out.vmid = s2.vmid;
   out.allowed_accesses = allowed_accesses(out.perms, false, false, false, caps_.xnx);
-  tlb_.insert(out);
+  if (epoch == invalidations_) tlb_.insert(out);
   return true;
 }
 
@@ -556,13 +564,14 @@ bool TranslationEngine::resolve_context(const TranslationRequest& request, Strea
                                         TranslationResult& result) {
   const AccessContext access = access_for(request);
   Fault fault;
-  const StreamTableEntry* ste = lookup_ste(request.stream_id, access, fault);
-  if (ste == nullptr) {
+  const std::shared_ptr<const StreamTableEntry> shared_ste = lookup_ste(request.stream_id, access, fault);
+  if (shared_ste == nullptr) {
     finish_fault(request, fault, nullptr, nullptr, result);
     return false;
   }
+  const StreamTableEntry* ste = shared_ste.get();
   ctx = StreamContext{};
-  ctx.ste = ste;
+  ctx.ste = shared_ste;
   auto config_fault = [&](EventId id, const char* why) {
     fault = Fault::configuration_error(id, why);
     finish_fault(request, fault, ste, nullptr, result);
@@ -620,6 +629,7 @@ bool TranslationEngine::walk_for(const TranslationRequest& request, const Stream
                                  const ContextDescriptor& cd, std::uint64_t key, unsigned range_index,
                                  TlbEntry& walked, TranslationResult& result) {
   const AccessContext access = access_for(request);
+  const std::uint64_t epoch = invalidations_;  // see invalidations_
   const StreamTableEntry& ste = *ctx.ste;
   const bool write = !request.read;
   Fault fault;
@@ -692,7 +702,7 @@ bool TranslationEngine::walk_for(const TranslationRequest& request, const Stream
       entry.perms.s2_dirty_clean = s2_entry.perms.s2_dirty_clean;
     }
     entry.allowed_accesses = allowed_accesses(entry.perms, ctx.single_privilege, cd.pan, cd.wxn, caps_.xnx);
-    tlb_.insert(entry);
+    if (epoch == invalidations_) tlb_.insert(entry);
     return true;
   }
   // Stage 1 bypassed: the address goes to stage 2 as the IPA, and one beyond
@@ -719,7 +729,7 @@ void TranslationEngine::permission_fault(const TranslationRequest& request, cons
   fault.fault_class = FaultClass::IN;
   fault.ipa = ipa;
   fault.why = stage2 ? "stage-2 permissions forbid the access" : "stage-1 permissions forbid the access";
-  finish_fault(request, fault, ctx.ste, ctx.cd, result);
+  finish_fault(request, fault, ctx.ste.get(), ctx.cd.get(), result);
 }
 
 void TranslationEngine::bypass(const TranslationRequest& request, unsigned privcfg, unsigned instcfg,
@@ -769,8 +779,13 @@ void TranslationEngine::translate_into(const TranslationRequest& request, Contex
   if (!(memo.generation_ == generation_ && memo.stream_id_ == request.stream_id && memo.ssv_ == request.ssv &&
         memo.substream_id_ == request.substream_id)) {
     memo.generation_ = 0;
-    if (!resolve_context(request, memo.context_, result)) return;
-    memo.generation_ = generation_;
+    // Stamped with the generation from before the (possibly waiting) fetches,
+    // so a change meanwhile makes the memo stale at its next use.
+    const std::uint64_t generation = generation_;
+    StreamContext resolved;
+    if (!resolve_context(request, resolved, result)) return;
+    memo.context_ = std::move(resolved);
+    memo.generation_ = generation;
     memo.stream_id_ = request.stream_id;
     memo.ssv_ = request.ssv;
     memo.substream_id_ = request.substream_id;
@@ -865,9 +880,13 @@ void TranslationEngine::translate_in_context(const TranslationRequest& request, 
     complete_translation(request, ctx, cd, key, *hit, result);
     return;
   }
+  // The walk may wait in the memory target, and the memo it came from may be
+  // replaced meanwhile: the walk keeps its own copy of the context.
+  const StreamContext pinned = ctx;
+  const ContextDescriptor& pinned_cd = pinned.cd != nullptr ? *pinned.cd : no_cd_;
   TlbEntry walked;
-  if (walk_for(request, ctx, cd, key, range_index, walked, result)) {
-    complete_translation(request, ctx, cd, key, walked, result);
+  if (walk_for(request, pinned, pinned_cd, key, range_index, walked, result)) {
+    complete_translation(request, pinned, pinned_cd, key, walked, result);
   }
 }
 
@@ -1021,6 +1040,7 @@ TranslationEngine::InvalidationScope TranslationEngine::scope_of(const Command& 
 }
 
 void TranslationEngine::execute(const Command& cmd) {
+  ++invalidations_;  // walks in flight must not cache what this removes
   const InvalidationScope scope = scope_of(cmd);
   if (scope.streams) invalidate_ste_range(static_cast<std::uint32_t>(scope.first_stream),
                                           scope.end_stream - scope.first_stream);

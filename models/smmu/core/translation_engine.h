@@ -168,11 +168,12 @@ inline auto statistic_fields(const TranslationStatistics&) {
 
 class TranslationEngine : public CacheMaintenance {
  public:
-  // What a stream's configuration resolves to, pointing into the config cache.
-  // Callers hold it only inside a ContextMemo.
+  // What a stream's configuration resolves to. It shares the config cache's
+  // entries, so a translation suspended in the memory target keeps its STE and
+  // CD alive even if an invalidation or eviction drops them meanwhile.
   struct StreamContext {
-    const StreamTableEntry* ste = nullptr;
-    const ContextDescriptor* cd = nullptr;  // when stage 1 applies
+    std::shared_ptr<const StreamTableEntry> ste;
+    std::shared_ptr<const ContextDescriptor> cd;  // when stage 1 applies
     bool abort = false;
     bool stage1 = false;
     bool stage2 = false;
@@ -199,11 +200,15 @@ class TranslationEngine : public CacheMaintenance {
   void set_control(const TranslationControl& control) {
     control_ = control;
     ++generation_;
+    ++invalidations_;
   }
   const TranslationControl& control() const { return control_; }
 
-  // Re-entrant: every piece of per-translation state lives in the request, the
-  // result, the memo and the call's stack.
+  // Per-translation state lives in the request, the result, the memo and the
+  // call's stack. Outstanding translations may overlap (a memory target that
+  // waits): each walk keeps the configuration it resolved alive, and a cache is
+  // filled only when no invalidation, control change or reset happened since
+  // the walk read the tables, so nothing stale survives a CFGI/TLBI.
   TranslationResult translate(const TranslationRequest& request, ContextMemo& memo) {
     TranslationResult result;  // one named result: returned without a copy
     translate_into(request, memo, result);
@@ -274,10 +279,11 @@ class TranslationEngine : public CacheMaintenance {
   void permission_fault(const TranslationRequest& request, const StreamContext& ctx, bool stage2, std::uint64_t ipa,
                         TranslationResult& result);
   // Both return a pointer into the config cache, or nullptr with `fault` set.
-  const StreamTableEntry* lookup_ste(std::uint32_t stream_id, const AccessContext& access, Fault& fault);
-  const ContextDescriptor* lookup_cd(const StreamTableEntry& ste, std::uint32_t stream_id,
-                                     std::uint32_t substream_id, const AccessContext& access, Fault& fault,
-                                     TranslationResult& result);
+  std::shared_ptr<const StreamTableEntry> lookup_ste(std::uint32_t stream_id, const AccessContext& access,
+                                                     Fault& fault);
+  std::shared_ptr<const ContextDescriptor> lookup_cd(const StreamTableEntry& ste, std::uint32_t stream_id,
+                                                     std::uint32_t substream_id, const AccessContext& access,
+                                                     Fault& fault, TranslationResult& result);
   bool fetch_words(std::uint64_t pa, std::uint64_t* words, unsigned count, AccessPurpose purpose,
                    const AccessContext& access);
   bool walk_stage(const StageWalk& walk, std::uint64_t input, TlbEntry& out, Fault& fault,
@@ -299,10 +305,13 @@ class TranslationEngine : public CacheMaintenance {
   TranslationControl control_;
   Iotlb tlb_;
   WalkCache walk_cache_;
-  ConfigCache<std::uint32_t, StreamTableEntry> ste_cache_;
-  ConfigCache<std::uint64_t, ContextDescriptor> cd_cache_;  // key: sid << 20 | ssid
+  ConfigCache<std::uint32_t, std::shared_ptr<const StreamTableEntry>> ste_cache_;
+  ConfigCache<std::uint64_t, std::shared_ptr<const ContextDescriptor>> cd_cache_;  // key: sid << 20 | ssid
   TranslationStatistics stats_;
   std::uint64_t generation_ = 1;  // see ContextMemo
+  // Bumped by every invalidation command, control change and flush: a walk that
+  // read the tables before a bump does not fill any cache with what it read.
+  std::uint64_t invalidations_ = 0;
   ContextMemo own_memo_;
   const ContextDescriptor no_cd_{};  // stands in for the CD of a stage-2-only stream
 };

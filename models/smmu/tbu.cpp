@@ -111,7 +111,7 @@ void Tbu::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) 
   // one translated piece at a time (a streaming burst stays at one address).
   while (done < length) {
     request.address = address + (streaming ? 0 : done);
-    const TranslationResult result = tcu_.translate(request, memo_);
+    const TranslationResult result = tcu_.translate(request, memo_, &micro_tlb_);
     delay += config_.hit_latency;
     if (result.event) {
       AccessContext context;  // the record's write adds to this transaction's time
@@ -286,6 +286,7 @@ std::size_t Tbu::revoke_all() {
 void Tbu::reset(bool cold) {
   revoke_all();
   memo_ = TranslationEngine::ContextMemo{};
+  micro_tlb_ = TranslationEngine::MicroTlbEntry{};
   if (cold) stats_ = TbuStatistics{};
 }
 

@@ -86,6 +86,7 @@ class Tbu : public sc_core::sc_module {
   EventQueue& events_;
   tlm::tlm_initiator_socket<>& downstream_;
   TranslationEngine::ContextMemo memo_;
+  TranslationEngine::MicroTlbEntry micro_tlb_;
   std::vector<Grant> grants_;
   TbuStatistics stats_;
   stats::Registration registration_;

@@ -48,8 +48,9 @@ class Tcu : public sc_core::sc_module {
 
   // A translation for a TBU: `request.local_time` must point at the caller's
   // sc_time offset; walk accesses add their latency to it.
-  TranslationResult translate(const TranslationRequest& request, TranslationEngine::ContextMemo& memo) {
-    return engine_.translate(request, memo);
+  TranslationResult translate(const TranslationRequest& request, TranslationEngine::ContextMemo& memo,
+                              TranslationEngine::MicroTlbEntry* micro = nullptr) {
+    return engine_.translate(request, memo, micro);
   }
   // A debugger's translation: reads tables with transport_dbg, writes nothing,
   // fills no cache, changes no statistic and reports to no observer.

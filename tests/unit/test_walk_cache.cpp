@@ -164,3 +164,62 @@ TEST(WalkCache, StageTwoWalksUseOnlyTheStageTwoLevels) {
 
 }  // namespace
 }  // namespace smmuv3tlm::translation_test
+
+// A TBU's micro-TLB: the last translation taken from the main TLB answers the
+// next access to the same page without a TLB lookup, until any invalidation.
+namespace smmuv3tlm::translation_test {
+namespace {
+
+TranslationRequest read_of(std::uint64_t address, bool read = true) {
+  TranslationRequest r;
+  r.stream_id = kSid;
+  r.address = address;
+  r.read = read;
+  return r;
+}
+
+TEST(MicroTlb, AnswersTheSamePageUntilAnInvalidation) {
+  S1World w;
+  smmu::TranslationEngine& engine = w.rig.engine;
+  smmu::TranslationEngine::ContextMemo memo;
+  smmu::TranslationEngine::MicroTlbEntry micro;
+  ASSERT_TRUE(engine.translate(read_of(kVa), memo, &micro).ok());       // walk
+  ASSERT_TRUE(engine.translate(read_of(kVa + 8), memo, &micro).ok());   // main TLB: fills the micro-TLB
+  const std::uint64_t lookups = engine.tlb().statistics().lookups;
+  TranslationResult r = engine.translate(read_of(kVa + 0x40), memo, &micro);
+  EXPECT_TRUE(translated_to(r, 0x8000'0040));
+  EXPECT_EQ(engine.statistics().micro_tlb_hits, 1u);
+  EXPECT_EQ(engine.tlb().statistics().lookups, lookups) << "the main TLB was not asked";
+  // Another page, or a write where only reads are known to be allowed, goes to the TLB.
+  EXPECT_TRUE(translated_to(engine.translate(read_of(kVa + k4K), memo, &micro), 0x8000'1000));
+  EXPECT_EQ(engine.statistics().micro_tlb_hits, 1u);
+  // Any invalidation empties it, even one for another ASID.
+  ASSERT_TRUE(engine.translate(read_of(kVa + k4K + 8), memo, &micro).ok());
+  Command other = command(CommandOpcode::TLBI_NH_ASID);
+  other.asid = 99;
+  engine.execute(other);
+  ASSERT_TRUE(engine.translate(read_of(kVa + k4K + 16), memo, &micro).ok());
+  EXPECT_EQ(engine.statistics().micro_tlb_hits, 1u);
+  engine.execute(tlbi_va(false));
+  EXPECT_TRUE(translated_to(engine.translate(read_of(kVa + 0x80), memo, &micro), 0x8000'0080));
+}
+
+TEST(MicroTlb, APermissionTheEntryDoesNotGrantIsNotAnsweredFromIt) {
+  Rig rig(test_caps());
+  PageTableBuilder& tt = rig.tables(TableGeometry::stage1(12, 48));
+  tables::PageAttributes read_only;
+  read_only.ap = 0b11;  // read-only, any level
+  tt.map(kVa, 0x8000'0000, k4K, read_only);
+  CdFields cd;
+  cd.asid = 5;
+  add_s1_stream(rig, kSid, tt, cd);
+  smmu::TranslationEngine::ContextMemo memo;
+  smmu::TranslationEngine::MicroTlbEntry micro;
+  ASSERT_TRUE(rig.engine.translate(read_of(kVa), memo, &micro).ok());
+  ASSERT_TRUE(rig.engine.translate(read_of(kVa), memo, &micro).ok());
+  EXPECT_TRUE(faulted(rig.engine.translate(read_of(kVa, false), memo, &micro), EventId::F_PERMISSION))
+      << "the write still faults with the micro-TLB holding the page";
+}
+
+}  // namespace
+}  // namespace smmuv3tlm::translation_test

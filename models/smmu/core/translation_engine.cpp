@@ -746,13 +746,13 @@ void TranslationEngine::bypass(const TranslationRequest& request, unsigned privc
   ++stats_.bypassed;
 }
 
-void TranslationEngine::translate_into(const TranslationRequest& request, ContextMemo& memo,
+void TranslationEngine::translate_into(const TranslationRequest& request, ContextMemo& memo, MicroTlbEntry* micro,
                                        TranslationResult& result) {
   if (request.instruction && !request.read) {
     // Writes are data whatever the incoming InD says (STE.INSTCFG, §7.3).
     TranslationRequest data_write = request;
     data_write.instruction = false;
-    translate_into(data_write, memo, result);
+    translate_into(data_write, memo, micro, result);
     return;
   }
   ++stats_.translations;
@@ -799,9 +799,9 @@ void TranslationEngine::translate_into(const TranslationRequest& request, Contex
     TranslationRequest overridden = request;
     if (ctx.ste->privcfg >= 2) overridden.privileged = ctx.ste->privcfg == 3;
     if (ctx.ste->instcfg >= 2) overridden.instruction = ctx.ste->instcfg == 3 && overridden.read;
-    translate_in_context(overridden, ctx, result);
+    translate_in_context(overridden, ctx, nullptr, result);
   } else {
-    translate_in_context(request, ctx, result);
+    translate_in_context(request, ctx, micro, result);
   }
   return;
 }
@@ -809,7 +809,7 @@ void TranslationEngine::translate_into(const TranslationRequest& request, Contex
 // The hit path runs through here on every DMA beat: inlined into its caller.
 [[gnu::always_inline]] inline void TranslationEngine::complete_translation(const TranslationRequest& request, const StreamContext& ctx,
                                              const ContextDescriptor& cd, std::uint64_t key, const TlbEntry& entry,
-                                             TranslationResult& result) {
+                                             MicroTlbEntry* micro, TranslationResult& result) {
   if (((entry.allowed_accesses >> access_kind(request.read, request.privileged, request.instruction)) & 1) == 0) {
     // Which stage refuses decides the record: stage 1 is checked first.
     const bool stage1_refuses = entry.perms.s1 && !stage1_permits(entry.perms, request, ctx.single_privilege, cd.pan, cd.wxn);
@@ -823,6 +823,21 @@ void TranslationEngine::translate_into(const TranslationRequest& request, Contex
   result.size = 1ull << entry.size_log2;
   result.input_base = request.address & ~(result.size - 1);
   result.output_base = entry.output_base;
+  if (micro != nullptr) {
+    // Writes to a clean DBM page walk (HTTU marks it dirty): reads only then.
+    const bool clean = entry.perms.s1_dirty_clean || entry.perms.s2_dirty_clean;
+    micro->epoch = invalidations_;
+    micro->stream_id = request.stream_id;
+    micro->ssv = request.ssv;
+    micro->substream_id = request.substream_id;
+    micro->size_log2 = entry.size_log2;
+    micro->allowed_accesses = static_cast<std::uint8_t>(entry.allowed_accesses & (clean ? 0xAA : 0xFF));
+    micro->privcfg = static_cast<std::uint8_t>(result.privcfg);
+    micro->instcfg = static_cast<std::uint8_t>(result.instcfg);
+    micro->nscfg = static_cast<std::uint8_t>(result.nscfg);
+    micro->input_base = result.input_base;
+    micro->output_base = result.output_address - (request.address - result.input_base);
+  }
   if (request.want_access_rights) {
     // What a DMI grant for this window may allow.
     result.readable = (entry.allowed_accesses >> access_kind(true, request.privileged, request.instruction)) & 1;
@@ -835,7 +850,7 @@ void TranslationEngine::translate_into(const TranslationRequest& request, Contex
 }
 
 void TranslationEngine::translate_in_context(const TranslationRequest& request, const StreamContext& ctx,
-                                             TranslationResult& result) {
+                                             MicroTlbEntry* micro, TranslationResult& result) {
   const StreamTableEntry& ste = *ctx.ste;
   result.privcfg = ste.privcfg;
   result.instcfg = ste.instcfg;
@@ -877,7 +892,7 @@ void TranslationEngine::translate_in_context(const TranslationRequest& request, 
   const TlbEntry* hit = tlb_.lookup(ctx.tag, key);
   if (hit != nullptr && (request.read || !(hit->perms.s1_dirty_clean || hit->perms.s2_dirty_clean))) {
     result.tlb_hit = true;
-    complete_translation(request, ctx, cd, key, *hit, result);
+    complete_translation(request, ctx, cd, key, *hit, micro, result);
     return;
   }
   // The walk may wait in the memory target, and the memo it came from may be
@@ -886,7 +901,9 @@ void TranslationEngine::translate_in_context(const TranslationRequest& request, 
   const ContextDescriptor& pinned_cd = pinned.cd != nullptr ? *pinned.cd : no_cd_;
   TlbEntry walked;
   if (walk_for(request, pinned, pinned_cd, key, range_index, walked, result)) {
-    complete_translation(request, pinned, pinned_cd, key, walked, result);
+    // Filled from the TLB on the next access, not from a walk that may have
+    // overlapped an invalidation.
+    complete_translation(request, pinned, pinned_cd, key, walked, nullptr, result);
   }
 }
 

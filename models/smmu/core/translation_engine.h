@@ -151,6 +151,7 @@ struct TranslationStatistics {
   std::uint64_t config_cache_hits = 0;
   std::uint64_t config_cache_misses = 0;
   std::uint64_t hardware_updates = 0;
+  std::uint64_t micro_tlb_hits = 0;  // translations a TBU's micro-TLB answered
   std::map<EventId, std::uint64_t> faults;
 };
 inline auto statistic_fields(const TranslationStatistics&) {
@@ -163,7 +164,8 @@ inline auto statistic_fields(const TranslationStatistics&) {
       stats::field("ste_fetches", &S::ste_fetches), stats::field("cd_fetches", &S::cd_fetches),
       stats::field("config_cache_hits", &S::config_cache_hits),
       stats::field("config_cache_misses", &S::config_cache_misses),
-      stats::field("hardware_updates", &S::hardware_updates), stats::field("faults", &S::faults));
+      stats::field("hardware_updates", &S::hardware_updates), stats::field("micro_tlb_hits", &S::micro_tlb_hits),
+      stats::field("faults", &S::faults));
 }
 
 class TranslationEngine : public CacheMaintenance {
@@ -209,9 +211,28 @@ class TranslationEngine : public CacheMaintenance {
   // waits): each walk keeps the configuration it resolved alive, and a cache is
   // filled only when no invalidation, control change or reset happened since
   // the walk read the tables, so nothing stale survives a CFGI/TLBI.
-  TranslationResult translate(const TranslationRequest& request, ContextMemo& memo) {
+  // A TBU's micro-TLB (one entry): the last translation it took from the main
+  // TLB, answered without looking there again until the engine's next
+  // invalidation, control change or reset. Not used for streams whose STE
+  // overrides the incoming attributes.
+  struct MicroTlbEntry {
+    std::uint64_t epoch = ~std::uint64_t{0};  // the engine's invalidation count when filled
+    std::uint32_t stream_id = 0;
+    bool ssv = false;
+    std::uint32_t substream_id = 0;
+    std::uint8_t size_log2 = 0;
+    std::uint8_t allowed_accesses = 0;  // as TlbEntry; writes left out while a DBM page is clean
+    std::uint8_t privcfg = 0;
+    std::uint8_t instcfg = 0;
+    std::uint8_t nscfg = 0;
+    std::uint64_t input_base = 0;   // in the requests' address space
+    std::uint64_t output_base = 0;
+  };
+
+  TranslationResult translate(const TranslationRequest& request, ContextMemo& memo,
+                              MicroTlbEntry* micro = nullptr) {
     TranslationResult result;  // one named result: returned without a copy
-    translate_into(request, memo, result);
+    if (micro == nullptr || !micro_tlb_hit(request, *micro, result)) translate_into(request, memo, micro, result);
     return result;
   }
   // With the engine's own memo (unit tests, single-threaded callers).
@@ -264,11 +285,36 @@ class TranslationEngine : public CacheMaintenance {
   };
   InvalidationScope scope_of(const Command& command) const;
 
-  void translate_into(const TranslationRequest& request, ContextMemo& memo, TranslationResult& result);
+  void translate_into(const TranslationRequest& request, ContextMemo& memo, MicroTlbEntry* micro,
+                      TranslationResult& result);
+  bool micro_tlb_hit(const TranslationRequest& request, const MicroTlbEntry& micro, TranslationResult& result) {
+    if (micro.epoch != invalidations_ || request.stream_id != micro.stream_id || request.ssv != micro.ssv ||
+        (request.ssv && request.substream_id != micro.substream_id) ||
+        ((request.address ^ micro.input_base) >> micro.size_log2) != 0) {
+      return false;
+    }
+    // Writes are data (STE.INSTCFG, §7.3).
+    const unsigned kind = access_kind(request.read, request.privileged, request.instruction && request.read);
+    if (((micro.allowed_accesses >> kind) & 1) == 0 || request.want_access_rights) return false;
+    ++stats_.translations;
+    ++stats_.micro_tlb_hits;
+    result.outcome = TranslationOutcome::Translated;
+    result.output_address = micro.output_base + (request.address - micro.input_base);
+    result.size = std::uint64_t{1} << micro.size_log2;
+    result.input_base = micro.input_base;
+    result.output_base = micro.output_base;
+    result.tlb_hit = true;
+    result.privcfg = micro.privcfg;
+    result.instcfg = micro.instcfg;
+    result.nscfg = micro.nscfg;
+    return true;
+  }
   bool resolve_context(const TranslationRequest& request, StreamContext& ctx, TranslationResult& result);
-  void translate_in_context(const TranslationRequest& request, const StreamContext& ctx, TranslationResult& result);
+  void translate_in_context(const TranslationRequest& request, const StreamContext& ctx, MicroTlbEntry* micro,
+                            TranslationResult& result);
   void complete_translation(const TranslationRequest& request, const StreamContext& ctx, const ContextDescriptor& cd,
-                            std::uint64_t key, const TlbEntry& entry, TranslationResult& result);
+                            std::uint64_t key, const TlbEntry& entry, MicroTlbEntry* micro,
+                            TranslationResult& result);
   // Untranslated pass-through (STE bypass, GBPA) with the attribute overrides that apply.
   void bypass(const TranslationRequest& request, unsigned privcfg, unsigned instcfg, unsigned nscfg,
               TranslationResult& result);

@@ -6,6 +6,8 @@
 // only states equal to the old or the new entry on the bits it uses.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "platforms/driver/entry_writer.h"
 
 namespace smmuv3tlm::driver {
@@ -167,6 +169,46 @@ TEST(EntryWriterCd, ClearAndChangeAsid) {
   expect_transition(EntryKind::Cd, s1_cd(1), s1_cd(2), 1, true);
   // Installing over an invalid CD: the other qwords, then qword 0 with V.
   expect_transition(EntryKind::Cd, EntryWords{}, s1_cd(1), 2, false);
+}
+
+}  // namespace
+}  // namespace smmuv3tlm::driver
+
+#include "platforms/driver/entry_update_json.h"
+
+namespace smmuv3tlm::driver {
+namespace {
+
+TEST(EntryUpdateJson, ReportsSyncsHitlessFinalAndSteps) {
+  const std::string out = entry_update_json(
+      R"({"kind":"ste","current":["0x9","0x100000000000","0","0","0","0","0","0"],)"
+      R"("target":["0x1","0","0","0","0","0","0","0"]})");
+  const nlohmann::json j = nlohmann::json::parse(out);
+  EXPECT_EQ(j.at("syncs"), 2);
+  EXPECT_EQ(j.at("hitless"), true);
+  EXPECT_EQ(j.at("states_ok"), true);
+  EXPECT_EQ(j.at("final").at(0), "0x0000000000000001");
+  EXPECT_EQ(j.at("steps").size(), 2u);
+}
+
+TEST(EntryUpdateJson, MalformedInputNamesTheKey) {
+  const auto error_of = [](const std::string& line) {
+    try {
+      entry_update_json(line);
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  EXPECT_EQ(error_of("not json"), "not a JSON object");
+  EXPECT_NE(error_of(R"({"current":[]})").find("\"kind\""), std::string::npos);
+  EXPECT_NE(error_of(R"({"kind":"pte","current":[],"target":[]})").find("\"kind\""), std::string::npos);
+  EXPECT_NE(error_of(R"({"kind":"cd","current":["0","0"],"target":[]})").find("\"current\""), std::string::npos);
+  EXPECT_NE(error_of(R"({"kind":"cd","current":["0","0","0","0","0","0","0","xyz"],"target":[]})")
+                .find("\"current\"[7]"),
+            std::string::npos);
+  EXPECT_NE(error_of(R"({"kind":"cd","current":["0","0","0","0","0","0","0","0"]})").find("\"target\""),
+            std::string::npos);
 }
 
 }  // namespace

@@ -1,0 +1,16 @@
+# Runs smmu-entry-update on INPUT: the good lines are answered in order, the
+# malformed one is reported with its line number and key, and the exit status is 1.
+execute_process(COMMAND ${TOOL} ${INPUT} RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT status EQUAL 1)
+  message(FATAL_ERROR "exit status ${status}, expected 1\n${out}\n${err}")
+endif()
+if(NOT err MATCHES "entry-update.jsonl:2: missing key \"target\"")
+  message(FATAL_ERROR "line 2's error does not name the line and the key:\n${err}")
+endif()
+string(REGEX MATCHALL "\"syncs\":([0-9]+)" syncs "${out}")
+if(NOT syncs STREQUAL "\"syncs\":2;\"syncs\":2")
+  message(FATAL_ERROR "expected two reports of 2 syncs, got: ${syncs}\n${out}")
+endif()
+if(NOT out MATCHES "\"hitless\":true.*\"hitless\":false")
+  message(FATAL_ERROR "bypass->abort is hitless, clearing a CD is not:\n${out}")
+endif()

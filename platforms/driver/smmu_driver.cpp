@@ -1,0 +1,257 @@
+#include "platforms/driver/smmu_driver.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "models/smmu/arch/registers.h"
+
+namespace smmuv3tlm::driver {
+
+namespace {
+
+namespace reg = smmu::reg;
+constexpr unsigned kBatchEntries = 64;   // Linux's CMDQ_BATCH_ENTRIES (BITS_PER_LONG)
+constexpr std::uint32_t kCr1 = 0xD75;    // tables and queues: inner shareable, write-back (CR1 fields)
+constexpr std::uint32_t kCmdqErrIllegal = 1;
+
+// IDR5.OAS encodings -> bits (reserved encodings: none).
+unsigned oas_bits_of(unsigned encoding) {
+  static constexpr unsigned kBits[] = {32, 36, 40, 42, 44, 48, 52};
+  return encoding < 7 ? kBits[encoding] : 0;
+}
+
+}  // namespace
+
+SmmuDriver::SmmuDriver(DriverBus& bus, DriverMemory& memory, const DriverOptions& options)
+    : bus_(bus), memory_(memory), options_(options) {}
+
+template <typename Done>
+void SmmuDriver::poll(const char* what, Done done) {
+  for (unsigned i = 0; i < options_.poll_limit; ++i) {
+    if (done()) return;
+    bus_.relax();
+  }
+  throw DriverError(fmt::format("timed out waiting for {}", what));
+}
+
+const DriverFeatures& SmmuDriver::probe() {
+  const std::uint32_t idr0 = read32(reg::IDR0);
+  const std::uint32_t idr1 = read32(reg::IDR1);
+  const std::uint32_t idr3 = read32(reg::IDR3);
+  const std::uint32_t idr5 = read32(reg::IDR5);
+  namespace i0 = reg::idr0;
+  namespace i1 = reg::idr1;
+  DriverFeatures f;
+  f.stage1 = i0::S1P.get(idr0) != 0 && !options_.disable_s1;
+  f.stage2 = i0::S2P.get(idr0) != 0;
+  if (!f.stage1 && !f.stage2) {
+    throw DriverError(options_.disable_s1 && i0::S1P.get(idr0) != 0
+                          ? "IDR0.S2P = 0 and disable_s1 hides IDR0.S1P: no translation left"
+                          : "IDR0.S1P = 0 and IDR0.S2P = 0: no translation support");
+  }
+  if ((i0::TTF.get(idr0) & 0b10) == 0) throw DriverError("IDR0.TTF: the AArch64 table format is not supported");
+  // Little-endian tables (TTENDIAN 0b00 mixed, 0b10 little).
+  const std::uint64_t endian = i0::TTENDIAN.get(idr0);
+  if (endian != 0b00 && endian != 0b10) throw DriverError("IDR0.TTENDIAN: little-endian tables are not supported");
+  f.two_level_stream_table = i0::ST_LEVEL.get(idr0) == 0b01;
+  f.two_level_cd_table = i0::CD2L.get(idr0) != 0;
+  f.asid16 = i0::ASID16.get(idr0) != 0;
+  f.vmid16 = i0::VMID16.get(idr0) != 0;
+  f.hyp = i0::HYP.get(idr0) != 0;
+  f.msi = i0::MSI.get(idr0) != 0;
+  f.coherent = i0::COHACC.get(idr0) != 0 && !options_.force_non_coherent;
+  f.sev = i0::SEV.get(idr0) != 0;
+  const std::uint64_t httu = i0::HTTU.get(idr0);
+  f.httu_access = httu >= 1;
+  f.httu_dirty = httu == 2;
+  f.stall_model = static_cast<unsigned>(i0::STALL_MODEL.get(idr0));
+  if (f.stall_model == 0b11) throw DriverError("IDR0.STALL_MODEL = 0b11 is reserved");
+  if (i1::TABLES_PRESET.get(idr1) != 0 || i1::QUEUES_PRESET.get(idr1) != 0 || i1::REL.get(idr1) != 0) {
+    throw DriverError("IDR1.TABLES_PRESET/QUEUES_PRESET/REL: embedded implementations are not supported");
+  }
+  f.cmdq_log2 = static_cast<unsigned>(i1::CMDQS.get(idr1));
+  if (f.cmdq_log2 <= 6) {
+    throw DriverError(fmt::format("IDR1.CMDQS = {}: command queues of at most {} entries are not supported",
+                                  f.cmdq_log2, kBatchEntries));
+  }
+  f.eventq_log2 = static_cast<unsigned>(i1::EVENTQS.get(idr1));
+  f.sid_bits = static_cast<unsigned>(i1::SIDSIZE.get(idr1));
+  f.ssid_bits = static_cast<unsigned>(i1::SSIDSIZE.get(idr1));
+  f.ril = reg::idr3::RIL.get(idr3) != 0;
+  f.oas_bits = oas_bits_of(static_cast<unsigned>(reg::idr5::OAS.get(idr5)));
+  if (f.oas_bits == 0) throw DriverError("IDR5.OAS holds a reserved encoding");
+  f.granule_4k = reg::idr5::GRAN4K.get(idr5) != 0;
+  f.granule_16k = reg::idr5::GRAN16K.get(idr5) != 0;
+  f.granule_64k = reg::idr5::GRAN64K.get(idr5) != 0;
+  if (!f.granule_4k && !f.granule_16k && !f.granule_64k) throw DriverError("IDR5.GRAN*: no translation granule");
+  features_ = f;
+  probed_ = true;
+  return features_;
+}
+
+void SmmuDriver::write_cr0(std::uint32_t value) {
+  write32(reg::CR0, value);
+  poll("CR0ACK", [&] { return read32(reg::CR0ACK) == value; });
+}
+
+void SmmuDriver::reset(std::uint64_t strtab_base, std::uint32_t strtab_base_cfg) {
+  if (!probed_) probe();
+  namespace cr0 = reg::cr0;
+  // An enabled SMMU is first made to abort, then disabled (arm_smmu_device_reset).
+  if ((read32(reg::CR0) & cr0::SMMUEN) != 0) {
+    write32(reg::GBPA, reg::gbpa::UPDATE | reg::gbpa::ABORT);
+    poll("GBPA.UPDATE", [&] { return (read32(reg::GBPA) & reg::gbpa::UPDATE) == 0; });
+  }
+  write_cr0(0);
+  write32(reg::CR1, kCr1);
+  std::uint32_t cr2 = reg::cr2::PTM | reg::cr2::RECINVSID;
+  if (features_.hyp) cr2 |= reg::cr2::E2H;
+  write32(reg::CR2, cr2);
+  bus_.write_register(reg::STRTAB_BASE, strtab_base, 8);
+  write32(reg::STRTAB_BASE_CFG, strtab_base_cfg);
+
+  // The queues: sized by the options, capped by the IDR1 maxima.
+  cmdq_log2_ = std::min(options_.cmdq_log2, features_.cmdq_log2);
+  eventq_log2_ = std::min(options_.eventq_log2, features_.eventq_log2);
+  if (cmdq_base_ == 0) {
+    const std::uint64_t bytes = std::uint64_t{smmu::kCommandBytes} << cmdq_log2_;
+    cmdq_base_ = memory_.allocate(PageUse::CommandQueue, bytes, std::max<std::uint64_t>(bytes, 32));
+    const std::uint64_t events = std::uint64_t{smmu::kEventRecordBytes} << eventq_log2_;
+    eventq_base_ = memory_.allocate(PageUse::EventQueue, events, std::max<std::uint64_t>(events, 32));
+  }
+  prod_ = 0;
+  bus_.write_register(reg::CMDQ_BASE, reg::queue_base::RA_WA | cmdq_base_ | cmdq_log2_, 8);
+  write32(reg::CMDQ_PROD, 0);
+  write32(reg::CMDQ_CONS, 0);
+  std::uint32_t enables = cr0::CMDQEN;
+  write_cr0(enables);
+
+  // Invalidate any cached configuration and TLB entries.
+  smmu::Command cfgi_all;
+  cfgi_all.opcode = smmu::CommandOpcode::CFGI_STE_RANGE;
+  cfgi_all.range = 31;
+  issue({cfgi_all});
+  if (features_.hyp) {
+    smmu::Command tlbi_el2;
+    tlbi_el2.opcode = smmu::CommandOpcode::TLBI_EL2_ALL;
+    issue({tlbi_el2});
+  }
+  smmu::Command tlbi_nsnh;
+  tlbi_nsnh.opcode = smmu::CommandOpcode::TLBI_NSNH_ALL;
+  issue({tlbi_nsnh});
+
+  bus_.write_register(reg::EVENTQ_BASE, reg::queue_base::RA_WA | eventq_base_ | eventq_log2_, 8);
+  write32(reg::EVENTQ_PROD, 0);
+  write32(reg::EVENTQ_CONS, 0);
+  enables |= cr0::EVENTQEN;
+  write_cr0(enables);
+
+  // Interrupts: acknowledge what is latched, then enable the event queue and GERROR.
+  write32(reg::IRQ_CTRL, 0);
+  poll("IRQ_CTRLACK", [&] { return read32(reg::IRQ_CTRLACK) == 0; });
+  write32(reg::GERRORN, read32(reg::GERROR));
+  const std::uint32_t irqs = reg::irq_ctrl::EVENTQ_IRQEN | reg::irq_ctrl::GERROR_IRQEN;
+  write32(reg::IRQ_CTRL, irqs);
+  poll("IRQ_CTRLACK", [&] { return read32(reg::IRQ_CTRLACK) == irqs; });
+
+  if (!options_.disable_bypass) {
+    // Unattached streams bypass: GBPA without ABORT (the stream table decides
+    // once SMMUEN is set; this only matters while it is not).
+    write32(reg::GBPA, reg::gbpa::UPDATE);
+    poll("GBPA.UPDATE", [&] { return (read32(reg::GBPA) & reg::gbpa::UPDATE) == 0; });
+  }
+  write_cr0(enables | cr0::SMMUEN);
+}
+
+std::uint32_t SmmuDriver::free_slots(std::uint32_t cons) const {
+  const std::uint32_t entries = 1u << cmdq_log2_;
+  const std::uint32_t used = (prod_ - cons) & queue_mask();
+  return entries - used;
+}
+
+void SmmuDriver::write_command(const std::array<std::uint64_t, 2>& words) {
+  const std::uint64_t slot = cmdq_base_ + std::uint64_t{prod_ & ((1u << cmdq_log2_) - 1)} * smmu::kCommandBytes;
+  bus_.store64(slot, words[0]);
+  bus_.store64(slot + 8, words[1]);
+  prod_ = (prod_ + 1) & queue_mask();
+}
+
+void SmmuDriver::recover_from_error(std::uint32_t cons) {
+  // Linux's arm_smmu_cmdq_skip_err: an illegal command is replaced by a
+  // CMD_SYNC, and CMDQ_ERR is acknowledged so the queue resumes at CONS.
+  const std::uint32_t error = static_cast<std::uint32_t>(reg::queue_pointer::CMDQ_CONS_ERR.get(cons));
+  const std::uint64_t slot = cmdq_base_ + std::uint64_t{cons & ((1u << cmdq_log2_) - 1)} * smmu::kCommandBytes;
+  if (error == kCmdqErrIllegal) {
+    ++stats_.illegal_commands;
+    smmu::Command replacement;
+    replacement.opcode = smmu::CommandOpcode::CMD_SYNC;
+    const auto words = smmu::encode_command(replacement);
+    bus_.store64(slot, words[0]);
+    bus_.store64(slot + 8, words[1]);
+  }
+  const std::uint32_t gerror = read32(reg::GERROR);
+  const std::uint32_t gerrorn = read32(reg::GERRORN);
+  if (((gerror ^ gerrorn) & reg::gerror::CMDQ_ERR) != 0) write32(reg::GERRORN, gerrorn ^ reg::gerror::CMDQ_ERR);
+}
+
+void SmmuDriver::wait_for_sync(std::uint32_t sync_prod, std::uint32_t msi_value) {
+  const bool msi_polling = features_.msi && features_.coherent && !options_.disable_msipolling;
+  const std::uint64_t slot = cmdq_base_ + std::uint64_t{sync_prod & ((1u << cmdq_log2_) - 1)} * smmu::kCommandBytes;
+  poll("CMD_SYNC", [&] {
+    const std::uint32_t cons = read32(reg::CMDQ_CONS);
+    if (reg::queue_pointer::CMDQ_CONS_ERR.get(cons) != 0) {
+      recover_from_error(cons);
+      return false;
+    }
+    if (msi_polling) return static_cast<std::uint32_t>(bus_.load64(slot)) == msi_value;
+    // CONS has moved past the sync: (cons - sync_prod) within the queue, non-zero.
+    const std::uint32_t consumed = (cons - sync_prod) & queue_mask();
+    return consumed != 0 && consumed <= (1u << cmdq_log2_);
+  });
+}
+
+void SmmuDriver::issue(const std::vector<smmu::Command>& commands, bool sync) {
+  if (cmdq_base_ == 0) throw DriverError("the command queue is used before reset()");
+  const unsigned capacity = std::min<unsigned>(kBatchEntries, (1u << cmdq_log2_) - 1);
+  std::size_t next = 0;
+  do {
+    const std::size_t remaining = commands.size() - next;
+    const bool last = remaining <= capacity - (sync ? 1 : 0);
+    const std::size_t count = last ? remaining : capacity;
+    const unsigned slots = static_cast<unsigned>(count) + (last && sync ? 1 : 0);
+    // Wait for room (arm_smmu_cmdq_poll_until_not_full).
+    for (unsigned i = 0; free_slots(read32(reg::CMDQ_CONS) & queue_mask()) < slots; ++i) {
+      if (i >= options_.poll_limit) throw DriverError("timed out waiting for command queue space");
+      const std::uint32_t cons = read32(reg::CMDQ_CONS);
+      if (reg::queue_pointer::CMDQ_CONS_ERR.get(cons) != 0) recover_from_error(cons);
+      ++stats_.queue_full_waits;
+      bus_.relax();
+    }
+    for (std::size_t i = 0; i < count; ++i) write_command(smmu::encode_command(commands[next + i]));
+    stats_.commands += count;
+    next += count;
+    std::uint32_t sync_prod = 0;
+    if (last && sync) {
+      // With MSI polling the sync's MSI writes 0 over its own first word
+      // (Linux's ARM_SMMU_OPT_MSIPOLL), which the driver then polls.
+      sync_prod = prod_;
+      smmu::Command cmd_sync;
+      cmd_sync.opcode = smmu::CommandOpcode::CMD_SYNC;
+      if (features_.msi && features_.coherent && !options_.disable_msipolling) {
+        cmd_sync.sync_signal = smmu::SyncSignal::Irq;
+        cmd_sync.msi_address =
+            cmdq_base_ + std::uint64_t{sync_prod & ((1u << cmdq_log2_) - 1)} * smmu::kCommandBytes;
+        cmd_sync.msi_data = 0;
+      }
+      write_command(smmu::encode_command(cmd_sync));
+      ++stats_.syncs;
+    }
+    write32(reg::CMDQ_PROD, prod_);
+    ++stats_.batches;
+    if (last && sync) wait_for_sync(sync_prod, 0);
+    if (last) break;
+  } while (true);
+}
+
+}  // namespace smmuv3tlm::driver

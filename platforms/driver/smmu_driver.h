@@ -1,0 +1,136 @@
+// The host driver model's core, as Linux's arm-smmu-v3 runs it: probe (ID
+// registers into a feature set), reset (the driver's order), and the command
+// queue (batches, wrap, waiting for space, CMD_SYNC completion by MSI polling
+// or CONS polling, CERROR_ILL recovery). Plain C++ over a DriverBus, so unit
+// tests drive it against the programming interface without a simulation; the
+// SystemC driver module implements the bus with TLM sockets and waits.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "models/smmu/arch/command.h"
+#include "models/smmu/arch/event.h"
+#include "platforms/driver/driver_memory.h"
+
+namespace smmuv3tlm::driver {
+
+class DriverError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Everything the driver does to the SMMU and its memory.
+class DriverBus {
+ public:
+  virtual ~DriverBus() = default;
+  virtual std::uint64_t read_register(std::uint64_t offset, unsigned bytes) = 0;
+  virtual void write_register(std::uint64_t offset, std::uint64_t value, unsigned bytes) = 0;
+  virtual std::uint64_t load64(std::uint64_t pa) = 0;
+  virtual void store64(std::uint64_t pa, std::uint64_t value) = 0;  // one 64-bit store
+  // Clean [pa, pa + bytes) to the point of coherency (a non-coherent SMMU reads memory).
+  virtual void clean_to_poc(std::uint64_t pa, std::uint64_t bytes) = 0;
+  // One poll interval (time passes in a simulation).
+  virtual void relax() = 0;
+};
+
+// What probe read from IDR0-5 (Linux's arm_smmu_device_hw_probe).
+struct DriverFeatures {
+  bool stage1 = false;
+  bool stage2 = false;
+  bool two_level_stream_table = false;
+  bool two_level_cd_table = false;
+  bool asid16 = false;
+  bool vmid16 = false;
+  bool hyp = false;
+  bool msi = false;
+  bool coherent = false;
+  bool sev = false;
+  bool ril = false;
+  bool httu_access = false;
+  bool httu_dirty = false;
+  unsigned stall_model = 0;
+  unsigned sid_bits = 0;
+  unsigned ssid_bits = 0;
+  unsigned cmdq_log2 = 0;
+  unsigned eventq_log2 = 0;
+  unsigned oas_bits = 0;
+  bool granule_4k = false;
+  bool granule_16k = false;
+  bool granule_64k = false;
+  bool nesting() const { return stage1 && stage2; }
+};
+
+// Named as Linux's module parameters and options.
+struct DriverOptions {
+  bool disable_s1 = false;          // hide IDR0.S1P: every DMA domain is stage 2
+  bool disable_msipolling = false;  // CMD_SYNC completion by CONS polling
+  bool disable_bypass = true;       // unattached streams abort (Linux's default)
+  bool force_non_coherent = false;  // clean every table store even if IDR0.COHACC
+  unsigned cmdq_log2 = 8;           // capped by IDR1.CMDQS
+  unsigned eventq_log2 = 7;         // capped by IDR1.EVENTQS
+  unsigned poll_limit = 100000;     // relax() calls before a wait is declared stuck
+};
+
+struct DriverStatistics {
+  std::uint64_t commands = 0;
+  std::uint64_t syncs = 0;
+  std::uint64_t batches = 0;
+  std::uint64_t queue_full_waits = 0;  // relax() calls waiting for space
+  std::uint64_t illegal_commands = 0;  // CERROR_ILL recoveries
+};
+
+class SmmuDriver {
+ public:
+  SmmuDriver(DriverBus& bus, DriverMemory& memory, const DriverOptions& options = {});
+
+  // Reads the ID registers; throws DriverError naming the field of an SMMU this
+  // driver cannot drive.
+  const DriverFeatures& probe();
+  // Linux's arm_smmu_device_reset: CR0=0, CR1/CR2, STRTAB_BASE/_CFG, command
+  // queue, CFGI_ALL/TLBI, event queue, GERROR acknowledged, IRQ_CTRL, SMMUEN.
+  // `strtab_base` / `strtab_base_cfg` are the register values of the stream
+  // table the caller built.
+  void reset(std::uint64_t strtab_base, std::uint32_t strtab_base_cfg);
+
+  // Queues the commands in batches (as many as fit) and, with `sync`, ends with
+  // a CMD_SYNC and waits for it.
+  void issue(const std::vector<smmu::Command>& commands, bool sync = true);
+  void sync() { issue({}, true); }
+
+  const DriverFeatures& features() const { return features_; }
+  const DriverStatistics& statistics() const { return stats_; }
+  std::uint64_t cmdq_base() const { return cmdq_base_; }
+  std::uint64_t msi_word() const { return msi_word_; }
+
+ private:
+  std::uint32_t read32(std::uint64_t offset) { return static_cast<std::uint32_t>(bus_.read_register(offset, 4)); }
+  void write32(std::uint64_t offset, std::uint32_t value) { bus_.write_register(offset, value, 4); }
+  void write_cr0(std::uint32_t value);
+  template <typename Done>
+  void poll(const char* what, Done done);
+
+  std::uint32_t queue_mask() const { return (2u << cmdq_log2_) - 1; }  // index and wrap bit
+  std::uint32_t free_slots(std::uint32_t cons) const;
+  void write_command(const std::array<std::uint64_t, 2>& words);
+  void wait_for_sync(std::uint32_t sync_prod, std::uint32_t msi_value);
+  void recover_from_error(std::uint32_t cons);
+
+  DriverBus& bus_;
+  DriverMemory& memory_;
+  DriverOptions options_;
+  DriverFeatures features_;
+  bool probed_ = false;
+  unsigned cmdq_log2_ = 0;
+  unsigned eventq_log2_ = 0;
+  std::uint64_t cmdq_base_ = 0;
+  std::uint64_t eventq_base_ = 0;
+  std::uint64_t msi_word_ = 0;
+  std::uint32_t prod_ = 0;
+  std::uint32_t sync_sequence_ = 0;
+  DriverStatistics stats_;
+};
+
+}  // namespace smmuv3tlm::driver

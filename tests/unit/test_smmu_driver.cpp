@@ -1,0 +1,194 @@
+// The driver model's core against the programming interface, without a
+// simulation: probe (features, refusals naming the field, disable_s1), the
+// Linux reset order, command batches with wrap and a full queue, CMD_SYNC by
+// MSI polling and by CONS polling, and CERROR_ILL recovery.
+#include <gtest/gtest.h>
+
+#include <memory>
+
+#include "models/smmu/arch/registers.h"
+#include "models/smmu/core/programming_interface.h"
+#include "platforms/driver/smmu_driver.h"
+#include "tests/support/map_memory.h"
+
+namespace smmuv3tlm::driver {
+namespace {
+
+using smmu::Command;
+using smmu::CommandOpcode;
+namespace reg = smmu::reg;
+
+class RecordingCaches : public smmu::CacheMaintenance {
+ public:
+  void execute(const Command& command) override { executed.push_back(command.opcode); }
+  std::vector<CommandOpcode> executed;
+};
+
+// The SMMU's programming interface as the driver's bus. Asynchronous: the
+// SMMU consumes one command per poll interval (relax), so the driver really
+// waits for CONS, for the MSI word and for room in a full queue.
+class PiBus : public DriverBus {
+ public:
+  explicit PiBus(const smmu::Capabilities& caps, bool asynchronous = true) {
+    smmu::ProgrammingInterfaceConfig config;
+    config.consume_commands_on_write = !asynchronous;
+    pi = std::make_unique<smmu::ProgrammingInterface>(caps, memory, caches, config);
+  }
+  std::uint64_t read_register(std::uint64_t offset, unsigned bytes) override { return pi->read(offset, bytes); }
+  void write_register(std::uint64_t offset, std::uint64_t value, unsigned bytes) override {
+    writes.push_back(offset);
+    pi->write(offset, value, bytes);
+  }
+  std::uint64_t load64(std::uint64_t pa) override { return memory.peek64(pa); }
+  void store64(std::uint64_t pa, std::uint64_t value) override {
+    ++stores;
+    memory.poke64(pa, value);
+  }
+  void clean_to_poc(std::uint64_t, std::uint64_t) override { ++cleans; }
+  void relax() override {
+    ++relaxes;
+    if (pi->command_ready()) pi->consume_command();
+  }
+
+  test_support::MapMemory memory;
+  RecordingCaches caches;
+  std::unique_ptr<smmu::ProgrammingInterface> pi;
+  std::vector<std::uint64_t> writes;
+  unsigned stores = 0;
+  unsigned cleans = 0;
+  unsigned relaxes = 0;
+};
+
+smmu::Capabilities mmu700() { return *smmu::Capabilities::preset("mmu-700"); }
+
+TEST(SmmuDriverProbe, ReadsTheFeatureSet) {
+  PiBus bus(mmu700());
+  DriverMemory memory;
+  SmmuDriver driver(bus, memory);
+  const DriverFeatures& f = driver.probe();
+  EXPECT_TRUE(f.stage1);
+  EXPECT_TRUE(f.stage2);
+  EXPECT_TRUE(f.nesting());
+  EXPECT_TRUE(f.two_level_stream_table);
+  EXPECT_TRUE(f.msi);
+  EXPECT_EQ(f.oas_bits, mmu700().oas_bits);
+  EXPECT_EQ(f.sid_bits, mmu700().sid_bits);
+  EXPECT_EQ(f.cmdq_log2, mmu700().cmdq_log2);
+  EXPECT_TRUE(f.granule_4k && f.granule_64k);
+}
+
+TEST(SmmuDriverProbe, DisableS1PutsEveryDomainOnStageTwo) {
+  PiBus bus(mmu700());
+  DriverMemory memory;
+  DriverOptions options;
+  options.disable_s1 = true;
+  SmmuDriver driver(bus, memory, options);
+  EXPECT_FALSE(driver.probe().stage1);
+  EXPECT_TRUE(driver.features().stage2);
+  // An SMMU with stage 1 only has nothing left.
+  PiBus s1_only(*smmu::Capabilities::preset("qemu-virt"));
+  SmmuDriver refused(s1_only, memory, options);
+  try {
+    refused.probe();
+    FAIL() << "probe accepted an SMMU with no usable stage";
+  } catch (const DriverError& e) {
+    EXPECT_NE(std::string(e.what()).find("IDR0.S2P"), std::string::npos) << e.what();
+  }
+}
+
+TEST(SmmuDriverProbe, ASmallCommandQueueIsRefusedNamingTheField) {
+  smmu::Capabilities caps = mmu700();
+  caps.cmdq_log2 = 6;
+  PiBus bus(caps);
+  DriverMemory memory;
+  SmmuDriver driver(bus, memory);
+  try {
+    driver.probe();
+    FAIL() << "a 64-entry command queue was accepted";
+  } catch (const DriverError& e) {
+    EXPECT_NE(std::string(e.what()).find("IDR1.CMDQS"), std::string::npos) << e.what();
+  }
+}
+
+TEST(SmmuDriverReset, FollowsLinuxOrderAndEnablesTheSmmu) {
+  smmu::Capabilities caps = mmu700();
+  caps.hyp = true;
+  PiBus bus(caps);
+  DriverMemory memory;
+  SmmuDriver driver(bus, memory);
+  driver.reset(0x1234000, 0x10008);
+  EXPECT_EQ(bus.pi->cr0ack(), reg::cr0::SMMUEN | reg::cr0::CMDQEN | reg::cr0::EVENTQEN);
+  EXPECT_EQ(bus.pi->cr1(), 0xD75u);
+  EXPECT_EQ(bus.pi->strtab_base(), 0x1234000u);
+  EXPECT_EQ(bus.pi->strtab_base_cfg(), 0x10008u);
+  EXPECT_EQ(bus.pi->read(reg::IRQ_CTRLACK, 4), reg::irq_ctrl::EVENTQ_IRQEN | reg::irq_ctrl::GERROR_IRQEN);
+  // CFGI_ALL, TLBI_EL2_ALL (HYP), TLBI_NSNH_ALL, each synced.
+  const std::vector<CommandOpcode> expected = {CommandOpcode::CFGI_STE_RANGE, CommandOpcode::TLBI_EL2_ALL,
+                                               CommandOpcode::TLBI_NSNH_ALL};
+  EXPECT_EQ(bus.caches.executed, expected);
+  EXPECT_EQ(driver.statistics().syncs, 3u);
+  // CR1/CR2/STRTAB are written while SMMUEN=0, before the command queue is enabled.
+  const auto position = [&](std::uint64_t offset) {
+    return std::find(bus.writes.begin(), bus.writes.end(), offset) - bus.writes.begin();
+  };
+  EXPECT_LT(position(reg::CR1), position(reg::STRTAB_BASE));
+  EXPECT_LT(position(reg::STRTAB_BASE_CFG), position(reg::CMDQ_BASE));
+  EXPECT_LT(position(reg::CMDQ_BASE), position(reg::EVENTQ_BASE));
+  EXPECT_EQ(bus.pi->statistics().constrained_unpredictable_writes, 0u);
+}
+
+TEST(SmmuDriverCommandQueue, BatchesWrapAndWaitForRoomInAFullQueue) {
+  PiBus bus(mmu700());
+  DriverMemory memory;
+  DriverOptions options;
+  options.cmdq_log2 = 7;  // 128 entries
+  SmmuDriver driver(bus, memory, options);
+  driver.reset(0x1000000, 8);
+  bus.caches.executed.clear();
+  std::vector<Command> commands(300);
+  for (Command& c : commands) c.opcode = CommandOpcode::TLBI_NSNH_ALL;
+  driver.issue(commands);
+  EXPECT_EQ(bus.caches.executed.size(), 300u) << "every command consumed, in order";
+  EXPECT_GE(driver.statistics().batches, 5u) << "at most 64 commands per batch";
+  EXPECT_GT(driver.statistics().queue_full_waits, 0u);
+  EXPECT_EQ(bus.pi->read(reg::CMDQ_CONS, 4) & 0xff, bus.pi->read(reg::CMDQ_PROD, 4) & 0xff);
+}
+
+TEST(SmmuDriverCommandQueue, SyncCompletesByMsiPollingOrByConsPolling) {
+  for (const bool msipolling : {true, false}) {
+    PiBus bus(mmu700());
+    DriverMemory memory;
+    DriverOptions options;
+    options.disable_msipolling = !msipolling;
+    SmmuDriver driver(bus, memory, options);
+    driver.reset(0x1000000, 8);
+    const std::uint64_t msis = bus.pi->statistics().sync_msis;
+    Command tlbi;
+    tlbi.opcode = CommandOpcode::TLBI_NSNH_ALL;
+    driver.issue({tlbi});
+    EXPECT_EQ(bus.pi->statistics().sync_msis - msis, msipolling ? 1u : 0u) << "msipolling " << msipolling;
+    EXPECT_GT(bus.relaxes, 0u) << "the driver waited for the asynchronous SMMU";
+  }
+}
+
+TEST(SmmuDriverCommandQueue, AnIllegalCommandIsReplacedAndTheQueueRestarts) {
+  smmu::Capabilities caps = mmu700();
+  caps.asid16 = false;  // an ASID above 0xff is then illegal
+  PiBus bus(caps);
+  DriverMemory memory;
+  SmmuDriver driver(bus, memory);
+  driver.reset(0x1000000, 8);
+  Command bad;
+  bad.opcode = CommandOpcode::TLBI_NH_ASID;
+  bad.asid = 0x1234;
+  Command good;
+  good.opcode = CommandOpcode::TLBI_NSNH_ALL;
+  bus.caches.executed.clear();
+  driver.issue({bad, good});
+  EXPECT_EQ(driver.statistics().illegal_commands, 1u);
+  EXPECT_EQ(bus.caches.executed, std::vector<CommandOpcode>{CommandOpcode::TLBI_NSNH_ALL});
+  EXPECT_EQ(bus.pi->active_global_errors(), 0u) << "CMDQ_ERR acknowledged";
+}
+
+}  // namespace
+}  // namespace smmuv3tlm::driver

@@ -4,7 +4,9 @@
 
 #include <fmt/format.h>
 
+#include "models/smmu/arch/bits.h"
 #include "models/smmu/arch/registers.h"
+#include "models/smmu/arch/stream_table.h"
 
 namespace smmuv3tlm::driver {
 
@@ -70,6 +72,7 @@ const DriverFeatures& SmmuDriver::probe() {
   if (i1::TABLES_PRESET.get(idr1) != 0 || i1::QUEUES_PRESET.get(idr1) != 0 || i1::REL.get(idr1) != 0) {
     throw DriverError("IDR1.TABLES_PRESET/QUEUES_PRESET/REL: embedded implementations are not supported");
   }
+  f.attr_types_override = i1::ATTR_TYPES_OVR.get(idr1) != 0;
   f.cmdq_log2 = static_cast<unsigned>(i1::CMDQS.get(idr1));
   if (f.cmdq_log2 <= 6) {
     throw DriverError(fmt::format("IDR1.CMDQS = {}: command queues of at most {} entries are not supported",
@@ -88,6 +91,121 @@ const DriverFeatures& SmmuDriver::probe() {
   features_ = f;
   probed_ = true;
   return features_;
+}
+
+void SmmuDriver::store_table_word(std::uint64_t pa, std::uint64_t value) {
+  bus_.store64(pa, value);
+  ++stats_.table_stores;
+  if (!features_.coherent) {
+    bus_.clean_to_poc(pa, 8);
+    ++stats_.cleans;
+  }
+}
+
+smmu::EntryWords SmmuDriver::abort_ste() {
+  smmu::EntryWords w{};
+  smmu::ste::V.set(w, 1);
+  smmu::ste::CONFIG.set(w, smmu::ste::kConfigAbort);
+  return w;
+}
+
+smmu::EntryWords SmmuDriver::bypass_ste() const {
+  smmu::EntryWords w{};
+  smmu::ste::V.set(w, 1);
+  smmu::ste::CONFIG.set(w, smmu::ste::kConfigBypass);
+  // With attribute-type overrides, take the incoming shareability (SHCFG=0b01).
+  if (features_.attr_types_override) smmu::ste::SHCFG.set(w, 0b01);
+  return w;
+}
+
+void SmmuDriver::initialise_stes(std::uint64_t first_ste, std::uint64_t count) {
+  // Before the table (or L2 table) is reachable by the SMMU: plain stores, no sync.
+  const smmu::EntryWords initial = options_.disable_bypass ? abort_ste() : bypass_ste();
+  for (std::uint64_t i = 0; i < count; ++i) {
+    for (unsigned q = 0; q < 8; ++q) store_table_word(first_ste + i * smmu::kSteBytes + 8 * q, initial[q]);
+  }
+}
+
+void SmmuDriver::build_stream_table() {
+  if (strtab_ != 0) return;
+  constexpr unsigned kL1MaxLog2 = 17;  // STRTAB_L1_SZ_SHIFT 20 less 8-byte descriptors
+  two_level_ = features_.two_level_stream_table && features_.sid_bits > kSplit;
+  if (two_level_) {
+    const unsigned l1_log2 = std::min(kL1MaxLog2, features_.sid_bits - kSplit);
+    strtab_log2size_ = l1_log2 + kSplit;
+    const std::uint64_t bytes = std::uint64_t{smmu::kL1StdBytes} << l1_log2;
+    strtab_ = memory_.allocate(PageUse::StreamTableL1, bytes, std::max<std::uint64_t>(bytes, 64));
+    for (std::uint64_t i = 0; i < (std::uint64_t{1} << l1_log2); ++i) {
+      store_table_word(strtab_ + i * smmu::kL1StdBytes, 0);  // Span 0: no L2 table yet
+    }
+    l2_tables_.assign(std::size_t{1} << l1_log2, 0);
+  } else {
+    strtab_log2size_ = features_.sid_bits;
+    const std::uint64_t entries = std::uint64_t{1} << strtab_log2size_;
+    const std::uint64_t bytes = entries * smmu::kSteBytes;
+    strtab_ = memory_.allocate(PageUse::StreamTableL1, bytes, std::max<std::uint64_t>(bytes, 64));
+    initialise_stes(strtab_, entries);
+  }
+  strtab_base_ = reg::strtab_base::RA | strtab_;
+  strtab_base_cfg_ = static_cast<std::uint32_t>(
+      reg::strtab_base_cfg::LOG2SIZE.set(0, strtab_log2size_) |
+      reg::strtab_base_cfg::SPLIT.set(0, two_level_ ? kSplit : 0) |
+      reg::strtab_base_cfg::FMT.set(0, two_level_ ? reg::strtab_base_cfg::kFmt2Level : reg::strtab_base_cfg::kFmtLinear));
+}
+
+void SmmuDriver::reset() {
+  if (!probed_) probe();
+  build_stream_table();
+  reset(strtab_base_, strtab_base_cfg_);
+}
+
+std::uint64_t SmmuDriver::ste_address(std::uint32_t sid) {
+  if (strtab_ == 0) throw DriverError("the stream table is used before reset()");
+  if ((std::uint64_t{sid} >> strtab_log2size_) != 0) {
+    throw DriverError(fmt::format("StreamID {:#x} is beyond the stream table's {} bits", sid, strtab_log2size_));
+  }
+  if (!two_level_) return strtab_ + std::uint64_t{sid} * smmu::kSteBytes;
+  const std::uint32_t l1 = sid >> kSplit;
+  if (l2_tables_[l1] == 0) {
+    // Linux's arm_smmu_init_l2_strtab: fill the L2 table, then install it with
+    // one 64-bit store of its L1 descriptor (Span = SPLIT + 1).
+    const std::uint64_t bytes = std::uint64_t{smmu::kSteBytes} << kSplit;
+    const std::uint64_t l2 = memory_.allocate(PageUse::StreamTableL2, bytes, bytes);
+    initialise_stes(l2, std::uint64_t{1} << kSplit);
+    store_table_word(strtab_ + std::uint64_t{l1} * smmu::kL1StdBytes, (l2 & smmu::mask_bits(51, 6)) | (kSplit + 1));
+    l2_tables_[l1] = l2;
+  }
+  return l2_tables_[l1] + std::uint64_t{sid & ((1u << kSplit) - 1)} * smmu::kSteBytes;
+}
+
+smmu::EntryWords SmmuDriver::read_ste(std::uint32_t sid) {
+  const std::uint64_t address = ste_address(sid);
+  smmu::EntryWords words{};
+  for (unsigned q = 0; q < 8; ++q) words[q] = bus_.load64(address + 8 * q);
+  return words;
+}
+
+EntryUpdate SmmuDriver::write_ste(std::uint32_t sid, const smmu::EntryWords& target) {
+  const std::uint64_t address = ste_address(sid);
+  smmu::EntryWords entry = read_ste(sid);
+  EntryWriter writer(
+      EntryKind::Ste, [&](unsigned qword, std::uint64_t value) { store_table_word(address + 8 * qword, value); },
+      [&] {
+        smmu::Command cfgi;
+        cfgi.opcode = smmu::CommandOpcode::CFGI_STE;
+        cfgi.stream_id = sid;
+        cfgi.leaf = true;
+        issue({cfgi});
+      });
+  const EntryUpdate update = writer.write(entry, target);
+  ++stats_.ste_updates;
+  if (update.hitless) ++stats_.hitless_ste_updates;
+  // "It's likely that we'll want to use the new STE soon" (arm_smmu_write_ste).
+  smmu::Command prefetch;
+  prefetch.opcode = smmu::CommandOpcode::PREFETCH_CONFIG;
+  prefetch.stream_id = sid;
+  issue({prefetch}, false);
+  return update;
 }
 
 void SmmuDriver::write_cr0(std::uint32_t value) {

@@ -13,7 +13,9 @@
 
 #include "models/smmu/arch/command.h"
 #include "models/smmu/arch/event.h"
+#include "models/smmu/arch/entry_fields.h"
 #include "platforms/driver/driver_memory.h"
+#include "platforms/driver/entry_writer.h"
 
 namespace smmuv3tlm::driver {
 
@@ -51,6 +53,7 @@ struct DriverFeatures {
   bool ril = false;
   bool httu_access = false;
   bool httu_dirty = false;
+  bool attr_types_override = false;  // IDR1.ATTR_TYPES_OVR: STE.SHCFG is honoured
   unsigned stall_model = 0;
   unsigned sid_bits = 0;
   unsigned ssid_bits = 0;
@@ -80,6 +83,10 @@ struct DriverStatistics {
   std::uint64_t batches = 0;
   std::uint64_t queue_full_waits = 0;  // relax() calls waiting for space
   std::uint64_t illegal_commands = 0;  // CERROR_ILL recoveries
+  std::uint64_t table_stores = 0;      // 64-bit stores to STEs, CDs, L1 descriptors, PTEs
+  std::uint64_t cleans = 0;            // clean-to-PoC calls (SMMU not coherent)
+  std::uint64_t ste_updates = 0;
+  std::uint64_t hitless_ste_updates = 0;
 };
 
 class SmmuDriver {
@@ -94,6 +101,24 @@ class SmmuDriver {
   // `strtab_base` / `strtab_base_cfg` are the register values of the stream
   // table the caller built.
   void reset(std::uint64_t strtab_base, std::uint32_t strtab_base_cfg);
+  // The same with the driver's own stream table (Linux's arm_smmu_init_strtab):
+  // 2-level with SPLIT 8 when IDR0.ST_LEVEL allows and SIDSIZE > 8 (the L1
+  // table capped at 2^17 entries), else linear; every STE starts as abort
+  // (disable_bypass) or bypass.
+  void reset();
+
+  // The STE of `sid` (its level-2 table is allocated and installed on first
+  // use), and its update by the hitless writer: each store one 64-bit store
+  // (cleaned to PoC on a non-coherent SMMU), each sync CFGI_STE + CMD_SYNC,
+  // then a PREFETCH_CONFIG as Linux issues.
+  std::uint64_t ste_address(std::uint32_t sid);
+  smmu::EntryWords read_ste(std::uint32_t sid);
+  EntryUpdate write_ste(std::uint32_t sid, const smmu::EntryWords& target);
+  // Linux's arm_smmu_make_abort_ste / arm_smmu_make_bypass_ste.
+  static smmu::EntryWords abort_ste();
+  smmu::EntryWords bypass_ste() const;
+  std::uint64_t strtab_base() const { return strtab_base_; }
+  std::uint32_t strtab_base_cfg() const { return strtab_base_cfg_; }
 
   // Queues the commands in batches (as many as fit) and, with `sync`, ends with
   // a CMD_SYNC and waits for it.
@@ -117,6 +142,10 @@ class SmmuDriver {
   void write_command(const std::array<std::uint64_t, 2>& words);
   void wait_for_sync(std::uint32_t sync_prod, std::uint32_t msi_value);
   void recover_from_error(std::uint32_t cons);
+  // Every table store: one 64-bit store, cleaned when the SMMU is not coherent.
+  void store_table_word(std::uint64_t pa, std::uint64_t value);
+  void build_stream_table();
+  void initialise_stes(std::uint64_t first_ste, std::uint64_t count);
 
   DriverBus& bus_;
   DriverMemory& memory_;
@@ -129,8 +158,15 @@ class SmmuDriver {
   std::uint64_t eventq_base_ = 0;
   std::uint64_t msi_word_ = 0;
   std::uint32_t prod_ = 0;
-  std::uint32_t sync_sequence_ = 0;
   DriverStatistics stats_;
+  // The stream table.
+  bool two_level_ = false;
+  unsigned strtab_log2size_ = 0;
+  static constexpr unsigned kSplit = 8;  // Linux's STRTAB_SPLIT
+  std::uint64_t strtab_ = 0;             // linear table, or the L1 table
+  std::uint64_t strtab_base_ = 0;
+  std::uint32_t strtab_base_cfg_ = 0;
+  std::vector<std::uint64_t> l2_tables_;  // per L1 index, 0 until allocated
 };
 
 }  // namespace smmuv3tlm::driver

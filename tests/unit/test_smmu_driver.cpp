@@ -192,3 +192,90 @@ TEST(SmmuDriverCommandQueue, AnIllegalCommandIsReplacedAndTheQueueRestarts) {
 
 }  // namespace
 }  // namespace smmuv3tlm::driver
+
+#include "models/smmu/core/translation_engine.h"
+
+namespace smmuv3tlm::driver {
+namespace {
+
+// The bus over the programming interface and a translation engine reading the
+// same memory, so the driver's tables take effect on translations.
+class TranslatingBus : public DriverBus {
+ public:
+  explicit TranslatingBus(const smmu::Capabilities& caps) : engine(caps, memory) {
+    pi = std::make_unique<smmu::ProgrammingInterface>(caps, memory, engine);
+    pi->set_control_changed_callback([this] {
+      smmu::TranslationControl control;
+      control.smmu_enabled = pi->smmu_enabled();
+      control.gbpa = pi->gbpa();
+      control.strtab_base = pi->strtab_base();
+      control.strtab_base_cfg = pi->strtab_base_cfg();
+      control.cr2 = pi->cr2();
+      engine.set_control(control);
+    });
+  }
+  std::uint64_t read_register(std::uint64_t offset, unsigned bytes) override { return pi->read(offset, bytes); }
+  void write_register(std::uint64_t offset, std::uint64_t value, unsigned bytes) override {
+    pi->write(offset, value, bytes);
+  }
+  std::uint64_t load64(std::uint64_t pa) override { return memory.peek64(pa); }
+  void store64(std::uint64_t pa, std::uint64_t value) override { memory.poke64(pa, value); }
+  void clean_to_poc(std::uint64_t, std::uint64_t) override { ++cleans; }
+  void relax() override {}
+
+  smmu::TranslationResult translate(std::uint32_t sid, std::uint64_t address = 0x1000) {
+    smmu::TranslationRequest r;
+    r.stream_id = sid;
+    r.address = address;
+    return engine.translate(r);
+  }
+
+  test_support::MapMemory memory;
+  smmu::TranslationEngine engine;
+  std::unique_ptr<smmu::ProgrammingInterface> pi;
+  unsigned cleans = 0;
+};
+
+TEST(SmmuDriverStreamTable, TwoLevelWithLazyLevelTwoTables) {
+  TranslatingBus bus(mmu700());  // 16-bit StreamIDs
+  DriverMemory memory;
+  SmmuDriver driver(bus, memory);
+  driver.reset();
+  EXPECT_EQ(reg::strtab_base_cfg::FMT.get(driver.strtab_base_cfg()), reg::strtab_base_cfg::kFmt2Level);
+  EXPECT_EQ(reg::strtab_base_cfg::LOG2SIZE.get(driver.strtab_base_cfg()), 16u);
+  EXPECT_EQ(reg::strtab_base_cfg::SPLIT.get(driver.strtab_base_cfg()), 8u);
+  EXPECT_TRUE(memory.pages(PageKind::IommuPages).size() == 1) << "only the L1 table so far";
+  EXPECT_EQ(bus.translate(0x105).outcome, smmu::TranslationOutcome::Terminated) << "no L2 table yet";
+  const EntryUpdate update = driver.write_ste(0x105, driver.bypass_ste());
+  EXPECT_TRUE(update.hitless) << "abort -> bypass";
+  EXPECT_EQ(update.syncs, 2u);
+  EXPECT_EQ(bus.pi->statistics().commands_by_opcode.at(CommandOpcode::CFGI_STE), 2u);
+  EXPECT_EQ(bus.translate(0x105).outcome, smmu::TranslationOutcome::Bypassed);
+  EXPECT_EQ(bus.translate(0x106).outcome, smmu::TranslationOutcome::Terminated) << "its neighbour aborts";
+  EXPECT_EQ(memory.pages(PageKind::IommuPages).size(), 2u) << "one L2 table allocated";
+  EXPECT_EQ(bus.cleans, 0u) << "a coherent SMMU needs no clean";
+}
+
+TEST(SmmuDriverStreamTable, LinearWhenFewStreamIdsAndBypassWithoutDisableBypass) {
+  smmu::Capabilities caps = mmu700();
+  caps.sid_bits = 6;
+  caps.coherent_access = false;
+  TranslatingBus bus(caps);
+  DriverMemory memory;
+  DriverOptions options;
+  options.disable_bypass = false;
+  SmmuDriver driver(bus, memory, options);
+  driver.reset();
+  EXPECT_EQ(reg::strtab_base_cfg::FMT.get(driver.strtab_base_cfg()), reg::strtab_base_cfg::kFmtLinear);
+  EXPECT_EQ(reg::strtab_base_cfg::LOG2SIZE.get(driver.strtab_base_cfg()), 6u);
+  EXPECT_EQ(bus.translate(63).outcome, smmu::TranslationOutcome::Bypassed) << "every STE starts as bypass";
+  driver.write_ste(63, SmmuDriver::abort_ste());
+  EXPECT_EQ(bus.translate(63).outcome, smmu::TranslationOutcome::Terminated);
+  EXPECT_EQ(driver.statistics().cleans, driver.statistics().table_stores)
+      << "a non-coherent SMMU: every table store is cleaned to PoC";
+  EXPECT_EQ(bus.cleans, driver.statistics().cleans);
+  EXPECT_THROW(driver.write_ste(64, SmmuDriver::abort_ste()), DriverError) << "beyond SIDSIZE";
+}
+
+}  // namespace
+}  // namespace smmuv3tlm::driver

@@ -262,6 +262,7 @@ void SmmuDriver::reset(std::uint64_t strtab_base, std::uint32_t strtab_base_cfg)
   bus_.write_register(reg::EVENTQ_BASE, reg::queue_base::RA_WA | eventq_base_ | eventq_log2_, 8);
   write32(reg::EVENTQ_PROD, 0);
   write32(reg::EVENTQ_CONS, 0);
+  eventq_cons_ = 0;
   enables |= cr0::EVENTQEN;
   write_cr0(enables);
 
@@ -280,6 +281,47 @@ void SmmuDriver::reset(std::uint64_t strtab_base, std::uint32_t strtab_base_cfg)
     poll("GBPA.UPDATE", [&] { return (read32(reg::GBPA) & reg::gbpa::UPDATE) == 0; });
   }
   write_cr0(enables | cr0::SMMUEN);
+}
+
+std::size_t SmmuDriver::drain_events(EventListener& listener) {
+  if (eventq_base_ == 0) throw DriverError("the event queue is used before reset()");
+  namespace qp = reg::queue_pointer;
+  const std::uint32_t mask = (2u << eventq_log2_) - 1;
+  const std::uint32_t prod = read32(reg::EVENTQ_PROD);
+  std::size_t drained = 0;
+  std::uint32_t cons = eventq_cons_ & mask;
+  while (cons != (prod & mask)) {
+    const std::uint64_t slot = eventq_base_ + std::uint64_t{cons & ((1u << eventq_log2_) - 1)} * smmu::kEventRecordBytes;
+    std::array<std::uint64_t, 4> words{};
+    for (unsigned i = 0; i < 4; ++i) words[i] = bus_.load64(slot + 8 * i);
+    listener.on_event(smmu::EventRecord::decode(words));
+    ++stats_.events;
+    ++drained;
+    cons = (cons + 1) & mask;
+  }
+  // OVFLG differing from OVACKFLG: records were lost; the new CONS acknowledges it.
+  const bool overflow = ((prod ^ eventq_cons_) & qp::OVFLG) != 0;
+  if (overflow) {
+    ++stats_.event_overflows;
+    listener.on_overflow();
+  }
+  eventq_cons_ = cons | (prod & qp::OVACKFLG);
+  write32(reg::EVENTQ_CONS, eventq_cons_);
+  return drained;
+}
+
+std::uint32_t SmmuDriver::handle_global_errors(EventListener& listener) {
+  const std::uint32_t gerror = read32(reg::GERROR);
+  const std::uint32_t gerrorn = read32(reg::GERRORN);
+  const std::uint32_t active = (gerror ^ gerrorn) & reg::gerror::kDefinedBits;
+  if (active == 0) return 0;
+  ++stats_.global_errors;
+  listener.on_global_errors(active);
+  if ((active & reg::gerror::CMDQ_ERR) != 0) {
+    recover_from_error(read32(reg::CMDQ_CONS));  // acknowledges CMDQ_ERR too
+  }
+  write32(reg::GERRORN, gerror);
+  return active;
 }
 
 std::uint32_t SmmuDriver::free_slots(std::uint32_t cons) const {

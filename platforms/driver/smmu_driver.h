@@ -38,6 +38,15 @@ class DriverBus {
   virtual void relax() = 0;
 };
 
+// Who hears what the event queue and GERROR report (tests, the trace recorder).
+class EventListener {
+ public:
+  virtual ~EventListener() = default;
+  virtual void on_event(const smmu::EventRecord& record) = 0;
+  virtual void on_overflow() {}
+  virtual void on_global_errors(std::uint32_t active) { (void)active; }
+};
+
 // What probe read from IDR0-5 (Linux's arm_smmu_device_hw_probe).
 struct DriverFeatures {
   bool stage1 = false;
@@ -87,6 +96,9 @@ struct DriverStatistics {
   std::uint64_t cleans = 0;            // clean-to-PoC calls (SMMU not coherent)
   std::uint64_t ste_updates = 0;
   std::uint64_t hitless_ste_updates = 0;
+  std::uint64_t events = 0;
+  std::uint64_t event_overflows = 0;
+  std::uint64_t global_errors = 0;
 };
 
 class SmmuDriver {
@@ -125,6 +137,14 @@ class SmmuDriver {
   void issue(const std::vector<smmu::Command>& commands, bool sync = true);
   void sync() { issue({}, true); }
 
+  // Linux's event queue thread (arm_smmu_evtq_thread): every record between
+  // CONS and PROD to `listener`, CONS moved past them, an overflow noticed and
+  // acknowledged (OVACKFLG). Returns the number of records.
+  std::size_t drain_events(EventListener& listener);
+  // Linux's GERROR handler (arm_smmu_gerror_handler): the active errors to
+  // `listener`, CMDQ_ERR recovered, every active error acknowledged.
+  std::uint32_t handle_global_errors(EventListener& listener);
+
   const DriverFeatures& features() const { return features_; }
   const DriverStatistics& statistics() const { return stats_; }
   std::uint64_t cmdq_base() const { return cmdq_base_; }
@@ -158,6 +178,7 @@ class SmmuDriver {
   std::uint64_t eventq_base_ = 0;
   std::uint64_t msi_word_ = 0;
   std::uint32_t prod_ = 0;
+  std::uint32_t eventq_cons_ = 0;
   DriverStatistics stats_;
   // The stream table.
   bool two_level_ = false;

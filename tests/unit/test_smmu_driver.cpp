@@ -279,3 +279,76 @@ TEST(SmmuDriverStreamTable, LinearWhenFewStreamIdsAndBypassWithoutDisableBypass)
 
 }  // namespace
 }  // namespace smmuv3tlm::driver
+
+namespace smmuv3tlm::driver {
+namespace {
+
+class RecordingListener : public EventListener {
+ public:
+  void on_event(const smmu::EventRecord& record) override { events.push_back(record); }
+  void on_overflow() override { ++overflows; }
+  void on_global_errors(std::uint32_t active) override { errors |= active; }
+  std::vector<smmu::EventRecord> events;
+  unsigned overflows = 0;
+  std::uint32_t errors = 0;
+};
+
+smmu::EventRecord fault(std::uint32_t sid) {
+  smmu::EventRecord r;
+  r.id = smmu::EventId::F_TRANSLATION;
+  r.stream_id = sid;
+  r.input_addr = 0x1000 * sid;
+  return r;
+}
+
+TEST(SmmuDriverEvents, RecordsAreDrainedInOrderAndOverflowIsAcknowledged) {
+  PiBus bus(mmu700(), false);
+  DriverMemory memory;
+  DriverOptions options;
+  options.eventq_log2 = 2;  // 4 records
+  SmmuDriver driver(bus, memory, options);
+  driver.reset(0x1000000, 8);
+  RecordingListener listener;
+  for (std::uint32_t sid = 1; sid <= 3; ++sid) ASSERT_TRUE(bus.pi->record_event(fault(sid)));
+  EXPECT_EQ(driver.drain_events(listener), 3u);
+  ASSERT_EQ(listener.events.size(), 3u);
+  EXPECT_EQ(listener.events[2].stream_id, 3u);
+  EXPECT_EQ(listener.events[2].input_addr, 0x3000u);
+  // Five more into four slots: one is lost and the overflow flag toggles.
+  for (std::uint32_t sid = 4; sid <= 8; ++sid) bus.pi->record_event(fault(sid));
+  EXPECT_EQ(driver.drain_events(listener), 4u);
+  EXPECT_EQ(listener.overflows, 1u);
+  EXPECT_EQ(listener.events.back().stream_id, 7u);
+  // Acknowledged: the next record is taken again, and no new overflow is seen.
+  ASSERT_TRUE(bus.pi->record_event(fault(9)));
+  EXPECT_EQ(driver.drain_events(listener), 1u);
+  EXPECT_EQ(listener.overflows, 1u);
+}
+
+TEST(SmmuDriverEvents, GlobalErrorsAreReportedAndAcknowledged) {
+  smmu::Capabilities caps = mmu700();
+  caps.asid16 = false;
+  PiBus bus(caps, false);
+  DriverMemory memory;
+  SmmuDriver driver(bus, memory);
+  driver.reset(0x1000000, 8);
+  RecordingListener listener;
+  EXPECT_EQ(driver.handle_global_errors(listener), 0u);
+  // An illegal command raised by someone else's stores: CMDQ_ERR latched.
+  Command bad;
+  bad.opcode = CommandOpcode::TLBI_NH_ASID;
+  bad.asid = 0x1234;
+  const auto words = smmu::encode_command(bad);
+  const std::uint32_t prod = static_cast<std::uint32_t>(bus.pi->read(reg::CMDQ_PROD, 4));
+  bus.memory.poke64(driver.cmdq_base() + 16 * (prod & 0xff), words[0]);
+  bus.memory.poke64(driver.cmdq_base() + 16 * (prod & 0xff) + 8, words[1]);
+  bus.pi->write(reg::CMDQ_PROD, prod + 1, 4);
+  EXPECT_NE(bus.pi->active_global_errors() & reg::gerror::CMDQ_ERR, 0u);
+  EXPECT_EQ(driver.handle_global_errors(listener), reg::gerror::CMDQ_ERR);
+  EXPECT_EQ(listener.errors, reg::gerror::CMDQ_ERR);
+  EXPECT_EQ(bus.pi->active_global_errors(), 0u);
+  EXPECT_EQ(driver.statistics().illegal_commands, 1u);
+}
+
+}  // namespace
+}  // namespace smmuv3tlm::driver

@@ -1,6 +1,7 @@
 #include "platforms/driver/driver_cpu.h"
 
 #include <array>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -30,10 +31,18 @@ std::uint64_t DriverCpu::access(tlm::tlm_initiator_socket<>& socket, tlm::tlm_co
                                 std::uint64_t address, std::uint64_t value, unsigned bytes, const char* what) {
   std::array<std::uint8_t, 8> data{};
   for (unsigned i = 0; i < bytes; ++i) data[i] = static_cast<std::uint8_t>(value >> (8 * i));
+  transport(socket, command, address, data.data(), bytes, what);
+  std::uint64_t result = 0;
+  for (unsigned i = bytes; i-- > 0;) result = (result << 8) | data[i];
+  return result;
+}
+
+void DriverCpu::transport(tlm::tlm_initiator_socket<>& socket, tlm::tlm_command command, std::uint64_t address,
+                          std::uint8_t* data, unsigned bytes, const char* what) {
   tlm::tlm_generic_payload trans;
   trans.set_command(command);
   trans.set_address(address);
-  trans.set_data_ptr(data.data());
+  trans.set_data_ptr(data);
   trans.set_data_length(bytes);
   trans.set_streaming_width(bytes);
   trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
@@ -44,9 +53,6 @@ std::uint64_t DriverCpu::access(tlm::tlm_initiator_socket<>& socket, tlm::tlm_co
     ++stats_.bus_errors;
     throw DriverError(fmt::format("{} at {:#x} failed: {}", what, address, trans.get_response_string()));
   }
-  std::uint64_t result = 0;
-  for (unsigned i = bytes; i-- > 0;) result = (result << 8) | data[i];
-  return result;
 }
 
 std::uint64_t DriverCpu::read_register(std::uint64_t offset, unsigned bytes) {
@@ -67,6 +73,12 @@ std::uint64_t DriverCpu::load64(std::uint64_t pa) {
 void DriverCpu::store64(std::uint64_t pa, std::uint64_t value) {
   ++stats_.stores;
   access(memory, tlm::TLM_WRITE_COMMAND, pa, value, 8, "store");
+}
+
+void DriverCpu::zero(std::uint64_t pa, std::uint64_t bytes) {
+  stats_.zeroed_bytes += bytes;
+  std::vector<std::uint8_t> zeros(static_cast<std::size_t>(bytes));
+  transport(memory, tlm::TLM_WRITE_COMMAND, pa, zeros.data(), static_cast<unsigned>(bytes), "zeroing");
 }
 
 void DriverCpu::clean_to_poc(std::uint64_t, std::uint64_t) {

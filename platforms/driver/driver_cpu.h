@@ -24,6 +24,7 @@ struct DriverCpuStatistics {
   std::uint64_t register_writes = 0;
   std::uint64_t loads = 0;
   std::uint64_t stores = 0;
+  std::uint64_t zeroed_bytes = 0;
   std::uint64_t cleans = 0;
   std::uint64_t bus_errors = 0;
 };
@@ -43,6 +44,7 @@ class DriverCpu : public sc_core::sc_module, public DriverBus {
   void write_register(std::uint64_t offset, std::uint64_t value, unsigned bytes) override;
   std::uint64_t load64(std::uint64_t pa) override;
   void store64(std::uint64_t pa, std::uint64_t value) override;
+  void zero(std::uint64_t pa, std::uint64_t bytes) override;
   void clean_to_poc(std::uint64_t pa, std::uint64_t bytes) override;
   void relax() override { sc_core::wait(poll_period_); }
 
@@ -55,6 +57,8 @@ class DriverCpu : public sc_core::sc_module, public DriverBus {
   void run();
   std::uint64_t access(tlm::tlm_initiator_socket<>& socket, tlm::tlm_command command, std::uint64_t address,
                        std::uint64_t value, unsigned bytes, const char* what);
+  void transport(tlm::tlm_initiator_socket<>& socket, tlm::tlm_command command, std::uint64_t address,
+                 std::uint8_t* data, unsigned bytes, const char* what);
 
   tlm::tlm_initiator_socket<>& registers_;
   Script script_;

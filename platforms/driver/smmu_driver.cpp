@@ -102,6 +102,22 @@ void SmmuDriver::store_table_word(std::uint64_t pa, std::uint64_t value) {
   }
 }
 
+std::uint64_t SmmuDriver::allocate_table(PageUse use, std::uint64_t bytes, std::uint64_t alignment) {
+  return allocate_table(memory_, use, bytes, alignment);
+}
+
+std::uint64_t SmmuDriver::allocate_table(DriverMemory& memory, PageUse use, std::uint64_t bytes,
+                                         std::uint64_t alignment) {
+  const std::uint64_t pa = memory.allocate(use, bytes, alignment);
+  bus_.zero(pa, bytes);
+  if (!features_.coherent) {
+    // iommu_alloc_pages / dma_alloc_coherent hand the SMMU a clean zeroed page.
+    bus_.clean_to_poc(pa, bytes);
+    ++stats_.cleans;
+  }
+  return pa;
+}
+
 smmu::EntryWords SmmuDriver::abort_ste() {
   smmu::EntryWords w{};
   smmu::ste::V.set(w, 1);

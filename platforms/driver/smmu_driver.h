@@ -32,6 +32,9 @@ class DriverBus {
   virtual void write_register(std::uint64_t offset, std::uint64_t value, unsigned bytes) = 0;
   virtual std::uint64_t load64(std::uint64_t pa) = 0;
   virtual void store64(std::uint64_t pa, std::uint64_t value) = 0;  // one 64-bit store
+  // memset(0) of a freshly allocated page before anything links it (the
+  // allocator's __GFP_ZERO): one write of `bytes`, not a table store.
+  virtual void zero(std::uint64_t pa, std::uint64_t bytes) = 0;
   // Clean [pa, pa + bytes) to the point of coherency (a non-coherent SMMU reads memory).
   virtual void clean_to_poc(std::uint64_t pa, std::uint64_t bytes) = 0;
   // One poll interval (time passes in a simulation).
@@ -145,7 +148,17 @@ class SmmuDriver {
   // `listener`, CMDQ_ERR recovered, every active error acknowledged.
   std::uint32_t handle_global_errors(EventListener& listener);
 
+  // Table memory for the driver's other parts (CD tables, io-pgtable): a
+  // zeroed allocation (cleaned when the SMMU is not coherent), the one store
+  // path every table word takes, a load, and a free.
+  std::uint64_t allocate_table(PageUse use, std::uint64_t bytes, std::uint64_t alignment);
+  std::uint64_t allocate_table(DriverMemory& memory, PageUse use, std::uint64_t bytes, std::uint64_t alignment);
+  void store_table_word(std::uint64_t pa, std::uint64_t value);
+  std::uint64_t load_table_word(std::uint64_t pa) { return bus_.load64(pa); }
+  DriverMemory& memory() { return memory_; }
+
   const DriverFeatures& features() const { return features_; }
+  const DriverOptions& options() const { return options_; }
   const DriverStatistics& statistics() const { return stats_; }
   std::uint64_t cmdq_base() const { return cmdq_base_; }
   std::uint64_t msi_word() const { return msi_word_; }
@@ -162,8 +175,6 @@ class SmmuDriver {
   void write_command(const std::array<std::uint64_t, 2>& words);
   void wait_for_sync(std::uint32_t sync_prod, std::uint32_t msi_value);
   void recover_from_error(std::uint32_t cons);
-  // Every table store: one 64-bit store, cleaned when the SMMU is not coherent.
-  void store_table_word(std::uint64_t pa, std::uint64_t value);
   void build_stream_table();
   void initialise_stes(std::uint64_t first_ste, std::uint64_t count);
 

@@ -233,7 +233,7 @@ PageTableBuilder::PageTableBuilder(const TableGeometry& geometry, PageAllocator&
   tables_.emplace_back(root_, bytes);
 }
 
-std::uint64_t PageTableBuilder::encode_table(std::uint64_t next_table, const TableAttributes& attributes) {
+std::uint64_t encode_table_descriptor(std::uint64_t next_table, const TableAttributes& attributes) {
   std::uint64_t d = (next_table & mask_bits(47, 12)) | kTypeTableOrPage;
   d = deposit(d, 59, 59, attributes.pxn_table);
   d = deposit(d, 60, 60, attributes.uxn_table);
@@ -241,15 +241,15 @@ std::uint64_t PageTableBuilder::encode_table(std::uint64_t next_table, const Tab
   return d;
 }
 
-std::uint64_t PageTableBuilder::encode_leaf(std::uint64_t output, int level, const PageAttributes& a,
-                                            bool contiguous) const {
-  std::uint64_t d = (output & mask_bits(47, geometry_.level_shift(level))) |
+std::uint64_t encode_leaf_descriptor(const TableGeometry& geometry, std::uint64_t output, int level,
+                                     const PageAttributes& a, bool contiguous) {
+  std::uint64_t d = (output & mask_bits(47, geometry.level_shift(level))) |
                     (level == 3 ? kTypeTableOrPage : kTypeBlock);
   d = deposit(d, 9, 8, a.sh);
   d = deposit(d, 10, 10, a.af);
   d = deposit(d, 51, 51, a.dbm);
   d = deposit(d, 52, 52, contiguous);
-  if (geometry_.stage == Stage::Stage1) {
+  if (geometry.stage == Stage::Stage1) {
     d = deposit(d, 4, 2, a.attr_index);
     d = deposit(d, 7, 6, a.ap);
     d = deposit(d, 11, 11, a.ng);
@@ -261,6 +261,15 @@ std::uint64_t PageTableBuilder::encode_leaf(std::uint64_t output, int level, con
     d = deposit(d, 54, 53, a.s2xn);
   }
   return d;
+}
+
+std::uint64_t PageTableBuilder::encode_leaf(std::uint64_t output, int level, const PageAttributes& attributes,
+                                            bool contiguous) const {
+  return encode_leaf_descriptor(geometry_, output, level, attributes, contiguous);
+}
+
+std::uint64_t PageTableBuilder::encode_table(std::uint64_t next_table, const TableAttributes& attributes) {
+  return encode_table_descriptor(next_table, attributes);
 }
 
 std::uint64_t PageTableBuilder::descriptor_slot(std::uint64_t table, int level, std::uint64_t input) const {

@@ -172,6 +172,13 @@ struct TableAttributes {
   bool uxn_table = false;  // bit 60 (XNTable in a single-privilege regime)
 };
 
+// The AArch64 descriptors (Arm ARM D8.3): a page (level 3) or block leaf of
+// `geometry`'s stage, and a table descriptor. Shared by the builder and the
+// driver model's io-pgtable.
+std::uint64_t encode_leaf_descriptor(const TableGeometry& geometry, std::uint64_t output, int level,
+                                     const PageAttributes& attributes, bool contiguous = false);
+std::uint64_t encode_table_descriptor(std::uint64_t next_table, const TableAttributes& attributes = {});
+
 struct MapOptions {
   // Level of the leaf descriptors; -1 picks, at each step, the largest block
   // that alignment and remaining size allow (blocks only at legal levels).

@@ -1,5 +1,9 @@
-// smmu-sim: the reference platform. PCIe DMA masters stream through the SMMU to
-// memory; prints a summary, optionally writes all statistics as JSON.
+// smmu-sim: the reference platform's main job. The host driver model probes
+// and resets the SMMU, gives each PCIe device its domain (by default two
+// stage 1, one stage 2, one nested), maps, streams verified DMA, unmaps, and
+// checks that one deliberate DMA after unmap faults. Prints a summary;
+// --stats FILE writes every statistic as JSON. A configuration error exits 2
+// before anything runs; a failed run exits 1.
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -15,8 +19,33 @@
 
 using namespace smmuv3tlm;
 
+namespace {
+
+std::uint64_t count(const nlohmann::json& stats, const std::string& unit, const char* field) {
+  auto it = stats.find(unit);
+  if (it == stats.end() || !it->contains(field)) return 0;
+  return it->at(field).get<std::uint64_t>();
+}
+
+std::string rate(std::uint64_t hits, std::uint64_t misses) {
+  const std::uint64_t total = hits + misses;
+  if (total == 0) return "n/a (0 lookups)";
+  return fmt::format("{:.1f}% ({} / {})", 100.0 * static_cast<double>(hits) / static_cast<double>(total), hits, total);
+}
+
+nlohmann::json driver_statistics(const driver::DriverStatistics& s) {
+  return {{"commands", s.commands},         {"syncs", s.syncs},
+          {"batches", s.batches},           {"queue_full_waits", s.queue_full_waits},
+          {"illegal_commands", s.illegal_commands}, {"table_stores", s.table_stores},
+          {"cleans", s.cleans},             {"ste_updates", s.ste_updates},
+          {"hitless_ste_updates", s.hitless_ste_updates}, {"events", s.events},
+          {"event_overflows", s.event_overflows}, {"global_errors", s.global_errors}};
+}
+
+}  // namespace
+
 int sc_main(int argc, char* argv[]) {
-  CLI::App app{"smmuv3-tlm reference platform: PCIe DMA through an SMMUv3 to memory"};
+  CLI::App app{"smmuv3-tlm reference platform: PCIe DMA through an SMMUv3 driven by the Linux driver model"};
   std::string config_file;
   std::vector<std::string> assignments;
   std::string stats_file;
@@ -25,7 +54,12 @@ int sc_main(int argc, char* argv[]) {
   app.add_option("--set", assignments, "key=value (repeatable; after --config)");
   app.add_option("--stats", stats_file, "write every statistic as JSON to FILE");
   app.add_flag("--list-parameters", list, "print every configuration key with its default and exit");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
 
   platform::ReferencePlatformConfig config;
   if (list) {
@@ -41,9 +75,15 @@ int sc_main(int argc, char* argv[]) {
       if (!in) throw std::invalid_argument("cannot read " + config_file);
       nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
       if (j.is_discarded()) throw std::invalid_argument(config_file + " is not valid JSON");
+      if (!j.is_object()) throw std::invalid_argument(config_file + ": a configuration must be a JSON object of key: value");
       platform::apply_parameters(config, j);
     }
     for (const std::string& a : assignments) platform::apply_parameter_assignment(config, a);
+    platform::validate(config);
+    if (!stats_file.empty()) {
+      std::ofstream probe(stats_file, std::ios::app);
+      if (!probe) throw std::invalid_argument("--stats: cannot write " + stats_file);
+    }
   } catch (const std::exception& e) {
     std::cerr << "smmu-sim: " << e.what() << "\n";
     return 2;
@@ -57,43 +97,57 @@ int sc_main(int argc, char* argv[]) {
 
   if (!platform.finished()) {
     std::cerr << "smmu-sim: the run did not finish: " << platform.error() << "\n";
-    return 1;
+    return EXIT_FAILURE;
   }
+  const platform::ScenarioReport& report = platform.report();
   std::uint64_t bytes = 0;
-  std::uint64_t errors = 0;
-  std::uint64_t mismatches = 0;
   std::uint64_t transactions = 0;
-  for (const auto& d : platform.device_reports()) {
-    bytes += d.stats.bytes_read + d.stats.bytes_written;
-    errors += d.stats.error_responses_total();
-    mismatches += d.stats.verify_failures;
-    transactions += d.stats.transactions_issued + d.stats.dmi_accesses;
+  for (const platform::Engine& e : platform.engines()) {
+    const pcie::DmaMasterStatistics& s = e.master->statistics();
+    bytes += s.bytes_read + s.bytes_written;
+    transactions += s.transactions_issued + s.dmi_accesses;
   }
-  // Every unit's statistics, keyed by hierarchical name.
-  const nlohmann::json stats = stats::Registry::global().dump();
-  const std::string smmu = platform.smmu().name();
-  std::uint64_t translated = 0;
-  for (unsigned i = 0; i < platform.smmu().port_count(); ++i) {
-    translated += stats.at(platform.smmu().tbu(i).name()).at("translated").get<std::uint64_t>();
-  }
-  const nlohmann::json& tcu = stats.at(smmu + ".tcu");
-  const nlohmann::json& tlb = stats.at(smmu + ".tcu.tlb");
-  const double sim_us = sc_core::sc_time_stamp().to_seconds() * 1e6;
-  std::cout << fmt::format("smmu-sim: {} devices, {} translation, {} KiB granule, {} bytes each way per device\n",
-                           config.devices, platform::to_string(config.mode), (1u << config.granule_log2) / 1024,
+  nlohmann::json stats = stats::Registry::global().dump();
+  const driver::DriverStatistics& ds = platform.driver().statistics();
+  stats[std::string(platform.name()) + ".driver"] = driver_statistics(ds);
+  const std::string tcu = std::string(platform.smmu().name()) + ".tcu";
+  const std::string registers = std::string(platform.smmu().name()) + ".registers";
+  const double sim_s = sc_core::sc_time_stamp().to_seconds();
+
+  std::vector<std::string> devices;
+  for (const platform::DeviceSpec& d : config.devices) devices.push_back(platform::describe(d));
+  std::cout << fmt::format("smmu-sim: {} devices ({}), {} KiB granule, {} bytes each way per DMA engine\n",
+                           config.devices.size(), fmt::join(devices, ", "), (1u << config.granule_log2) / 1024,
                            config.bytes_per_device);
-  std::cout << fmt::format("  DMA: {} bytes in {} transactions, {} error responses, {} verify failures\n", bytes,
-                           transactions, errors, mismatches);
-  std::cout << fmt::format("  SMMU: {} transactions translated, {} walks, IOTLB {} hits / {} misses, {} events\n",
-                           translated, tcu.at("walks").get<std::uint64_t>(), tlb.at("hits").get<std::uint64_t>(),
-                           tlb.at("misses").get<std::uint64_t>(), platform.events().size());
-  std::cout << fmt::format("  time: {:.3f} us simulated, {:.3f} s host, {:.1f} MB/s host throughput\n", sim_us, wall,
-                           wall > 0 ? bytes / wall / 1e6 : 0.0);
+  std::cout << fmt::format("  DMA: {} bytes in {} transactions, {} verify failures, {} unexpected error responses, "
+                           "{} expected aborts\n",
+                           bytes, transactions, report.verify_failures, report.unexpected_errors,
+                           report.expected_aborts);
+  std::string faults;
+  for (const auto& [type, n] : report.events_by_type) faults += fmt::format("{}{} {}", faults.empty() ? "" : ", ", type, n);
+  std::cout << fmt::format("  faults: {}\n", faults.empty() ? "none" : faults);
+  if (report.fault_checked) {
+    std::cout << fmt::format("  DMA after unmap: error response {}, F_TRANSLATION seen by the driver {}\n",
+                             report.fault_error_response ? "yes" : "NO", report.fault_event_seen ? "yes" : "NO");
+  }
+  std::cout << fmt::format("  IOTLB hit rate {}; walk cache {}; configuration cache {}; {} walks\n",
+                           rate(count(stats, tcu + ".tlb", "hits"), count(stats, tcu + ".tlb", "misses")),
+                           rate(count(stats, tcu + ".walk_cache", "hits"), count(stats, tcu + ".walk_cache", "misses")),
+                           rate(count(stats, tcu, "config_cache_hits"), count(stats, tcu, "config_cache_misses")),
+                           count(stats, tcu, "walks"));
+  std::cout << fmt::format("  driver: {} commands, {} CMD_SYNCs, {} STE updates ({} hitless), {} table stores, "
+                           "{} cleans to PoC, {} bytes unmapped; SMMU executed {} commands\n",
+                           ds.commands + ds.syncs, ds.syncs, ds.ste_updates, ds.hitless_ste_updates, ds.table_stores,
+                           ds.cleans, report.bytes_unmapped, count(stats, registers, "commands_executed"));
+  std::cout << fmt::format("  time: {:.3f} us simulated, {:.3f} s host; throughput {:.1f} MB/s simulated, "
+                           "{:.1f} MB/s host\n",
+                           sim_s * 1e6, wall, sim_s > 0 ? static_cast<double>(bytes) / sim_s / 1e6 : 0.0,
+                           wall > 0 ? static_cast<double>(bytes) / wall / 1e6 : 0.0);
   if (!stats_file.empty()) {
     std::ofstream out(stats_file);
     out << stats.dump(2) << "\n";
   }
-  const bool ok = errors == 0 && mismatches == 0 && platform.events().empty();
+  const bool ok = report.passed();
   std::cout << (ok ? "smmu-sim: PASS\n" : "smmu-sim: FAIL\n");
   return ok ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -32,9 +32,12 @@ Parameter<Config> number(std::string key, std::string help, T Config::*field, do
       [field, min, max](Config& c, const nlohmann::json& v) {
         if (!v.is_number() || v.get<double>() < min || v.get<double>() > max ||
             (std::is_integral_v<T> && !v.is_number_integer())) {
+          // Integer bounds print as integers ("[1, 4096]", not "[1.0, 4096.0]").
+          const auto bound = [](double b) {
+            return std::is_integral_v<T> ? nlohmann::json(static_cast<long long>(b)).dump() : nlohmann::json(b).dump();
+          };
           throw std::invalid_argument(std::string("must be ") + (std::is_integral_v<T> ? "an integer" : "a number") +
-                                      " in [" + nlohmann::json(min).dump() + ", " + nlohmann::json(max).dump() +
-                                      "], got " + v.dump());
+                                      " in [" + bound(min) + ", " + bound(max) + "], got " + v.dump());
         }
         c.*field = v.get<T>();
       },

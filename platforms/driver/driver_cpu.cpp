@@ -15,16 +15,104 @@ DriverCpu::DriverCpu(const sc_core::sc_module_name& name, tlm::tlm_initiator_soc
       script_(std::move(script)),
       poll_period_(poll_period) {
   SC_THREAD(run);
+  SC_THREAD(interrupt_thread);
+}
+
+bool DriverCpu::on_script_thread() const { return sc_core::sc_get_current_process_handle() == script_process_; }
+
+void DriverCpu::synchronize() {
+  if (on_script_thread()) quantum_.sync();
+}
+
+void DriverCpu::relax() {
+  synchronize();
+  sc_core::wait(poll_period_);
+}
+
+void DriverCpu::serve_interrupts(SmmuDriver& driver, EventListener* listener) {
+  irq_driver_ = &driver;
+  irq_listener_ = listener;
+  serving_ = true;
+  serving_changed_.notify(sc_core::SC_ZERO_TIME);
+}
+
+void DriverCpu::stop_interrupts() {
+  serving_ = false;
+  serving_changed_.notify(sc_core::SC_ZERO_TIME);
+}
+
+namespace {
+
+// Reports every record under smmu/driver, then hands it on.
+class ReportingListener : public EventListener {
+ public:
+  ReportingListener(const char* cpu, EventListener* next) : cpu_(cpu), next_(next) {}
+  void on_event(const smmu::EventRecord& r) override {
+    SC_REPORT_INFO("smmu/driver", fmt::format("{}: event {} StreamID {:#x}{} input {:#x}{}", cpu_, smmu::to_string(r.id),
+                                              r.stream_id, r.ssv ? fmt::format(" SSID {:#x}", r.substream_id) : "",
+                                              r.input_addr, r.rnw ? " read" : " write")
+                                      .c_str());
+    if (next_ != nullptr) next_->on_event(r);
+  }
+  void on_overflow() override {
+    SC_REPORT_WARNING("smmu/driver", fmt::format("{}: the event queue overflowed; records were lost", cpu_).c_str());
+    if (next_ != nullptr) next_->on_overflow();
+  }
+  void on_global_errors(std::uint32_t active) override {
+    SC_REPORT_WARNING("smmu/driver", fmt::format("{}: GERROR {:#x} active", cpu_, active).c_str());
+    if (next_ != nullptr) next_->on_global_errors(active);
+  }
+
+ private:
+  const char* cpu_;
+  EventListener* next_;
+};
+
+}  // namespace
+
+void DriverCpu::handle_interrupts() {
+  ReportingListener listener(name(), irq_listener_);
+  const std::uint32_t errors = irq_driver_->handle_global_errors(listener);
+  const std::size_t events = irq_driver_->drain_events(listener);
+  if (errors != 0 || events != 0) ++stats_.interrupts_served;
+}
+
+void DriverCpu::interrupt_thread() {
+  const bool wired = eventq_irq.size() > 0 && gerror_irq.size() > 0;
+  while (true) {
+    if (!serving_) {
+      sc_core::wait(serving_changed_);
+      continue;
+    }
+    try {
+      handle_interrupts();
+    } catch (const std::exception& e) {
+      SC_REPORT_WARNING("smmu/driver", (std::string(name()) + ": interrupt handler: " + e.what()).c_str());
+      serving_ = false;
+      continue;
+    }
+    if (!serving_) continue;
+    if (wired && !eventq_irq->read() && !gerror_irq->read()) {
+      sc_core::wait(eventq_irq->posedge_event() | gerror_irq->posedge_event() | serving_changed_);
+    } else {
+      // Unwired, or a line still high: poll.
+      sc_core::wait(irq_poll_period_, serving_changed_);
+    }
+  }
 }
 
 void DriverCpu::run() {
+  script_process_ = sc_core::sc_get_current_process_handle();
   try {
     script_(*this);
+    quantum_.sync();
     finished_ = true;
   } catch (const std::exception& e) {
     error_ = e.what();
     SC_REPORT_WARNING("smmu/driver", (std::string(name()) + ": " + error_).c_str());
   }
+  // The interrupt thread ends with the script, so that the simulation can end.
+  if (serving_) stop_interrupts();
 }
 
 std::uint64_t DriverCpu::access(tlm::tlm_initiator_socket<>& socket, tlm::tlm_command command,
@@ -46,9 +134,18 @@ void DriverCpu::transport(tlm::tlm_initiator_socket<>& socket, tlm::tlm_command 
   trans.set_data_length(bytes);
   trans.set_streaming_width(bytes);
   trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-  sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
+  // Memory accesses of the script run ahead on the quantum keeper; MMIO and
+  // other threads' accesses complete in time order.
+  const bool decoupled = &socket == &static_cast<tlm::tlm_initiator_socket<>&>(memory) && on_script_thread();
+  if (!decoupled) synchronize();
+  sc_core::sc_time delay = decoupled ? quantum_.get_local_time() : sc_core::SC_ZERO_TIME;
   socket->b_transport(trans, delay);
-  sc_core::wait(delay);
+  if (decoupled) {
+    quantum_.set(delay);
+    if (quantum_.need_sync()) quantum_.sync();
+  } else {
+    sc_core::wait(delay);
+  }
   if (!trans.is_response_ok()) {
     ++stats_.bus_errors;
     throw DriverError(fmt::format("{} at {:#x} failed: {}", what, address, trans.get_response_string()));

@@ -5,6 +5,17 @@
 // and MSI words goes through its own `memory` initiator, which the platform
 // binds to the interconnect the SMMU's table-walk port uses, so an observer on
 // that path sees each 64-bit store in order. Poll intervals are waits.
+//
+// Timing is loosely timed: the script's memory accesses run ahead on a
+// quantum keeper; an MMIO access, a poll or the end of the quantum first
+// brings the thread to its local time, so the SMMU sees every register access
+// at the time the driver made it, after every store before it.
+//
+// Interrupts: once the script calls serve_interrupts(), a second thread
+// handles the event queue and GERROR (Linux's arm_smmu_evtq_thread and
+// arm_smmu_gerror_handler) whenever the bound IRQ lines are high, or every
+// `irq_poll_period` when they are unbound; each record is reported under
+// "smmu/driver" (SC_INFO, an overflow SC_WARNING) and handed to the listener.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +25,7 @@
 #include <systemc>
 #include <tlm>
 #include <tlm_utils/simple_initiator_socket.h>
+#include <tlm_utils/tlm_quantumkeeper.h>
 
 #include "platforms/driver/smmu_driver.h"
 
@@ -27,6 +39,7 @@ struct DriverCpuStatistics {
   std::uint64_t zeroed_bytes = 0;
   std::uint64_t cleans = 0;
   std::uint64_t bus_errors = 0;
+  std::uint64_t interrupts_served = 0;  // wake-ups of the interrupt thread that found work
 };
 
 class DriverCpu : public sc_core::sc_module, public DriverBus {
@@ -35,6 +48,9 @@ class DriverCpu : public sc_core::sc_module, public DriverBus {
   using Script = std::function<void(DriverCpu&)>;
 
   tlm_utils::simple_initiator_socket<DriverCpu> memory;
+  using IrqIn = sc_core::sc_port<sc_core::sc_signal_in_if<bool>, 1, sc_core::SC_ZERO_OR_MORE_BOUND>;
+  IrqIn eventq_irq;
+  IrqIn gerror_irq;
 
   DriverCpu(const sc_core::sc_module_name& name, tlm::tlm_initiator_socket<>& registers, Script script,
             const sc_core::sc_time& poll_period = sc_core::sc_time(10, sc_core::SC_NS));
@@ -46,7 +62,17 @@ class DriverCpu : public sc_core::sc_module, public DriverBus {
   void store64(std::uint64_t pa, std::uint64_t value) override;
   void zero(std::uint64_t pa, std::uint64_t bytes) override;
   void clean_to_poc(std::uint64_t pa, std::uint64_t bytes) override;
-  void relax() override { sc_core::wait(poll_period_); }
+  void relax() override;
+
+  // Starts (or retargets) the interrupt thread; `listener` may be null. The
+  // driver and listener must outlive the simulation (the thread may be in the
+  // middle of a handler when the script returns).
+  void serve_interrupts(SmmuDriver& driver, EventListener* listener);
+  // Stops it after the handler in progress; also done when the script returns.
+  void stop_interrupts();
+  void set_irq_poll_period(const sc_core::sc_time& period) { irq_poll_period_ = period; }
+  // Brings the script's thread to its local time (before it hands control to others).
+  void synchronize();
 
   const DriverCpuStatistics& statistics() const { return stats_; }
   // The script's exception, if it threw (the thread then ends).
@@ -55,6 +81,9 @@ class DriverCpu : public sc_core::sc_module, public DriverBus {
 
  private:
   void run();
+  void interrupt_thread();
+  void handle_interrupts();
+  bool on_script_thread() const;
   std::uint64_t access(tlm::tlm_initiator_socket<>& socket, tlm::tlm_command command, std::uint64_t address,
                        std::uint64_t value, unsigned bytes, const char* what);
   void transport(tlm::tlm_initiator_socket<>& socket, tlm::tlm_command command, std::uint64_t address,
@@ -63,6 +92,13 @@ class DriverCpu : public sc_core::sc_module, public DriverBus {
   tlm::tlm_initiator_socket<>& registers_;
   Script script_;
   sc_core::sc_time poll_period_;
+  sc_core::sc_time irq_poll_period_{1, sc_core::SC_US};
+  tlm_utils::tlm_quantumkeeper quantum_;
+  sc_core::sc_process_handle script_process_;
+  SmmuDriver* irq_driver_ = nullptr;
+  EventListener* irq_listener_ = nullptr;
+  bool serving_ = false;
+  sc_core::sc_event serving_changed_;
   DriverCpuStatistics stats_;
   std::string error_;
   bool finished_ = false;

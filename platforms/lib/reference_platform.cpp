@@ -1,73 +1,157 @@
 #include "platforms/lib/reference_platform.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include <fmt/format.h>
+#include <tlm_utils/tlm_quantumkeeper.h>
 
-#include "models/smmu/arch/registers.h"
 #include "models/smmu/smmuv3_parameters.h"
-#include "platforms/lib/memory_table_space.h"
-#include "platforms/tables/table_builder.h"
 
 namespace smmuv3tlm::platform {
 
 namespace {
 
-constexpr std::uint64_t kTableArea = 0x40000000;       // tables, queues (PA, and IPA when nested)
-constexpr std::uint64_t kTableAreaSize = 0x10000000;
-constexpr std::uint64_t kBufferBase = 0x100000000;     // device buffers (PA)
-constexpr std::uint64_t kIovaBase = 0x1000000000;      // device IOVAs
-constexpr std::uint64_t kNestedIpaBase = 0x2000000000; // nested: stage-1 outputs (IPA)
-constexpr std::uint64_t kDeviceStride = 0x10000000;
-constexpr std::uint32_t kFirstStreamId = 0x10;
-constexpr unsigned kStage2InputBits = 40;
+using driver::DomainType;
+
+constexpr std::uint64_t kBufferBase = 0x1'0000'0000;    // engine buffers (PA)
+constexpr std::uint64_t kIovaBase = 0x10'0000'0000;     // engine IOVAs
+constexpr std::uint64_t kNestedIpaBase = 0x20'0000'0000; // nested: the guest's IPA window onto its buffer
+constexpr std::uint64_t kGuestRamBase = 0x6000'0000;    // nested: guest RAM (IPA = PA) for its CD and tables
+constexpr std::uint64_t kGuestRamSize = 0x100'0000;
+constexpr std::uint64_t kEngineStride = 0x1000'0000;
+constexpr unsigned kMaxDevices = 32;
+constexpr unsigned kMaxPasids = 8;
+constexpr unsigned kPasidMasterBits = 20;  // a PCIe PASID-capable function
 
 template <typename T>
 Parameter number(const char* key, const char* help, T ReferencePlatformConfig::*field, double min, double max) {
   return config::number<ReferencePlatformConfig>(key, help, field, min, max);
 }
 
-}  // namespace
-
-bool parse_translation_mode(const std::string& text, TranslationMode& mode) {
-  if (text == "bypass") mode = TranslationMode::Bypass;
-  else if (text == "s1") mode = TranslationMode::Stage1;
-  else if (text == "s2") mode = TranslationMode::Stage2;
-  else if (text == "nested") mode = TranslationMode::Nested;
-  else return false;
-  return true;
+Parameter driver_flag(const char* key, const char* help, bool driver::DriverOptions::*field) {
+  return Parameter{key, help,
+                   [field](ReferencePlatformConfig& c, const nlohmann::json& v) {
+                     if (!v.is_boolean()) throw std::invalid_argument("must be true or false, got " + v.dump());
+                     c.driver.*field = v.get<bool>();
+                   },
+                   [field](const ReferencePlatformConfig& c) { return nlohmann::json(c.driver.*field); }};
 }
 
-const char* to_string(TranslationMode mode) {
-  switch (mode) {
-    case TranslationMode::Bypass: return "bypass";
-    case TranslationMode::Stage1: return "s1";
-    case TranslationMode::Stage2: return "s2";
-    case TranslationMode::Nested: return "nested";
+Parameter driver_number(const char* key, const char* help, unsigned driver::DriverOptions::*field, unsigned min,
+                        unsigned max) {
+  return Parameter{key, help,
+                   [field, min, max](ReferencePlatformConfig& c, const nlohmann::json& v) {
+                     if (!v.is_number_integer() || v.get<long long>() < min || v.get<long long>() > max) {
+                       throw std::invalid_argument(fmt::format("must be an integer in [{}, {}], got {}", min, max, v.dump()));
+                     }
+                     c.driver.*field = v.get<unsigned>();
+                   },
+                   [field](const ReferencePlatformConfig& c) { return nlohmann::json(c.driver.*field); }};
+}
+
+Parameter page_kind_key(driver::PageUse use) {
+  return Parameter{fmt::format("driver.memory.{}", driver::to_string(use)),
+                   fmt::format("allocation kind of the driver's {}: iommu-pages (preservable) or coherent-dma",
+                               driver::to_string(use)),
+                   [use](ReferencePlatformConfig& c, const nlohmann::json& v) {
+                     const std::string text = v.is_string() ? v.get<std::string>() : "";
+                     if (text == "iommu-pages") c.driver_memory.kind_of[use] = driver::PageKind::IommuPages;
+                     else if (text == "coherent-dma") c.driver_memory.kind_of[use] = driver::PageKind::CoherentDma;
+                     else throw std::invalid_argument("must be \"iommu-pages\" or \"coherent-dma\", got " + v.dump());
+                   },
+                   [use](const ReferencePlatformConfig& c) {
+                     auto it = c.driver_memory.kind_of.find(use);
+                     return nlohmann::json(driver::to_string(it == c.driver_memory.kind_of.end()
+                                                                 ? driver::PageKind::IommuPages
+                                                                 : it->second));
+                   }};
+}
+
+DeviceSpec parse_device(const nlohmann::json& v, std::size_t index) {
+  const std::string where = fmt::format("[{}]", index);
+  DeviceSpec d;
+  nlohmann::json domain = v;
+  if (v.is_object()) {
+    for (const auto& [key, value] : v.items()) {
+      if (key != "domain" && key != "pasids") throw std::invalid_argument(where + ": unknown key '" + key + "'");
+    }
+    if (!v.contains("domain")) throw std::invalid_argument(where + ": missing key 'domain'");
+    domain = v.at("domain");
+    if (v.contains("pasids")) {
+      const nlohmann::json& p = v.at("pasids");
+      if (!p.is_number_integer() || p.get<long long>() < 0 || p.get<long long>() > kMaxPasids) {
+        throw std::invalid_argument(fmt::format("{}.pasids: must be an integer in [0, {}], got {}", where, kMaxPasids,
+                                                p.dump()));
+      }
+      d.pasids = p.get<unsigned>();
+    }
   }
-  return "unknown";
+  if (!domain.is_string() || !driver::parse_domain_type(domain.get<std::string>(), d.domain)) {
+    throw std::invalid_argument(where + ": the domain must be bypass, abort, s1, s2 or nested, got " + domain.dump());
+  }
+  if (d.pasids > 0 && d.domain != DomainType::Stage1) {
+    throw std::invalid_argument(where + ": PASIDs need an s1 domain");
+  }
+  return d;
+}
+
+nlohmann::json device_json(const DeviceSpec& d) {
+  const char* name = d.domain == DomainType::Identity ? "bypass" : d.domain == DomainType::Blocked ? "abort"
+                                                                                                   : driver::to_string(d.domain);
+  if (d.pasids == 0) return name;
+  return nlohmann::json{{"domain", name}, {"pasids", d.pasids}};
+}
+
+}  // namespace
+
+std::string describe(const DeviceSpec& device) {
+  const nlohmann::json j = device_json(device);
+  return j.is_string() ? j.get<std::string>() : fmt::format("s1+{} PASIDs", device.pasids);
+}
+
+bool ScenarioReport::passed() const {
+  return unexpected_errors == 0 && verify_failures == 0 && global_errors == 0 &&
+         (!fault_checked || (fault_error_response && fault_event_seen));
 }
 
 ReferencePlatformConfig::ReferencePlatformConfig() {
   smmu.capabilities = smmu::Capabilities::preset("mmu-700").value_or(smmu::Capabilities{});
   smmu.timing.ack_delay = sc_core::sc_time(10, sc_core::SC_NS);
+  devices = {{DomainType::Stage1, 0}, {DomainType::Stage1, 0}, {DomainType::Stage2, 0}, {DomainType::Nested, 0}};
 }
 
 const std::vector<Parameter>& parameters() {
   static const std::vector<Parameter> table = [] {
     std::vector<Parameter> t;
     config::append_prefixed(t, kSmmuInstance, smmu::smmu_parameters(), &ReferencePlatformConfig::smmu);
-    const std::vector<Parameter> own = {
-      number("platform.devices", "PCIe DMA masters (StreamIDs 0x10, 0x11, ...)", &ReferencePlatformConfig::devices, 1,
-             64),
-      Parameter{"platform.mode", "translation for every device: bypass, s1, s2 or nested",
+    std::vector<Parameter> own = {
+      Parameter{"smmu.coherent_access",
+                "IDR0.COHACC: the SMMU's table walks snoop CPU caches (false: the driver cleans every table store "
+                "to PoC); applied after smmu.capabilities",
                 [](ReferencePlatformConfig& c, const nlohmann::json& v) {
-                  if (!v.is_string() || !parse_translation_mode(v.get<std::string>(), c.mode)) {
-                    throw std::invalid_argument("must be bypass, s1, s2 or nested, got " + v.dump());
-                  }
+                  if (!v.is_boolean()) throw std::invalid_argument("must be true or false, got " + v.dump());
+                  c.smmu.capabilities.coherent_access = v.get<bool>();
                 },
-                [](const ReferencePlatformConfig& c) { return nlohmann::json(to_string(c.mode)); }},
-      Parameter{"platform.granule", "translation granule in bytes: 4096, 16384 or 65536",
+                [](const ReferencePlatformConfig& c) { return nlohmann::json(c.smmu.capabilities.coherent_access); }},
+      Parameter{"platform.devices",
+                "the PCIe devices (StreamIDs 0x10, 0x11, ...), each a domain: \"bypass\", \"abort\", \"s1\", \"s2\", "
+                "\"nested\", or {\"domain\": \"s1\", \"pasids\": N} (N more DMA engines, one stage-1 domain each)",
+                [](ReferencePlatformConfig& c, const nlohmann::json& v) {
+                  if (!v.is_array() || v.empty() || v.size() > kMaxDevices) {
+                    throw std::invalid_argument(fmt::format("must be an array of 1..{} devices, got {}", kMaxDevices,
+                                                            v.dump()));
+                  }
+                  std::vector<DeviceSpec> devices;
+                  for (std::size_t i = 0; i < v.size(); ++i) devices.push_back(parse_device(v[i], i));
+                  c.devices = devices;
+                },
+                [](const ReferencePlatformConfig& c) {
+                  nlohmann::json j = nlohmann::json::array();
+                  for (const DeviceSpec& d : c.devices) j.push_back(device_json(d));
+                  return j;
+                }},
+      Parameter{"platform.granule", "translation granule of every domain in bytes: 4096, 16384 or 65536",
                 [](ReferencePlatformConfig& c, const nlohmann::json& v) {
                   const std::uint64_t g = v.is_number_unsigned() ? v.get<std::uint64_t>() : 0;
                   if (g != 4096 && g != 16384 && g != 65536) {
@@ -76,14 +160,42 @@ const std::vector<Parameter>& parameters() {
                   c.granule_log2 = g == 4096 ? 12 : g == 16384 ? 14 : 16;
                 },
                 [](const ReferencePlatformConfig& c) { return nlohmann::json(1u << c.granule_log2); }},
-      number("platform.bytes_per_device", "bytes each device writes then reads back",
-             &ReferencePlatformConfig::bytes_per_device, 1, 1ull << 32),
+      number("platform.bytes_per_device", "bytes each DMA engine writes then reads back",
+             &ReferencePlatformConfig::bytes_per_device, 1, kEngineStride),
       number("platform.max_payload", "PCIe max payload (bytes per transaction)", &ReferencePlatformConfig::max_payload,
              1, 4096),
+      config::boolean<ReferencePlatformConfig>("platform.fault_after_unmap",
+                                               "after unmapping, one deliberate DMA that must fault (F_TRANSLATION)",
+                                               &ReferencePlatformConfig::fault_after_unmap),
+      config::boolean<ReferencePlatformConfig>(
+          "platform.irqs_wired", "the SMMU's event-queue and GERROR lines wake the driver (false: it polls)",
+          &ReferencePlatformConfig::irqs_wired),
+      number("platform.quantum_ns", "loosely-timed quantum of the driver CPU and DMA masters",
+             &ReferencePlatformConfig::quantum_ns, 0, 1e9),
       number("memory.read_latency_ns", "memory read latency", &ReferencePlatformConfig::memory_read_latency_ns, 0, 1e9),
       number("memory.write_latency_ns", "memory write latency", &ReferencePlatformConfig::memory_write_latency_ns,
              0, 1e9),
+      driver_flag("driver.disable_s1", "hide IDR0.S1P from the driver: every DMA domain is stage 2",
+                  &driver::DriverOptions::disable_s1),
+      driver_flag("driver.disable_msipolling", "CMD_SYNC completion by CONS polling instead of MSI polling",
+                  &driver::DriverOptions::disable_msipolling),
+      driver_flag("driver.disable_bypass", "unattached streams abort instead of bypassing (Linux's default)",
+                  &driver::DriverOptions::disable_bypass),
+      driver_flag("driver.force_non_coherent", "clean every table store to PoC even if IDR0.COHACC",
+                  &driver::DriverOptions::force_non_coherent),
+      driver_number("driver.cmdq_log2", "log2 of the command queue entries (capped by IDR1.CMDQS)",
+                    &driver::DriverOptions::cmdq_log2, 1, 19),
+      driver_number("driver.eventq_log2", "log2 of the event queue entries (capped by IDR1.EVENTQS)",
+                    &driver::DriverOptions::eventq_log2, 1, 19),
+      driver_number("driver.poll_limit", "poll intervals before the driver declares a wait stuck",
+                    &driver::DriverOptions::poll_limit, 1, 100000000),
     };
+    for (driver::PageUse use :
+         {driver::PageUse::StreamTableL1, driver::PageUse::StreamTableL2, driver::PageUse::CdTableL1,
+          driver::PageUse::CdTableL2, driver::PageUse::Stage1Table, driver::PageUse::Stage2Table,
+          driver::PageUse::CommandQueue, driver::PageUse::EventQueue, driver::PageUse::MsiWord}) {
+      own.push_back(page_kind_key(use));
+    }
     t.insert(t.end(), own.begin(), own.end());
     return t;
   }();
@@ -108,130 +220,241 @@ void apply_parameter_assignment(ReferencePlatformConfig& config, const std::stri
   apply_parameters(config, nlohmann::json{{key, value}});
 }
 
-ReferencePlatform::ReferencePlatform(const sc_core::sc_module_name& name, const ReferencePlatformConfig& config)
-    : sc_core::sc_module(name), config_(config) {
-  if (config_.devices == 0 || config_.devices > 64) {
-    SC_REPORT_ERROR("smmu/platform", "platform.devices must be 1..64; using 1");
-    config_.devices = 1;
+void validate(const ReferencePlatformConfig& config) {
+  const smmu::Capabilities& caps = config.smmu.capabilities;
+  const bool stage1 = caps.stage1 && !config.driver.disable_s1;
+  if (!caps.supports_granule(config.granule_log2)) {
+    throw std::invalid_argument(fmt::format("platform.granule: the SMMU (smmu.capabilities) has no {} KiB granule",
+                                            (1u << config.granule_log2) / 1024));
+  }
+  for (std::size_t i = 0; i < config.devices.size(); ++i) {
+    const DeviceSpec& d = config.devices[i];
+    const std::string where = fmt::format("platform.devices[{}] ({})", i, describe(d));
+    if (d.domain == DomainType::Nested && !(stage1 && caps.stage2)) {
+      throw std::invalid_argument(where + ": nesting needs both stages (smmu.capabilities S1P and S2P, "
+                                          "driver.disable_s1 false)");
+    }
+    if ((d.domain == DomainType::Stage1 || d.domain == DomainType::Stage2) && !caps.stage1 && !caps.stage2) {
+      throw std::invalid_argument(where + ": the SMMU translates at no stage");
+    }
+    if (d.pasids > 0 && (!stage1 || caps.ssid_bits == 0)) {
+      throw std::invalid_argument(where + ": PASIDs need stage 1 and SubstreamIDs (smmu.capabilities SSIDSIZE > 0, "
+                                          "driver.disable_s1 false)");
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+
+ReferencePlatform::ReferencePlatform(const sc_core::sc_module_name& name, const ReferencePlatformConfig& config,
+                                     Scenario scenario)
+    : sc_core::sc_module(name), config_(config), scenario_(std::move(scenario)), driver_memory_(config.driver_memory) {
+  if (config_.devices.empty() || config_.devices.size() > kMaxDevices) {
+    throw std::invalid_argument(fmt::format("platform.devices: 1..{} devices", kMaxDevices));
+  }
+  validate(config_);
+  // Engines: each device's main function, then one per PASID.
+  for (unsigned d = 0; d < config_.devices.size(); ++d) {
+    for (unsigned p = 0; p <= config_.devices[d].pasids; ++p) {
+      Engine e;
+      e.device = d;
+      e.stream_id = kFirstStreamId + d;
+      e.pasid = p;
+      engines_.push_back(std::move(e));
+    }
   }
   memory::SparseMemoryConfig memory_config;
   memory_config.read_latency = sc_core::sc_time(config_.memory_read_latency_ns, sc_core::SC_NS);
   memory_config.write_latency = sc_core::sc_time(config_.memory_write_latency_ns, sc_core::SC_NS);
   smmu::Smmuv3Config smmu_config = config_.smmu;
-  smmu_config.ports = config_.devices;
+  smmu_config.ports = static_cast<unsigned>(engines_.size());
   smmu_config.default_stream_ids.clear();
-  for (unsigned i = 0; i < config_.devices; ++i) smmu_config.default_stream_ids.push_back(kFirstStreamId + i);
+  for (const Engine& e : engines_) smmu_config.default_stream_ids.push_back(e.stream_id);
   system_ = std::make_unique<SmmuSystem>("system", smmu_config, memory_config);
+  tlm_utils::tlm_quantumkeeper::set_global_quantum(sc_core::sc_time(config_.quantum_ns, sc_core::SC_NS));
 
-  for (unsigned i = 0; i < config_.devices; ++i) {
+  cpu_ = std::make_unique<driver::DriverCpu>("cpu", system_->cpu, [this](driver::DriverCpu& c) { cpu_main(c); });
+  cpu_->memory.bind(system_->junction.in);
+  if (config_.irqs_wired) {
+    system_->smmu.irq_eventq.bind(eventq_irq_);
+    system_->smmu.irq_gerror.bind(gerror_irq_);
+    cpu_->eventq_irq.bind(eventq_irq_);
+    cpu_->gerror_irq.bind(gerror_irq_);
+  }
+  driver_ = std::make_unique<driver::SmmuDriver>(*cpu_, driver_memory_, config_.driver);
+
+  for (unsigned i = 0; i < engines_.size(); ++i) {
+    Engine& e = engines_[i];
+    e.buffer = kBufferBase + i * kEngineStride;
+    e.dma_address = kIovaBase + i * kEngineStride;
     pcie::DmaMasterConfig dc;
-    dc.stream_id = kFirstStreamId + i;
+    dc.stream_id = e.stream_id;
+    if (e.pasid != 0) dc.pasid = e.pasid;
     dc.max_payload = config_.max_payload;
     dc.address_bits = 64;
     dc.use_dmi = config_.smmu.dmi;
-    devices_.push_back(std::make_unique<pcie::DmaMaster>(fmt::format("device_{}", i).c_str(), dc));
-    devices_.back()->socket.bind(system_->smmu.upstream(i));
+    const std::string engine_name = e.pasid == 0 ? fmt::format("device_{}", e.device)
+                                          : fmt::format("device_{}_pasid_{}", e.device, e.pasid);
+    e.master = std::make_unique<pcie::DmaMaster>(engine_name.c_str(), dc);
+    e.master->socket.bind(system_->smmu.upstream(i));
   }
-  build_translation();
-  SC_THREAD(host);
 }
 
 ReferencePlatform::~ReferencePlatform() = default;
 
-void ReferencePlatform::build_translation() {
-  MemoryTableSpace space(system_->memory);
-  tables::PageAllocator allocator(kTableArea, kTableArea + kTableAreaSize);
-  const smmu::Capabilities& caps = system_->smmu.config().capabilities;
-  const std::uint64_t granule = 1ull << config_.granule_log2;
+void ReferencePlatform::cpu_main(driver::DriverCpu& cpu) {
+  driver_->probe();
+  driver_->reset();
+  domains_ = std::make_unique<driver::IommuDomains>(*driver_);
+  cpu.serve_interrupts(*driver_, this);
+  if (scenario_) {
+    scenario_(*this);
+  } else {
+    run_default_scenario();
+  }
+  cpu.synchronize();
+}
+
+bool ReferencePlatform::translates(unsigned device) const {
+  const DomainType t = config_.devices.at(device).domain;
+  return t == DomainType::Stage1 || t == DomainType::Stage2 || t == DomainType::Nested;
+}
+
+void ReferencePlatform::setup_devices() {
+  const std::uint64_t granule = std::uint64_t{1} << config_.granule_log2;
   const std::uint64_t span = (config_.bytes_per_device + granule - 1) & ~(granule - 1);
-
-  tables::StreamTableGeometry st_geometry;
-  st_geometry.format = smmu::StreamTableFormat::Linear;
-  st_geometry.log2size = 8;
-  tables::StreamTableBuilder stream_table(st_geometry, allocator, space);
-  setup_.strtab_base = stream_table.strtab_base();
-  setup_.strtab_base_cfg = stream_table.strtab_base_cfg();
-  setup_.cmdq_base = (allocator.allocate(256 * 16, 4096) & smmu::mask_bits(51, 5)) | 8;
-  setup_.eventq_base = (allocator.allocate(256 * 32, 4096) & smmu::mask_bits(51, 5)) | 8;
-  setup_.cr1 = 0xd75;  // tables and queues: write-back cacheable, inner shareable
-  setup_.cr2 = smmu::reg::cr2::RECINVSID | smmu::reg::cr2::PTM;
-
-  for (unsigned i = 0; i < config_.devices; ++i) {
-    const std::uint64_t buffer = kBufferBase + i * kDeviceStride;
-    const std::uint64_t iova = kIovaBase + i * kDeviceStride;
-    tables::SteFields ste;
-    std::uint64_t dma_address = iova;
-    std::unique_ptr<tables::PageTableBuilder> stage2;
-    if (config_.mode == TranslationMode::Stage2 || config_.mode == TranslationMode::Nested) {
-      const unsigned sl0 = tables::TableGeometry::legal_stage2_sl0(config_.granule_log2, kStage2InputBits,
-                                                                   caps.oas_bits).front();
-      stage2 = std::make_unique<tables::PageTableBuilder>(
-          tables::TableGeometry::stage2(config_.granule_log2, kStage2InputBits, sl0, caps.oas_bits), allocator, space);
-      tables::attach_stage2(ste, *stage2);
-      ste.s2vmid = static_cast<std::uint16_t>(i + 1);
-      ste.s2ps = tables::ps_encoding(caps.oas_bits);
-    }
-    switch (config_.mode) {
-      case TranslationMode::Bypass:
-        ste.config = 0b100;
-        dma_address = buffer;
+  driver::DomainOptions options;
+  options.granule_log2 = config_.granule_log2;
+  for (unsigned d = 0; d < config_.devices.size(); ++d) {
+    const DeviceSpec& spec = config_.devices[d];
+    driver::MasterConfig mc;
+    mc.stream_ids = {kFirstStreamId + d};
+    mc.ssid_bits = spec.pasids > 0 ? kPasidMasterBits : 0;
+    driver::Master& master = domains_->add_master(mc);
+    masters_.push_back(&master);
+    Engine& main_engine = *std::find_if(engines_.begin(), engines_.end(),
+                                        [d](const Engine& e) { return e.device == d && e.pasid == 0; });
+    driver::Domain* domain = nullptr;
+    switch (spec.domain) {
+      case DomainType::Identity:
+      case DomainType::Blocked:
+        domain = &domains_->create(spec.domain);
+        main_engine.dma_address = main_engine.buffer;
         break;
-      case TranslationMode::Stage2:
-        ste.config = 0b110;
-        stage2->map(iova, buffer, span);
+      case DomainType::Stage1:
+      case DomainType::Stage2:
+        domain = &domains_->create(spec.domain, options);
+        domain->map(main_engine.dma_address, main_engine.buffer, span);
+        mappings_.push_back({domain, main_engine.dma_address, span});
         break;
-      case TranslationMode::Stage1:
-      case TranslationMode::Nested: {
-        const bool nested = config_.mode == TranslationMode::Nested;
-        std::uint64_t s1_output = buffer;
-        if (nested) {
-          // Stage 2 maps the table area 1:1 (stage-1 tables and CDs live in IPA
-          // space) and the device's IPA window onto its buffer.
-          s1_output = kNestedIpaBase + i * kDeviceStride;
-          stage2->map(kTableArea, kTableArea, kTableAreaSize);
-          stage2->map(s1_output, buffer, span);
-        }
-        tables::PageTableBuilder stage1(tables::TableGeometry::stage1(config_.granule_log2, 48), allocator, space);
-        stage1.map(iova, s1_output, span);
-        tables::CdTableBuilder cds(tables::CdTableGeometry{}, allocator, space);
-        tables::CdFields cd;
-        tables::attach_ttb0(cd, stage1);
-        cd.asid = static_cast<std::uint16_t>(i + 1);
-        cd.ips = tables::ps_encoding(caps.oas_bits);
-        cds.write_cd(0, cd);
-        tables::attach_cd_table(ste, cds);
-        ste.config = nested ? 0b111 : 0b101;
+      case DomainType::Nested: {
+        // The VMM's nest-parent stage 2: the guest's RAM at IPA = PA, and the
+        // guest's IPA window onto this device's buffer.
+        driver::DomainOptions parent_options = options;
+        parent_options.nest_parent = true;
+        driver::Domain& parent = domains_->create(DomainType::Stage2, parent_options);
+        driver::DriverMemoryConfig guest_config;
+        guest_config.base = kGuestRamBase + guest_memories_.size() * kGuestRamSize;
+        guest_config.size = kGuestRamSize;
+        guest_memories_.push_back(std::make_unique<driver::DriverMemory>(guest_config));
+        parent.map(guest_config.base, guest_config.base, guest_config.size);
+        const std::uint64_t ipa = kNestedIpaBase + d * kEngineStride;
+        parent.map(ipa, main_engine.buffer, span);
+        // The guest: its own stage 1 (ASID 1 in its VMID) from IOVA to IPA.
+        domain = &domains_->create_nested(parent, *guest_memories_.back(), 1, config_.granule_log2);
+        domain->map(main_engine.dma_address, ipa, span);
+        mappings_.push_back({domain, main_engine.dma_address, span});
+        mappings_.push_back({&parent, ipa, span});
         break;
       }
     }
-    stream_table.write_ste(kFirstStreamId + i, ste);
-    device_iova_.push_back(dma_address);
+    device_domains_.push_back(domain);
+    domains_->attach(master, *domain);
+    for (Engine& e : engines_) {
+      if (e.device != d || e.pasid == 0) continue;
+      driver::Domain& pasid_domain = domains_->create(DomainType::Stage1, options);
+      pasid_domain.map(e.dma_address, e.buffer, span);
+      mappings_.push_back({&pasid_domain, e.dma_address, span});
+      domains_->attach_pasid(master, e.pasid, pasid_domain);
+    }
   }
 }
 
-void ReferencePlatform::host() {
-  try {
-    system_->driver.reset(setup_);
-    for (unsigned i = 0; i < config_.devices; ++i) {
-      std::vector<std::uint8_t> pattern(config_.bytes_per_device);
-      for (std::size_t b = 0; b < pattern.size(); ++b) pattern[b] = static_cast<std::uint8_t>(b * 7 + i * 13 + (b >> 12));
-      devices_[i]->program_write(device_iova_[i], pattern);
-      devices_[i]->program_read(device_iova_[i], pattern.size(), pattern);
-    }
-    for (auto& device : devices_) {
-      while (device->pending_programs() > 0) sc_core::wait(device->programs_drained_event());
-    }
-    events_ = system_->driver.drain_events();
-    finished_ = true;
-  } catch (const std::exception& e) {
-    error_ = e.what();
+std::vector<std::uint8_t> ReferencePlatform::pattern(unsigned engine, std::uint64_t bytes) {
+  std::vector<std::uint8_t> p(static_cast<std::size_t>(bytes));
+  for (std::size_t b = 0; b < p.size(); ++b) p[b] = static_cast<std::uint8_t>(b * 7 + engine * 13 + (b >> 12));
+  return p;
+}
+
+void ReferencePlatform::stream_all(std::uint64_t bytes) {
+  for (unsigned i = 0; i < engines_.size(); ++i) {
+    const std::vector<std::uint8_t> data = pattern(i, bytes);
+    engines_[i].master->program_write(engines_[i].dma_address, data);
+    engines_[i].master->program_read(engines_[i].dma_address, data.size(), data);
   }
 }
 
-std::vector<DeviceReport> ReferencePlatform::device_reports() const {
-  std::vector<DeviceReport> reports;
-  for (const auto& d : devices_) reports.push_back({d->config().stream_id, d->statistics()});
-  return reports;
+void ReferencePlatform::wait_for_engines() {
+  cpu_->synchronize();
+  for (Engine& e : engines_) {
+    while (e.master->pending_programs() > 0) sc_core::wait(e.master->programs_drained_event());
+  }
 }
+
+void ReferencePlatform::unmap_all() {
+  for (const MappingRecord& m : mappings_) report_.bytes_unmapped += m.domain->unmap(m.iova, m.size);
+}
+
+bool ReferencePlatform::wait_for_event(const std::function<bool(const smmu::EventRecord&)>& match,
+                                       const sc_core::sc_time& timeout) {
+  cpu_->synchronize();
+  const sc_core::sc_time deadline = sc_core::sc_time_stamp() + timeout;
+  while (true) {
+    if (std::any_of(events_.begin(), events_.end(), match)) return true;
+    if (sc_core::sc_time_stamp() >= deadline) return false;
+    cpu_->relax();
+  }
+}
+
+void ReferencePlatform::run_default_scenario() {
+  setup_devices();
+  stream_all(config_.bytes_per_device);
+  wait_for_engines();
+  for (Engine& e : engines_) {
+    const pcie::DmaMasterStatistics& s = e.master->statistics();
+    report_.verify_failures += s.verify_failures;
+    if (config_.devices[e.device].domain == DomainType::Blocked) {
+      report_.expected_aborts += s.error_responses_total();
+    } else {
+      report_.unexpected_errors += s.error_responses_total();
+    }
+  }
+  unmap_all();
+  if (!config_.fault_after_unmap) return;
+  auto victim = std::find_if(engines_.begin(), engines_.end(),
+                             [this](const Engine& e) { return e.pasid == 0 && translates(e.device); });
+  if (victim == engines_.end()) return;  // no translating device: nothing to unmap
+  report_.fault_checked = true;
+  const std::uint64_t errors_before = victim->master->statistics().error_responses_total();
+  victim->master->program_read(victim->dma_address, 64);
+  wait_for_engines();
+  report_.fault_error_response = victim->master->statistics().error_responses_total() > errors_before;
+  const std::uint32_t sid = victim->stream_id;
+  const std::uint64_t iova = victim->dma_address;
+  report_.fault_event_seen = wait_for_event(
+      [sid, iova](const smmu::EventRecord& r) {
+        return r.id == smmu::EventId::F_TRANSLATION && r.stream_id == sid && r.input_addr == iova;
+      },
+      sc_core::sc_time(100, sc_core::SC_US));
+}
+
+void ReferencePlatform::on_event(const smmu::EventRecord& record) {
+  events_.push_back(record);
+  ++report_.events_by_type[smmu::to_string(record.id)];
+}
+
+void ReferencePlatform::on_overflow() { ++report_.event_overflows; }
+
+void ReferencePlatform::on_global_errors(std::uint32_t active) { report_.global_errors |= active; }
 
 }  // namespace smmuv3tlm::platform

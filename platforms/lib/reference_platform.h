@@ -1,7 +1,17 @@
-// The reference platform: PCIe DMA masters behind the SMMU, sparse memory behind
-// it, and a host that builds the translation tables in memory and programs the
-// SMMU through its registers (HostDriver). Each device streams writes then
-// verified reads through its own translation (bypass, stage 1, stage 2 or nested).
+// The reference platform: PCIe DMA masters behind the SMMU, sparse memory, and
+// one CPU running the host driver model (platforms/driver), which reaches the
+// SMMU only through TLM: its register socket, and a memory initiator on the
+// interconnect the SMMU's table walks use. IRQ lines are wired to the CPU.
+//
+// Each device has a StreamID (0x10, 0x11, ...) and a domain: bypass, abort,
+// s1, s2, nested (a guest's stage 1 over a nest-parent stage 2), or s1 with
+// PASIDs (one more DMA engine per PASID, each with a stage-1 domain of its
+// own). The default scenario (smmu-sim's main job): the driver probes and
+// resets the SMMU, builds the domains, maps each device's buffer and attaches
+// it; every engine writes its buffer and reads it back verified; the driver
+// unmaps; one deliberate DMA after unmap must fault with F_TRANSLATION, seen by
+// the driver's event handler, and an error response at the master.
+// Tests run their own scenario on the same platform.
 #pragma once
 
 #include <cstdint>
@@ -16,69 +26,151 @@
 
 #include "models/common/parameter.h"
 #include "models/pcie/dma_master.h"
+#include "platforms/driver/driver_cpu.h"
+#include "platforms/driver/iommu_domain.h"
 #include "platforms/lib/smmu_system.h"
 
 namespace smmuv3tlm::platform {
 
-enum class TranslationMode { Bypass, Stage1, Stage2, Nested };
-bool parse_translation_mode(const std::string& text, TranslationMode& mode);
-const char* to_string(TranslationMode mode);
-
 // The SMMU module's name: its keys are "smmu.<key>" (smmuv3_parameters.h).
 inline constexpr const char* kSmmuInstance = "smmu";
+inline constexpr std::uint32_t kFirstStreamId = 0x10;
+
+struct DeviceSpec {
+  driver::DomainType domain = driver::DomainType::Stage1;
+  unsigned pasids = 0;  // s1 only: PASIDs 1..pasids, each its own DMA engine and stage-1 domain
+};
+std::string describe(const DeviceSpec& device);
 
 struct ReferencePlatformConfig {
   ReferencePlatformConfig();
   smmu::Smmuv3Config smmu;  // MMU-700 capabilities, 10 ns acknowledge delay
-  unsigned devices = 4;
-  TranslationMode mode = TranslationMode::Stage1;
+  std::vector<DeviceSpec> devices;  // s1, s1, s2, nested
   unsigned granule_log2 = 12;
   std::uint64_t bytes_per_device = 1 << 20;
   unsigned max_payload = 256;
+  bool fault_after_unmap = true;
+  bool irqs_wired = true;  // else the driver polls the event queue and GERROR
+  double quantum_ns = 1000.0;
   double memory_read_latency_ns = 10.0;
   double memory_write_latency_ns = 10.0;
+  driver::DriverOptions driver;
+  driver::DriverMemoryConfig driver_memory;
 };
 
 using Parameter = config::Parameter<ReferencePlatformConfig>;
 // Every user-settable key, in one table (also rendered into docs/configuration.md):
-// the platform's own keys and the SMMU's under "smmu.".
+// the platform's own keys, the driver's, and the SMMU's under "smmu.".
 const std::vector<Parameter>& parameters();
 // Applies {"key": value, ...}; throws std::invalid_argument naming a bad key or value.
 void apply_parameters(ReferencePlatformConfig& config, const nlohmann::json& settings);
 // "key=value" from the command line (value parsed as JSON, else taken as a string).
 void apply_parameter_assignment(ReferencePlatformConfig& config, const std::string& assignment);
+// Throws std::invalid_argument naming the keys of a combination the platform
+// cannot run (a nested device without both stages, PASIDs without SSIDs, a
+// granule the SMMU lacks), so that a run never starts with it.
+void validate(const ReferencePlatformConfig& config);
 
-struct DeviceReport {
-  std::uint32_t stream_id;
-  pcie::DmaMasterStatistics stats;
+// One DMA engine: a device's main function, or one of its PASIDs.
+struct Engine {
+  unsigned device = 0;
+  std::uint32_t stream_id = 0;
+  std::uint32_t pasid = 0;         // 0: no SubstreamID
+  std::uint64_t dma_address = 0;   // IOVA (or PA under bypass/abort)
+  std::uint64_t buffer = 0;        // PA of its buffer
+  std::unique_ptr<pcie::DmaMaster> master;
 };
 
-class ReferencePlatform : public sc_core::sc_module {
+// What the scenario saw.
+struct ScenarioReport {
+  std::map<std::string, std::uint64_t> events_by_type;
+  std::uint64_t event_overflows = 0;
+  std::uint32_t global_errors = 0;
+  bool fault_checked = false;        // the deliberate DMA after unmap ran
+  bool fault_error_response = false; // ... got an error response
+  bool fault_event_seen = false;     // ... and the driver saw F_TRANSLATION for it
+  std::uint64_t unexpected_errors = 0;   // error responses on engines that should translate
+  std::uint64_t expected_aborts = 0;     // error responses on abort devices
+  std::uint64_t verify_failures = 0;
+  std::uint64_t bytes_unmapped = 0;
+  bool passed() const;
+};
+
+class ReferencePlatform : public sc_core::sc_module, public driver::EventListener {
  public:
   SC_HAS_PROCESS(ReferencePlatform);
-  ReferencePlatform(const sc_core::sc_module_name& name, const ReferencePlatformConfig& config);
+  using Scenario = std::function<void(ReferencePlatform&)>;
+
+  // `scenario` runs on the CPU after the driver probed and reset the SMMU and
+  // serves its interrupts; the default is smmu-sim's main job (run_default_scenario).
+  ReferencePlatform(const sc_core::sc_module_name& name, const ReferencePlatformConfig& config,
+                    Scenario scenario = {});
   ~ReferencePlatform() override;
 
   const ReferencePlatformConfig& config() const { return config_; }
-  bool finished() const { return finished_; }
-  const std::string& error() const { return error_; }
-  std::vector<DeviceReport> device_reports() const;
+  bool finished() const { return cpu_->finished(); }
+  const std::string& error() const { return cpu_->error(); }
+
+  // The pieces, for scenarios and tests.
+  SmmuSystem& system() { return *system_; }
   smmu::Smmuv3& smmu() { return system_->smmu; }
   memory::SparseMemory& memory() { return system_->memory; }
-  std::vector<smmu::EventRecord> events() const { return events_; }
+  driver::DriverCpu& cpu() { return *cpu_; }
+  driver::SmmuDriver& driver() { return *driver_; }
+  driver::IommuDomains& domains() { return *domains_; }
+  std::vector<Engine>& engines() { return engines_; }
+  // The master and SSID-0 domain of device `i` (after setup_devices()).
+  driver::Master& master(unsigned device) { return *masters_.at(device); }
+  driver::Domain& domain(unsigned device) { return *device_domains_.at(device); }
+  const ScenarioReport& report() const { return report_; }
+  const std::vector<smmu::EventRecord>& events() const { return events_; }
+
+  // Scenario steps (on the CPU thread).
+  // Builds each device's master and domains, maps its buffers, attaches it.
+  void setup_devices();
+  // Every engine writes `bytes` of its buffer and reads them back verified.
+  void stream_all(std::uint64_t bytes);
+  // Waits until every engine's queued programs are done.
+  void wait_for_engines();
+  // Unmaps every mapping setup_devices() made.
+  void unmap_all();
+  // Waits (polling) until the driver has seen an event matching `match`, or gives up after `timeout`.
+  bool wait_for_event(const std::function<bool(const smmu::EventRecord&)>& match, const sc_core::sc_time& timeout);
+  void run_default_scenario();
+  // The pattern engine `i` writes.
+  static std::vector<std::uint8_t> pattern(unsigned engine, std::uint64_t bytes);
+
+  // driver::EventListener (the interrupt thread calls these).
+  void on_event(const smmu::EventRecord& record) override;
+  void on_overflow() override;
+  void on_global_errors(std::uint32_t active) override;
 
  private:
-  void host();
-  void build_translation();
+  void cpu_main(driver::DriverCpu& cpu);
+  bool translates(unsigned device) const;
 
   ReferencePlatformConfig config_;
+  Scenario scenario_;
   std::unique_ptr<SmmuSystem> system_;
-  std::vector<std::unique_ptr<pcie::DmaMaster>> devices_;
-  std::vector<std::uint64_t> device_iova_;
-  SmmuSetup setup_;
-  bool finished_ = false;
-  std::string error_;
+  driver::DriverMemory driver_memory_;
+  std::vector<std::unique_ptr<driver::DriverMemory>> guest_memories_;
+  std::unique_ptr<driver::DriverCpu> cpu_;
+  std::unique_ptr<driver::SmmuDriver> driver_;
+  std::unique_ptr<driver::IommuDomains> domains_;
+  sc_core::sc_signal<bool> eventq_irq_{"eventq_irq"};
+  sc_core::sc_signal<bool> gerror_irq_{"gerror_irq"};
+  std::vector<Engine> engines_;
+  std::vector<driver::Master*> masters_;
+  std::vector<driver::Domain*> device_domains_;
+  // What setup_devices() mapped: domain, IOVA, size.
+  struct MappingRecord {
+    driver::Domain* domain;
+    std::uint64_t iova;
+    std::uint64_t size;
+  };
+  std::vector<MappingRecord> mappings_;
   std::vector<smmu::EventRecord> events_;
+  ScenarioReport report_;
 };
 
 }  // namespace smmuv3tlm::platform

@@ -1,0 +1,20 @@
+# Runs smmu-sim with a malformed configuration and checks that it is refused
+# before anything runs: exit status 2, a message naming what is wrong
+# (EXPECT, '|'-separated pieces), and no summary (the platform never ran).
+string(REPLACE "|" ";" ARGS "${ARGS}")
+string(REPLACE "|" ";" EXPECT "${EXPECT}")
+execute_process(COMMAND ${SIM} ${ARGS} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+set(all "${out}${err}")
+if(NOT rc STREQUAL "2")
+  message(FATAL_ERROR "expected exit status 2, got '${rc}'\n${all}")
+endif()
+foreach(expected ${EXPECT})
+  string(FIND "${all}" "${expected}" at)
+  if(at EQUAL -1)
+    message(FATAL_ERROR "the message does not name '${expected}'\n${all}")
+  endif()
+endforeach()
+string(FIND "${all}" "DMA:" ran)
+if(NOT ran EQUAL -1)
+  message(FATAL_ERROR "the simulation ran anyway\n${all}")
+endif()

@@ -12,6 +12,7 @@
 #include <tlm>
 #include <tlm_utils/simple_initiator_socket.h>
 
+#include "bench/driver_bench.h"
 #include "models/memory/sparse_memory.h"
 #include "platforms/lib/smmu_system.h"
 #include "platforms/lib/memory_table_space.h"
@@ -195,6 +196,7 @@ int sc_main(int argc, char* argv[]) {
   sc_core::sc_report_handler::set_actions(sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
   BenchPlatform platform("bench");
   bench_platform = &platform;
+  bench::create_driver_bench_platform();
   sc_core::sc_start();
   if (!platform.error.empty()) {
     std::fprintf(stderr, "bench set-up failed: %s\n", platform.error.c_str());

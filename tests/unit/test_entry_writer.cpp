@@ -6,8 +6,12 @@
 // only states equal to the old or the new entry on the bits it uses.
 #include <gtest/gtest.h>
 
+#include <map>
+#include <string>
+
 #include <nlohmann/json.hpp>
 
+#include "platforms/driver/domain_entries.h"
 #include "platforms/driver/entry_writer.h"
 
 namespace smmuv3tlm::driver {
@@ -209,6 +213,65 @@ TEST(EntryUpdateJson, MalformedInputNamesTheKey) {
             std::string::npos);
   EXPECT_NE(error_of(R"({"kind":"cd","current":["0","0","0","0","0","0","0","0"]})").find("\"target\""),
             std::string::npos);
+}
+
+}  // namespace
+}  // namespace smmuv3tlm::driver
+
+namespace smmuv3tlm::driver {
+namespace {
+
+// Every move between the STEs the driver's domains install (abort, bypass, a
+// stage-1 CD table, stage 2, nested with S1DSS SSID0 or bypass over the same
+// stage 2), as the used-bits rule decides it: syncs, hitless, and every state a
+// sync saw matching the old or the new entry (expect_transition).
+TEST(EntryWriterSte, EveryMoveBetweenDomainEntries) {
+  DriverFeatures f;
+  f.stage1 = f.stage2 = true;
+  const MasterTraits master;
+  Stage2Context s2;
+  s2.ttb = 0x8000'0000;
+  s2.vmid = 5;
+  smmu::EntryWords bypass{};
+  ste::V.set(bypass, 1);
+  ste::CONFIG.set(bypass, ste::kConfigBypass);
+  const smmu::EntryWords guest = make_cdtable_ste(0x6000'0000, 0, 0, kS1dssSsid0, f, master);
+  const smmu::EntryWords guest_bypass = make_cdtable_ste(0x6000'0000, 0, 0, kS1dssBypass, f, master);
+  const std::map<std::string, smmu::EntryWords> entries = {
+      {"abort", SmmuDriver::abort_ste()},
+      {"bypass", bypass},
+      {"s1", make_cdtable_ste(0x5000'0000, 0, 0, kS1dssSsid0, f, master)},
+      {"s2", make_s2_domain_ste(s2, f, master)},
+      {"nested", make_nested_ste(guest, s2, f, master)},
+      {"nested_bypass", make_nested_ste(guest_bypass, s2, f, master)}};
+  struct Expected {
+    unsigned syncs;
+    bool hitless;
+  };
+  // Breaking moves: S1 (VMID 0, its CD table) to or from anything with a
+  // stage 2 changes used bits in qword 0 (Config, S1ContextPtr) and qword 2
+  // (S2VMID) at once. Nested -> S2 keeps VMID and tables: hitless in 3 syncs.
+  const std::map<std::string, std::map<std::string, Expected>> expected = {
+      {"abort", {{"abort", {0, true}}, {"bypass", {1, true}}, {"s1", {2, true}}, {"s2", {2, true}},
+                 {"nested", {2, true}}, {"nested_bypass", {2, true}}}},
+      {"bypass", {{"abort", {1, true}}, {"bypass", {0, true}}, {"s1", {2, true}}, {"s2", {2, true}},
+                  {"nested", {2, true}}, {"nested_bypass", {2, true}}}},
+      {"s1", {{"abort", {2, true}}, {"bypass", {2, true}}, {"s1", {0, true}}, {"s2", {3, false}},
+              {"nested", {3, false}}, {"nested_bypass", {3, false}}}},
+      {"s2", {{"abort", {2, true}}, {"bypass", {2, true}}, {"s1", {3, false}}, {"s2", {0, true}},
+              {"nested", {2, true}}, {"nested_bypass", {2, true}}}},
+      {"nested", {{"abort", {2, true}}, {"bypass", {2, true}}, {"s1", {3, false}}, {"s2", {3, true}},
+                  {"nested", {0, true}}, {"nested_bypass", {1, true}}}},
+      {"nested_bypass", {{"abort", {2, true}}, {"bypass", {2, true}}, {"s1", {3, false}}, {"s2", {3, true}},
+                         {"nested", {1, true}}, {"nested_bypass", {0, true}}}},
+  };
+  for (const auto& [from, from_words] : entries) {
+    for (const auto& [to, to_words] : entries) {
+      SCOPED_TRACE(from + " -> " + to);
+      const Expected& e = expected.at(from).at(to);
+      expect_transition(EntryKind::Ste, from_words, to_words, e.syncs, e.hitless);
+    }
+  }
 }
 
 }  // namespace

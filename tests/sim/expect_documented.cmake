@@ -1,0 +1,16 @@
+# Every line `smmu-sim --list-parameters` prints is in docs/configuration.md,
+# so the documented key table cannot drift from the code.
+execute_process(COMMAND ${SIM} --list-parameters RESULT_VARIABLE rc OUTPUT_VARIABLE out)
+if(NOT rc STREQUAL "0")
+  message(FATAL_ERROR "--list-parameters failed: ${rc}")
+endif()
+file(READ ${DOC} doc)
+string(REPLACE "\n" ";" lines "${out}")
+foreach(line ${lines})
+  if(line MATCHES "^\\|")
+    string(FIND "${doc}" "${line}" at)
+    if(at EQUAL -1)
+      message(FATAL_ERROR "docs/configuration.md lacks (regenerate it from smmu-sim --list-parameters):\n${line}")
+    endif()
+  endif()
+endforeach()

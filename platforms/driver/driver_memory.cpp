@@ -27,6 +27,7 @@ const char* to_string(PageUse use) {
     case PageUse::EventQueue: return "event-queue";
     case PageUse::PriQueue: return "pri-queue";
     case PageUse::MsiWord: return "msi-word";
+    case PageUse::GuestMemory: return "guest-memory";
   }
   return "unknown";
 }
@@ -85,6 +86,26 @@ void DriverMemory::free(std::uint64_t pa) {
     }
   }
   free_.emplace(start, end);
+}
+
+void DriverMemory::reserve(PageUse use, std::uint64_t pa, std::uint64_t bytes) {
+  const std::uint64_t end = pa + bytes;
+  if (bytes == 0 || end < pa) throw std::invalid_argument(fmt::format("reserving [{:#x}, +{:#x})", pa, bytes));
+  // The free range holding all of it.
+  auto it = free_.upper_bound(pa);
+  if (it == free_.begin()) {
+    throw std::invalid_argument(fmt::format("[{:#x}, +{:#x}) ({}) is not free driver memory", pa, bytes, to_string(use)));
+  }
+  --it;
+  if (pa < it->first || end > it->second) {
+    throw std::invalid_argument(fmt::format("[{:#x}, +{:#x}) ({}) is not free driver memory", pa, bytes, to_string(use)));
+  }
+  const std::uint64_t range_start = it->first;
+  const std::uint64_t range_end = it->second;
+  free_.erase(it);
+  if (range_start < pa) free_.emplace(range_start, pa);
+  if (end < range_end) free_.emplace(end, range_end);
+  used_.emplace(pa, DriverPage{pa, bytes, kind_of(use), use});
 }
 
 const DriverPage* DriverMemory::page_at(std::uint64_t pa) const {

@@ -29,6 +29,7 @@ enum class PageUse : std::uint8_t {
   EventQueue,
   PriQueue,
   MsiWord,
+  GuestMemory,  // a VM's RAM (a nested guest's CD table and stage-1 tables), preserved by the VMM
 };
 const char* to_string(PageUse use);
 
@@ -62,6 +63,11 @@ class DriverMemory {
   std::uint64_t allocate(PageUse use, std::uint64_t bytes, std::uint64_t alignment);
   // Frees the allocation that starts at `pa`; throws std::invalid_argument when none does.
   void free(std::uint64_t pa);
+  // Takes [pa, pa + bytes) as an allocation of `use` without choosing it: the
+  // incoming kernel adopting a page the outgoing one preserved. Throws
+  // std::invalid_argument when the range leaves this memory or overlaps a
+  // live allocation.
+  void reserve(PageUse use, std::uint64_t pa, std::uint64_t bytes);
 
   // The allocation containing `pa`, or nullptr.
   const DriverPage* page_at(std::uint64_t pa) const;
@@ -69,6 +75,9 @@ class DriverMemory {
   std::vector<DriverPage> pages(PageKind kind) const;
   std::uint64_t bytes_in_use(PageKind kind) const;
   PageKind kind_of(PageUse use) const;
+  std::uint64_t base() const { return config_.base; }
+  std::uint64_t size() const { return config_.size; }
+  bool contains(std::uint64_t pa) const { return pa >= config_.base && pa - config_.base < config_.size; }
 
  private:
   DriverMemoryConfig config_;

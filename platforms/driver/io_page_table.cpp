@@ -43,6 +43,25 @@ IoPageTable::IoPageTable(SmmuDriver& driver, DriverMemory& memory, const IoPageT
     throw DriverError(fmt::format("a {} KiB granule is not supported by the SMMU (IDR5.GRAN*)",
                                   (1u << config_.granule_log2) / 1024));
   }
+  derive_geometry();
+  page_sizes_ = page_sizes_for(config_.granule_log2);
+  const std::uint64_t bytes = table_bytes(geometry_.start_level);
+  root_ = driver_.allocate_table(memory_, use_, bytes, std::max<std::uint64_t>(bytes, 64));
+  tables_.insert(root_);
+  ++stats_.tables_allocated;
+}
+
+IoPageTable::IoPageTable(SmmuDriver& driver, DriverMemory& memory, const IoPageTableConfig& config, Flush flush,
+                         std::uint64_t root, const std::vector<std::uint64_t>& table_pages)
+    : driver_(driver), memory_(memory), config_(config), flush_(std::move(flush)) {
+  derive_geometry();
+  page_sizes_ = page_sizes_for(config_.granule_log2);
+  root_ = root;
+  tables_.insert(table_pages.begin(), table_pages.end());
+  tables_.insert(root);
+}
+
+void IoPageTable::derive_geometry() {
   config_.input_bits = std::min(config_.input_bits, 48u);
   config_.output_bits = std::min(config_.output_bits, 48u);
   try {
@@ -63,11 +82,6 @@ IoPageTable::IoPageTable(SmmuDriver& driver, DriverMemory& memory, const IoPageT
   } catch (const std::invalid_argument& e) {
     throw DriverError(std::string("page table: ") + e.what());
   }
-  page_sizes_ = page_sizes_for(config_.granule_log2);
-  const std::uint64_t bytes = table_bytes(geometry_.start_level);
-  root_ = driver_.allocate_table(memory_, use_, bytes, std::max<std::uint64_t>(bytes, 64));
-  tables_.insert(root_);
-  ++stats_.tables_allocated;
 }
 
 IoPageTable::~IoPageTable() {

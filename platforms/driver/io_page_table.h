@@ -20,6 +20,7 @@
 #include <functional>
 #include <optional>
 #include <set>
+#include <vector>
 
 #include "platforms/driver/domain_entries.h"
 #include "platforms/driver/smmu_driver.h"
@@ -72,6 +73,10 @@ class IoPageTable {
   // invalidations. Throws DriverError for a granule the SMMU lacks or sizes
   // the format cannot take.
   IoPageTable(SmmuDriver& driver, DriverMemory& memory, const IoPageTableConfig& config, Flush flush);
+  // Adopts a live table a previous kernel built and preserved: `root` and
+  // every table page (already reserved in `memory`); nothing is stored.
+  IoPageTable(SmmuDriver& driver, DriverMemory& memory, const IoPageTableConfig& config, Flush flush,
+              std::uint64_t root, const std::vector<std::uint64_t>& table_pages);
   ~IoPageTable();  // frees every table page (free_io_pgtable_ops)
   IoPageTable(const IoPageTable&) = delete;
   IoPageTable& operator=(const IoPageTable&) = delete;
@@ -80,6 +85,9 @@ class IoPageTable {
   std::uint64_t page_sizes() const { return page_sizes_; }
   const tables::TableGeometry& geometry() const { return geometry_; }
   std::uint64_t root() const { return root_; }
+  const IoPageTableConfig& config() const { return config_; }
+  // Every table page, in address order (what a live update preserves).
+  std::vector<std::uint64_t> table_pages() const { return {tables_.begin(), tables_.end()}; }
   // The CD / STE fields of this table (arm_lpae_s1_cfg / arm_lpae_s2_cfg).
   Stage1Context stage1_context(std::uint16_t asid) const;
   Stage2Context stage2_context(std::uint16_t vmid) const;
@@ -95,6 +103,8 @@ class IoPageTable {
   std::optional<std::uint64_t> iova_to_phys(std::uint64_t iova);
 
   const IoPageTableStatistics& statistics() const { return stats_; }
+  // kexec: the pages are no longer this table's to free.
+  void forget() { tables_.clear(); }
 
  private:
   std::uint64_t entry_span(int level) const { return std::uint64_t{1} << geometry_.level_shift(level); }
@@ -102,6 +112,7 @@ class IoPageTable {
   std::uint64_t table_bytes(int level) const { return geometry_.table_bytes(level); }
   bool block_allowed(int level) const;
   std::uint64_t leaf(std::uint64_t pa, int level, const IoProt& prot) const;
+  void derive_geometry();
   // Maps the part of [iova, iova + size) under `table` (at `level`);
   // `fresh` when the table is not linked yet and still all zero.
   void map_under(std::uint64_t table, int level, bool fresh, std::uint64_t iova, std::uint64_t pa,

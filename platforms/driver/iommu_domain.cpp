@@ -1,11 +1,14 @@
 #include "platforms/driver/iommu_domain.h"
 
 #include <algorithm>
+#include <map>
+#include <set>
 
 #include <fmt/format.h>
 
 #include "models/smmu/arch/bits.h"
 #include "models/smmu/arch/context_descriptor.h"
+#include "platforms/driver/handover_record.h"
 #include "platforms/driver/tlb_invalidation.h"
 
 namespace smmuv3tlm::driver {
@@ -395,6 +398,209 @@ void IommuDomains::detach_pasid(Master& master, std::uint32_t ssid) {
   master.pasids_.erase(it);
   install_ste(master, ste_for(master, master.domain_));
   --old->attachments_;
+}
+
+}  // namespace smmuv3tlm::driver
+
+// ---------------------------------------------------------------------------
+// Live update
+
+namespace smmuv3tlm::driver {
+
+namespace {
+
+// One allocation of a preserved structure, into the record's preserved list or
+// (coherent-dma: not preservable) its not-preserved list.
+void add_page(HandoverRecord& record, const DriverMemory& memory, std::uint64_t pa, PageUse use) {
+  const DriverPage* page = memory.page_at(pa);
+  if (page == nullptr) throw DriverError(fmt::format("{:#x} ({}) is not a driver allocation", pa, to_string(use)));
+  auto& list = page->kind == PageKind::IommuPages ? record.ranges : record.not_preserved;
+  for (const PreservedRange& r : list) {
+    if (r.pa == page->pa) return;
+  }
+  list.push_back({page->pa, page->bytes, page->use});
+}
+
+}  // namespace
+
+HandoverRecord IommuDomains::preserve(const std::vector<Master*>& masters) const {
+  HandoverRecord record;
+  record.strtab_base = driver_.strtab_base();
+  record.strtab_base_cfg = driver_.strtab_base_cfg();
+  std::vector<const Domain*> kept;
+  std::set<std::uint32_t> sids;
+  const auto keep = [&](const Domain* d) {
+    if (std::find(kept.begin(), kept.end(), d) == kept.end()) kept.push_back(d);
+  };
+  for (const Master* m : masters) {
+    const std::uint32_t first = m->config_.stream_ids.front();
+    if (!m->pasids_.empty()) {
+      throw DriverError(fmt::format("StreamID {:#x}: PASIDs in use cannot be preserved", first));
+    }
+    if (m->domain_ == nullptr) throw DriverError(fmt::format("StreamID {:#x} is attached to no domain", first));
+    if (m->domain_->parent_ != nullptr) keep(m->domain_->parent_);
+    keep(m->domain_);
+    PreservedMaster pm;
+    pm.stream_ids = m->config_.stream_ids;
+    pm.ssid_bits = m->config_.ssid_bits;
+    pm.traits = m->config_.traits;
+    pm.domain = m->domain_->id();
+    if (m->domain_->type() == DomainType::Stage1) {
+      pm.cd_table = m->cd_table_;
+      pm.cd_two_level = m->cd_two_level_;
+      pm.cd_l2 = m->cd_l2_;
+      add_page(record, driver_.memory(), m->cd_table_, PageUse::CdTableL1);
+      for (std::uint64_t l2 : m->cd_l2_) {
+        if (l2 != 0) add_page(record, driver_.memory(), l2, PageUse::CdTableL2);
+      }
+    }
+    sids.insert(m->config_.stream_ids.begin(), m->config_.stream_ids.end());
+    record.masters.push_back(pm);
+  }
+  for (const Domain* d : kept) {
+    PreservedDomain pd;
+    pd.id = d->id();
+    pd.type = d->type();
+    pd.asid = d->asid();
+    pd.vmid = d->vmid();
+    pd.nest_parent = d->nest_parent();
+    pd.parent = d->parent_ != nullptr ? d->parent_->id() : 0;
+    if (d->table_) {
+      pd.has_table = true;
+      pd.table = d->table_->config();
+      pd.root = d->table_->root();
+      pd.table_pages = d->table_->table_pages();
+    }
+    if (d->type() == DomainType::Nested) {
+      // The STE only: the guest's CD table and stage 1 live in the guest's RAM,
+      // which the VMM preserves as a whole.
+      pd.guest_cd_table = d->guest_cd_table_;
+      pd.guest_memory_base = d->guest_memory_->base();
+      pd.guest_memory_size = d->guest_memory_->size();
+      bool listed = false;
+      for (const PreservedRange& r : record.ranges) listed |= r.pa == pd.guest_memory_base;
+      if (!listed) record.ranges.push_back({pd.guest_memory_base, pd.guest_memory_size, PageUse::GuestMemory});
+    } else if (d->table_) {
+      for (std::uint64_t page : pd.table_pages) add_page(record, driver_.memory(), page, d->table_->config().stage ==
+                                                         tables::Stage::Stage1 ? PageUse::Stage1Table : PageUse::Stage2Table);
+    }
+    record.domains.push_back(pd);
+  }
+  for (const DriverPage& page : driver_.stream_table_pages(sids)) add_page(record, driver_.memory(), page.pa, page.use);
+  std::sort(record.ranges.begin(), record.ranges.end(), [](const auto& a, const auto& b) { return a.pa < b.pa; });
+  return record;
+}
+
+void IommuDomains::forget() {
+  for (auto& d : domains_) {
+    if (d->table_) d->table_->forget();
+  }
+}
+
+std::vector<std::string> IommuDomains::adopt(const HandoverRecord& record,
+                                             const std::function<DriverMemory*(std::uint64_t)>& guest_memory) {
+  if (!driver_.adopted()) throw DriverError("IommuDomains::adopt before SmmuDriver::adopt");
+  std::vector<std::string> refused;
+  std::map<unsigned, Domain*> by_old_id;
+  // Parents before the nested domains that sit on them.
+  std::vector<const PreservedDomain*> order;
+  for (const PreservedDomain& pd : record.domains) {
+    if (pd.type != DomainType::Nested) order.push_back(&pd);
+  }
+  for (const PreservedDomain& pd : record.domains) {
+    if (pd.type == DomainType::Nested) order.push_back(&pd);
+  }
+  for (const PreservedDomain* pd : order) {
+    std::unique_ptr<Domain> domain(new Domain(*this, pd->type, next_id_));
+    domain->asid_ = pd->asid;
+    domain->vmid_ = pd->vmid;
+    domain->nest_parent_ = pd->nest_parent;
+    if (pd->type == DomainType::Stage1 && !asids_.reserve(pd->asid)) {
+      throw DriverError(fmt::format("adoption: ASID {} of domain {} is already in use", pd->asid, pd->id));
+    }
+    if (pd->type == DomainType::Stage2 && !vmids_.reserve(pd->vmid)) {
+      throw DriverError(fmt::format("adoption: VMID {} of domain {} is already in use", pd->vmid, pd->id));
+    }
+    DriverMemory* memory = &driver_.memory();
+    if (pd->type == DomainType::Nested) {
+      auto parent = by_old_id.find(pd->parent);
+      if (parent == by_old_id.end()) throw DriverError(fmt::format("adoption: nested domain {} lost its parent", pd->id));
+      domain->parent_ = parent->second;
+      memory = guest_memory ? guest_memory(pd->guest_memory_base) : nullptr;
+      if (memory == nullptr) {
+        throw DriverError(fmt::format("adoption: no guest RAM at {:#x} for nested domain {}", pd->guest_memory_base, pd->id));
+      }
+      domain->guest_memory_ = memory;
+      domain->guest_cd_table_ = pd->guest_cd_table;
+      domain->guest_ste_ = make_cdtable_ste(pd->guest_cd_table, 0, 0, kS1dssSsid0, driver_.features(), MasterTraits{});
+    }
+    if (pd->has_table) {
+      Domain* d = domain.get();
+      domain->table_ = std::make_unique<IoPageTable>(driver_, *memory, pd->table, [d](const TlbFlush& f) { d->flush(f); },
+                                                     pd->root, pd->table_pages);
+    }
+    ++next_id_;
+    by_old_id[pd->id] = domain.get();
+    domains_.push_back(std::move(domain));
+  }
+  for (const PreservedMaster& pm : record.masters) {
+    MasterConfig config;
+    config.stream_ids = pm.stream_ids;
+    config.ssid_bits = pm.ssid_bits;
+    config.traits = pm.traits;
+    masters_.push_back(std::unique_ptr<Master>(new Master(config)));
+    Master& master = *masters_.back();
+    Domain& domain = *by_old_id.at(pm.domain);
+    master.cd_table_ = pm.cd_table;
+    master.cd_two_level_ = pm.cd_two_level;
+    master.cd_l2_ = pm.cd_l2;
+    master.s1cdmax_ = pm.ssid_bits;
+    // Re-attach only what still matches: the live STE must be what this
+    // domain would install, and an S1 master's CD 0 its table and ASID.
+    const smmu::EntryWords expected = ste_for(master, &domain);
+    std::string mismatch;
+    for (std::uint32_t sid : pm.stream_ids) {
+      const smmu::EntryWords live = driver_.read_ste(sid);
+      if (live != expected) {
+        mismatch = fmt::format("StreamID {:#x}: the live STE (Config {}) is not the saved {} domain's", sid,
+                               smmu::ste::CONFIG.get(live), to_string(domain.type()));
+        break;
+      }
+    }
+    if (mismatch.empty() && domain.type() == DomainType::Stage1) {
+      const smmu::EntryWords cd = read_entry(cd_address(master, 0));
+      if (smmu::cd::TTB0.get(cd) != domain.table_->root() || smmu::cd::ASID.get(cd) != domain.asid()) {
+        mismatch = fmt::format("StreamID {:#x}: CD 0 has TTB0 {:#x} ASID {}, the saved domain {:#x} ASID {}",
+                               pm.stream_ids.front(), smmu::cd::TTB0.get(cd), smmu::cd::ASID.get(cd),
+                               domain.table_->root(), domain.asid());
+      }
+    }
+    if (!mismatch.empty()) {
+      refused.push_back(mismatch);
+      install_ste(master, SmmuDriver::abort_ste());
+      continue;
+    }
+    master.domain_ = &domain;
+    ++domain.attachments_;
+  }
+  // Identifiers live in the tables but not in the record stay reserved.
+  for (std::uint32_t sid : driver_.live_stream_ids()) {
+    const smmu::EntryWords ste = driver_.read_ste(sid);
+    const std::uint64_t config = smmu::ste::CONFIG.get(ste);
+    if (smmu::ste::V.get(ste) == 0) continue;
+    if (config == smmu::ste::kConfigStage2 || config == smmu::ste::kConfigNested) {
+      vmids_.reserve(static_cast<std::uint32_t>(smmu::ste::S2VMID.get(ste)));
+    }
+    if (config == smmu::ste::kConfigStage1 && smmu::ste::S1FMT.get(ste) == 0) {
+      const std::uint64_t cds = std::uint64_t{1} << std::min<std::uint64_t>(smmu::ste::S1CDMAX.get(ste), 10);
+      const std::uint64_t table = smmu::ste::S1_CONTEXT_PTR.get(ste);
+      for (std::uint64_t i = 0; i < cds; ++i) {
+        const smmu::EntryWords cd = read_entry(table + i * smmu::kCdBytes);
+        if (smmu::cd::V.get(cd) != 0) asids_.reserve(static_cast<std::uint32_t>(smmu::cd::ASID.get(cd)));
+      }
+    }
+  }
+  return refused;
 }
 
 }  // namespace smmuv3tlm::driver

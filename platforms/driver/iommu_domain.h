@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -144,6 +145,25 @@ class IommuDomains {
   // A PASID (SubstreamID != 0) to a stage-1 domain, and its removal.
   void attach_pasid(Master& master, std::uint32_t ssid, Domain& domain);
   void detach_pasid(Master& master, std::uint32_t ssid);
+
+  // Live update, outgoing: the record of `masters` (their domains, nest
+  // parents, CD tables and page tables, the stream-table pages holding them,
+  // and for nested domains the guest's RAM). Only iommu-pages allocations are
+  // preserved; what a preserved domain uses from coherent-dma memory is listed
+  // as not preserved (the incoming kernel will find it scrubbed). Throws
+  // DriverError for a master with PASIDs in use or no domain.
+  HandoverRecord preserve(const std::vector<Master*>& masters) const;
+  // Live update, incoming (after SmmuDriver::adopt): every preserved domain
+  // rebuilt on its live tables with its ASID/VMID reserved, then each master
+  // re-attached only if its live STE (and CD 0) still carries the saved
+  // table and identifiers; a master that does not is refused: its streams are
+  // made abort and the reason returned. Every ASID/VMID found in a valid STE or
+  // CD is reserved too. `guest_memory` finds a nested guest's RAM by base.
+  std::vector<std::string> adopt(const HandoverRecord& record,
+                                 const std::function<DriverMemory*(std::uint64_t base)>& guest_memory = {});
+  // kexec: this kernel stops existing. Nothing is stored or freed; its
+  // objects merely forget the memory they held.
+  void forget();
 
   SmmuDriver& driver() { return driver_; }
   const std::vector<std::unique_ptr<Domain>>& domains() const { return domains_; }

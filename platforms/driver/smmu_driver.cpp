@@ -7,6 +7,7 @@
 #include "models/smmu/arch/bits.h"
 #include "models/smmu/arch/registers.h"
 #include "models/smmu/arch/stream_table.h"
+#include "platforms/driver/handover_record.h"
 
 namespace smmuv3tlm::driver {
 
@@ -244,7 +245,18 @@ void SmmuDriver::reset(std::uint64_t strtab_base, std::uint32_t strtab_base_cfg)
   write32(reg::CR2, cr2);
   bus_.write_register(reg::STRTAB_BASE, strtab_base, 8);
   write32(reg::STRTAB_BASE_CFG, strtab_base_cfg);
+  const std::uint32_t enables = start_queues(0);
+  if (!options_.disable_bypass) {
+    // Unattached streams bypass: GBPA without ABORT (the stream table decides
+    // once SMMUEN is set; this only matters while it is not).
+    write32(reg::GBPA, reg::gbpa::UPDATE);
+    poll("GBPA.UPDATE", [&] { return (read32(reg::GBPA) & reg::gbpa::UPDATE) == 0; });
+  }
+  write_cr0(enables | cr0::SMMUEN);
+}
 
+std::uint32_t SmmuDriver::start_queues(std::uint32_t kept) {
+  namespace cr0 = reg::cr0;
   // The queues: sized by the options, capped by the IDR1 maxima.
   cmdq_log2_ = std::min(options_.cmdq_log2, features_.cmdq_log2);
   eventq_log2_ = std::min(options_.eventq_log2, features_.eventq_log2);
@@ -258,7 +270,7 @@ void SmmuDriver::reset(std::uint64_t strtab_base, std::uint32_t strtab_base_cfg)
   bus_.write_register(reg::CMDQ_BASE, reg::queue_base::RA_WA | cmdq_base_ | cmdq_log2_, 8);
   write32(reg::CMDQ_PROD, 0);
   write32(reg::CMDQ_CONS, 0);
-  std::uint32_t enables = cr0::CMDQEN;
+  std::uint32_t enables = kept | cr0::CMDQEN;
   write_cr0(enables);
 
   // Invalidate any cached configuration and TLB entries.
@@ -289,14 +301,161 @@ void SmmuDriver::reset(std::uint64_t strtab_base, std::uint32_t strtab_base_cfg)
   const std::uint32_t irqs = reg::irq_ctrl::EVENTQ_IRQEN | reg::irq_ctrl::GERROR_IRQEN;
   write32(reg::IRQ_CTRL, irqs);
   poll("IRQ_CTRLACK", [&] { return read32(reg::IRQ_CTRLACK) == irqs; });
+  return enables;
+}
 
-  if (!options_.disable_bypass) {
-    // Unattached streams bypass: GBPA without ABORT (the stream table decides
-    // once SMMUEN is set; this only matters while it is not).
-    write32(reg::GBPA, reg::gbpa::UPDATE);
-    poll("GBPA.UPDATE", [&] { return (read32(reg::GBPA) & reg::gbpa::UPDATE) == 0; });
+void SmmuDriver::abort_if_live(std::uint32_t sid) {
+  if (read_ste(sid) != abort_ste()) write_ste(sid, abort_ste());
+}
+
+void SmmuDriver::shutdown_for_live_update(const std::set<std::uint32_t>& preserved) {
+  if (strtab_ == 0) throw DriverError("live update before the stream table exists");
+  namespace cr0 = reg::cr0;
+  write32(reg::IRQ_CTRL, 0);
+  poll("IRQ_CTRLACK", [&] { return read32(reg::IRQ_CTRLACK) == 0; });
+  if (!two_level_) {
+    for (std::uint64_t sid = 0; sid < (std::uint64_t{1} << strtab_log2size_); ++sid) {
+      if (preserved.count(static_cast<std::uint32_t>(sid)) == 0) abort_if_live(static_cast<std::uint32_t>(sid));
+    }
+  } else {
+    for (std::uint32_t l1 = 0; l1 < l2_tables_.size(); ++l1) {
+      if (l2_tables_[l1] == 0) continue;
+      const std::uint32_t first = l1 << kSplit;
+      const std::uint32_t last = first + (1u << kSplit);
+      const bool holds_preserved = preserved.lower_bound(first) != preserved.lower_bound(last);
+      if (holds_preserved) {
+        for (std::uint32_t sid = first; sid < last; ++sid) {
+          if (preserved.count(sid) == 0) abort_if_live(sid);
+        }
+      } else {
+        // No preserved stream here: the L1 descriptor goes, the L2 table is not handed over.
+        store_table_word(strtab_ + std::uint64_t{l1} * smmu::kL1StdBytes, 0);
+      }
+    }
   }
-  write_cr0(enables | cr0::SMMUEN);
+  smmu::Command cfgi_all;
+  cfgi_all.opcode = smmu::CommandOpcode::CFGI_STE_RANGE;
+  cfgi_all.range = 31;
+  issue({cfgi_all});
+  if (features_.hyp) {
+    smmu::Command tlbi_el2;
+    tlbi_el2.opcode = smmu::CommandOpcode::TLBI_EL2_ALL;
+    issue({tlbi_el2});
+  }
+  smmu::Command tlbi_nsnh;
+  tlbi_nsnh.opcode = smmu::CommandOpcode::TLBI_NSNH_ALL;
+  issue({tlbi_nsnh});
+  write_cr0(read32(reg::CR0) & cr0::SMMUEN);
+}
+
+std::vector<DriverPage> SmmuDriver::stream_table_pages(const std::set<std::uint32_t>& sids) const {
+  std::vector<DriverPage> pages;
+  const auto add = [&](std::uint64_t pa) {
+    const DriverPage* page = memory_.page_at(pa);
+    if (page != nullptr && std::none_of(pages.begin(), pages.end(), [&](const DriverPage& p) { return p.pa == page->pa; })) {
+      pages.push_back(*page);
+    }
+  };
+  if (strtab_ == 0) return pages;
+  add(strtab_);
+  if (two_level_) {
+    for (std::uint32_t sid : sids) {
+      const std::size_t l1 = sid >> kSplit;
+      if (l1 < l2_tables_.size() && l2_tables_[l1] != 0) add(l2_tables_[l1]);
+    }
+  }
+  return pages;
+}
+
+std::vector<std::uint32_t> SmmuDriver::live_stream_ids() const {
+  std::vector<std::uint32_t> sids;
+  if (strtab_ == 0) return sids;
+  if (!two_level_) {
+    for (std::uint64_t sid = 0; sid < (std::uint64_t{1} << strtab_log2size_); ++sid) sids.push_back(static_cast<std::uint32_t>(sid));
+    return sids;
+  }
+  for (std::uint32_t l1 = 0; l1 < l2_tables_.size(); ++l1) {
+    if (l2_tables_[l1] == 0) continue;
+    for (std::uint32_t i = 0; i < (1u << kSplit); ++i) sids.push_back((l1 << kSplit) | i);
+  }
+  return sids;
+}
+
+void SmmuDriver::refuse(const std::string& reason) const { throw DriverError("adoption refused: " + reason); }
+
+void SmmuDriver::adopt(const HandoverRecord& record) {
+  if (!probed_) probe();
+  namespace cr0 = reg::cr0;
+  namespace cfgr = reg::strtab_base_cfg;
+  const std::uint32_t control = read32(reg::CR0);
+  if ((control & cr0::SMMUEN) == 0) refuse("SMMUEN is clear: there is no live stream table");
+  const std::uint64_t base = bus_.read_register(reg::STRTAB_BASE, 8);
+  const std::uint32_t cfg = read32(reg::STRTAB_BASE_CFG);
+  if (cfg != record.strtab_base_cfg) {
+    refuse(fmt::format("STRTAB_BASE_CFG reads {:#x}, the saved configuration is {:#x}", cfg, record.strtab_base_cfg));
+  }
+  if (base != record.strtab_base) {
+    refuse(fmt::format("STRTAB_BASE reads {:#x}, the saved base is {:#x}", base, record.strtab_base));
+  }
+  // The geometry (arm_smmu_adopt_strtab's checks).
+  const unsigned log2size = static_cast<unsigned>(cfgr::LOG2SIZE.get(cfg));
+  const unsigned split = static_cast<unsigned>(cfgr::SPLIT.get(cfg));
+  const bool two_level = cfgr::FMT.get(cfg) == cfgr::kFmt2Level;
+  if (log2size > features_.sid_bits) {
+    refuse(fmt::format("STRTAB_BASE_CFG.LOG2SIZE {} exceeds IDR1.SIDSIZE {}", log2size, features_.sid_bits));
+  }
+  const std::uint64_t table = base & smmu::mask_bits(51, 6);
+  std::uint64_t table_bytes = 0;
+  if (two_level) {
+    if (split != kSplit || log2size < split) {
+      refuse(fmt::format("STRTAB_BASE_CFG.SPLIT {} with LOG2SIZE {} (this driver uses SPLIT {})", split, log2size, kSplit));
+    }
+    table_bytes = std::max<std::uint64_t>(std::uint64_t{smmu::kL1StdBytes} << (log2size - split), 64);
+  } else {
+    table_bytes = std::uint64_t{smmu::kSteBytes} << log2size;
+  }
+  if ((table & (table_bytes - 1)) != 0) {
+    refuse(fmt::format("STRTAB_BASE {:#x} is not aligned to the table's {:#x} bytes", table, table_bytes));
+  }
+  if (!record.preserves(table)) refuse(fmt::format("the stream table at {:#x} is not in the record", table));
+  std::vector<std::uint64_t> l2_tables;
+  if (two_level) {
+    l2_tables.assign(std::size_t{1} << (log2size - split), 0);
+    const std::uint64_t l2_bytes = std::uint64_t{smmu::kSteBytes} << split;
+    for (std::size_t l1 = 0; l1 < l2_tables.size(); ++l1) {
+      const std::uint64_t desc = bus_.load64(table + l1 * smmu::kL1StdBytes);
+      const unsigned span = static_cast<unsigned>(desc & 0x1f);
+      if (span == 0) continue;
+      const std::uint64_t l2 = desc & smmu::mask_bits(51, 6);
+      if (span != split + 1) refuse(fmt::format("L1 descriptor {} has span {}, expected {}", l1, span, split + 1));
+      if ((l2 & (l2_bytes - 1)) != 0) refuse(fmt::format("L1 descriptor {}: L2 table {:#x} is misaligned", l1, l2));
+      if (!record.preserves(l2)) refuse(fmt::format("L1 descriptor {}: L2 table {:#x} was not preserved", l1, l2));
+      l2_tables[l1] = l2;
+    }
+  }
+  // The preserved pages are ours again (the guest's RAM is the VMM's).
+  for (const PreservedRange& r : record.ranges) {
+    if (memory_.contains(r.pa)) {
+      try {
+        memory_.reserve(r.use, r.pa, r.bytes);
+      } catch (const std::invalid_argument& e) {
+        refuse(std::string("preserved range: ") + e.what());
+      }
+    }
+  }
+  strtab_ = table;
+  two_level_ = two_level;
+  strtab_log2size_ = log2size;
+  l2_tables_ = std::move(l2_tables);
+  strtab_base_ = base;
+  strtab_base_cfg_ = cfg;
+  // Queues off with the handshake (a kdump kernel finds them on), then a latched
+  // GERROR acknowledged before the command queue restarts: a stale CMDQ_ERR
+  // would halt it.
+  if ((control & (cr0::CMDQEN | cr0::EVENTQEN | cr0::PRIQEN)) != 0) write_cr0(cr0::SMMUEN);
+  write32(reg::GERRORN, read32(reg::GERROR));
+  start_queues(cr0::SMMUEN);
+  adopted_ = true;
 }
 
 std::size_t SmmuDriver::drain_events(EventListener& listener) {

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -23,6 +24,8 @@ class DriverError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
+
+struct HandoverRecord;
 
 // Everything the driver does to the SMMU and its memory.
 class DriverBus {
@@ -122,6 +125,27 @@ class SmmuDriver {
   // (disable_bypass) or bypass.
   void reset();
 
+  // Live update, outgoing (the arm-smmu-v3 live-update series): IRQs masked;
+  // every STE not in `preserved` made abort, except that on a 2-level table an
+  // L1 descriptor holding no preserved stream is zeroed instead (its L2 table
+  // is not preserved); CFGI_ALL, TLBI_EL2_ALL (HYP), TLBI_NSNH_ALL, synced;
+  // the queues turned off with the CR0ACK handshake, SMMUEN kept.
+  void shutdown_for_live_update(const std::set<std::uint32_t>& preserved);
+  // The stream-table allocations holding `sids` (linear: the whole table;
+  // 2-level: the L1 table and the L2 tables of those StreamIDs).
+  std::vector<DriverPage> stream_table_pages(const std::set<std::uint32_t>& sids) const;
+  // Live update, incoming: instead of reset(). Refuses (DriverError "adoption
+  // refused: <reason>") when SMMUEN is clear, STRTAB_BASE or STRTAB_BASE_CFG
+  // read back differ from the record, or the geometry is inconsistent (log2size
+  // vs split and SIDSIZE, base alignment, L1 span = split + 1, L2 alignment, an
+  // L2 table the record does not preserve). Otherwise reserves the preserved
+  // pages, adopts the stream table, acknowledges latched GERROR, and restarts
+  // the queues and interrupts without writing CR1, CR2, STRTAB_BASE or GBPA.
+  void adopt(const HandoverRecord& record);
+  // Every StreamID whose STE exists (linear: all; 2-level: those of installed L2 tables).
+  std::vector<std::uint32_t> live_stream_ids() const;
+  bool adopted() const { return adopted_; }
+
   // The STE of `sid` (its level-2 table is allocated and installed on first
   // use), and its update by the hitless writer: each store one 64-bit store
   // (cleaned to PoC on a non-coherent SMMU), each sync CFGI_STE + CMD_SYNC,
@@ -167,6 +191,10 @@ class SmmuDriver {
   std::uint32_t read32(std::uint64_t offset) { return static_cast<std::uint32_t>(bus_.read_register(offset, 4)); }
   void write32(std::uint64_t offset, std::uint32_t value) { bus_.write_register(offset, value, 4); }
   void write_cr0(std::uint32_t value);
+  // Command queue on, CFGI_ALL/TLBI_EL2_ALL/TLBI_NSNH_ALL synced, event queue
+  // on, GERROR acknowledged, IRQs on; `kept` are CR0 bits left set (SMMUEN
+  // when adopting). Returns the CR0 enables.
+  std::uint32_t start_queues(std::uint32_t kept);
   template <typename Done>
   void poll(const char* what, Done done);
 
@@ -176,6 +204,8 @@ class SmmuDriver {
   void wait_for_sync(std::uint32_t sync_prod, std::uint32_t msi_value);
   void recover_from_error(std::uint32_t cons);
   void build_stream_table();
+  void abort_if_live(std::uint32_t sid);
+  [[noreturn]] void refuse(const std::string& reason) const;
   void initialise_stes(std::uint64_t first_ste, std::uint64_t count);
 
   DriverBus& bus_;
@@ -199,6 +229,7 @@ class SmmuDriver {
   std::uint64_t strtab_base_ = 0;
   std::uint32_t strtab_base_cfg_ = 0;
   std::vector<std::uint64_t> l2_tables_;  // per L1 index, 0 until allocated
+  bool adopted_ = false;
 };
 
 }  // namespace smmuv3tlm::driver

@@ -77,6 +77,7 @@ class TranslatingBus : public DriverBus {
   }
   std::uint64_t read_register(std::uint64_t offset, unsigned bytes) override { return pi->read(offset, bytes); }
   void write_register(std::uint64_t offset, std::uint64_t value, unsigned bytes) override {
+    writes.push_back(offset);
     pi->write(offset, value, bytes);
   }
   std::uint64_t load64(std::uint64_t pa) override { return memory.peek64(pa); }
@@ -108,6 +109,7 @@ class TranslatingBus : public DriverBus {
   unsigned cleans = 0;
   unsigned stores = 0;
   bool log_stores = false;
+  std::vector<std::uint64_t> writes;  // register offsets written, in order
   std::vector<std::pair<std::uint64_t, std::uint64_t>> store_log;
 };
 

@@ -584,6 +584,11 @@ std::vector<std::string> IommuDomains::adopt(const HandoverRecord& record,
     ++domain.attachments_;
   }
   // Identifiers live in the tables but not in the record stay reserved.
+  reserve_live_identifiers();
+  return refused;
+}
+
+void IommuDomains::reserve_live_identifiers() {
   for (std::uint32_t sid : driver_.live_stream_ids()) {
     const smmu::EntryWords ste = driver_.read_ste(sid);
     const std::uint64_t config = smmu::ste::CONFIG.get(ste);
@@ -600,7 +605,6 @@ std::vector<std::string> IommuDomains::adopt(const HandoverRecord& record,
       }
     }
   }
-  return refused;
 }
 
 }  // namespace smmuv3tlm::driver

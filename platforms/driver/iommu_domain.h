@@ -161,6 +161,10 @@ class IommuDomains {
   // CD is reserved too. `guest_memory` finds a nested guest's RAM by base.
   std::vector<std::string> adopt(const HandoverRecord& record,
                                  const std::function<DriverMemory*(std::uint64_t base)>& guest_memory = {});
+  // Reserves every VMID in a valid S2/nested STE and every ASID in a valid CD
+  // of a linear stage-1 CD table, so new domains never collide with tables a
+  // previous kernel left live (kdump adoption; adopt() calls it).
+  void reserve_live_identifiers();
   // kexec: this kernel stops existing. Nothing is stored or freed; its
   // objects merely forget the memory they held.
   void forget();

@@ -386,18 +386,70 @@ void SmmuDriver::refuse(const std::string& reason) const { throw DriverError("ad
 void SmmuDriver::adopt(const HandoverRecord& record) {
   if (!probed_) probe();
   namespace cr0 = reg::cr0;
-  namespace cfgr = reg::strtab_base_cfg;
   const std::uint32_t control = read32(reg::CR0);
   if ((control & cr0::SMMUEN) == 0) refuse("SMMUEN is clear: there is no live stream table");
+  adopt_stream_table(&record);
+  restart_adopted(control);
+}
+
+KdumpAdoption SmmuDriver::adopt_after_crash() {
+  if (!probed_) probe();
+  namespace cr0 = reg::cr0;
+  KdumpAdoption outcome;
+  const std::uint32_t control = read32(reg::CR0);
+  const std::uint32_t active = (read32(reg::GERROR) ^ read32(reg::GERRORN)) & reg::gerror::kDefinedBits;
+  if ((control & cr0::SMMUEN) == 0) {
+    outcome.reason = "SMMUEN is clear";
+  } else if (!features_.coherent) {
+    outcome.reason = "the SMMU is not coherent (IDR0.COHACC = 0): the crashed kernel's tables may be stale in its caches";
+  } else if ((active & reg::gerror::SFM_ERR) != 0) {
+    outcome.reason = "GERROR.SFM_ERR is pending: the SMMU entered service failure mode";
+  } else {
+    try {
+      adopt_stream_table(nullptr);
+    } catch (const DriverError& e) {
+      outcome.reason = e.what();
+    }
+  }
+  if (!outcome.reason.empty()) {
+    // Full reset: a fresh stream table (the old one may be anywhere).
+    strtab_ = 0;
+    l2_tables_.clear();
+    reset();
+    return outcome;
+  }
+  restart_adopted(control);
+  outcome.adopted = true;
+  for (std::uint32_t sid : live_stream_ids()) {
+    const smmu::EntryWords ste = read_ste(sid);
+    if (smmu::ste::V.get(ste) != 0 && ste != abort_ste()) outcome.live_streams.push_back(sid);
+  }
+  return outcome;
+}
+
+void SmmuDriver::restart_adopted(std::uint32_t control) {
+  namespace cr0 = reg::cr0;
+  // Queues off with the handshake (a kdump kernel finds them on), then a latched
+  // GERROR acknowledged before the command queue restarts: a stale CMDQ_ERR
+  // would halt it. SMMUEN (and ATSCHK) stay as they are.
+  const std::uint32_t kept = control & (cr0::SMMUEN | cr0::ATSCHK);
+  if ((control & (cr0::CMDQEN | cr0::EVENTQEN | cr0::PRIQEN)) != 0) write_cr0(kept);
+  write32(reg::GERRORN, read32(reg::GERROR));
+  start_queues(kept);
+  adopted_ = true;
+}
+
+void SmmuDriver::adopt_stream_table(const HandoverRecord* record) {
+  namespace cfgr = reg::strtab_base_cfg;
   const std::uint64_t base = bus_.read_register(reg::STRTAB_BASE, 8);
   const std::uint32_t cfg = read32(reg::STRTAB_BASE_CFG);
-  if (cfg != record.strtab_base_cfg) {
-    refuse(fmt::format("STRTAB_BASE_CFG reads {:#x}, the saved configuration is {:#x}", cfg, record.strtab_base_cfg));
+  if (record != nullptr && cfg != record->strtab_base_cfg) {
+    refuse(fmt::format("STRTAB_BASE_CFG reads {:#x}, the saved configuration is {:#x}", cfg, record->strtab_base_cfg));
   }
-  if (base != record.strtab_base) {
-    refuse(fmt::format("STRTAB_BASE reads {:#x}, the saved base is {:#x}", base, record.strtab_base));
+  if (record != nullptr && base != record->strtab_base) {
+    refuse(fmt::format("STRTAB_BASE reads {:#x}, the saved base is {:#x}", base, record->strtab_base));
   }
-  // The geometry (arm_smmu_adopt_strtab's checks).
+  // The geometry (the adoption series' checks).
   const unsigned log2size = static_cast<unsigned>(cfgr::LOG2SIZE.get(cfg));
   const unsigned split = static_cast<unsigned>(cfgr::SPLIT.get(cfg));
   const bool two_level = cfgr::FMT.get(cfg) == cfgr::kFmt2Level;
@@ -417,11 +469,13 @@ void SmmuDriver::adopt(const HandoverRecord& record) {
   if ((table & (table_bytes - 1)) != 0) {
     refuse(fmt::format("STRTAB_BASE {:#x} is not aligned to the table's {:#x} bytes", table, table_bytes));
   }
-  if (!record.preserves(table)) refuse(fmt::format("the stream table at {:#x} is not in the record", table));
+  if (record != nullptr && !record->preserves(table)) {
+    refuse(fmt::format("the stream table at {:#x} is not in the record", table));
+  }
   std::vector<std::uint64_t> l2_tables;
+  const std::uint64_t l2_bytes = std::uint64_t{smmu::kSteBytes} << split;
   if (two_level) {
     l2_tables.assign(std::size_t{1} << (log2size - split), 0);
-    const std::uint64_t l2_bytes = std::uint64_t{smmu::kSteBytes} << split;
     for (std::size_t l1 = 0; l1 < l2_tables.size(); ++l1) {
       const std::uint64_t desc = bus_.load64(table + l1 * smmu::kL1StdBytes);
       const unsigned span = static_cast<unsigned>(desc & 0x1f);
@@ -429,19 +483,26 @@ void SmmuDriver::adopt(const HandoverRecord& record) {
       const std::uint64_t l2 = desc & smmu::mask_bits(51, 6);
       if (span != split + 1) refuse(fmt::format("L1 descriptor {} has span {}, expected {}", l1, span, split + 1));
       if ((l2 & (l2_bytes - 1)) != 0) refuse(fmt::format("L1 descriptor {}: L2 table {:#x} is misaligned", l1, l2));
-      if (!record.preserves(l2)) refuse(fmt::format("L1 descriptor {}: L2 table {:#x} was not preserved", l1, l2));
+      if (record != nullptr && !record->preserves(l2)) {
+        refuse(fmt::format("L1 descriptor {}: L2 table {:#x} was not preserved", l1, l2));
+      }
       l2_tables[l1] = l2;
     }
   }
-  // The preserved pages are ours again (the guest's RAM is the VMM's).
-  for (const PreservedRange& r : record.ranges) {
-    if (memory_.contains(r.pa)) {
-      try {
-        memory_.reserve(r.use, r.pa, r.bytes);
-      } catch (const std::invalid_argument& e) {
-        refuse(std::string("preserved range: ") + e.what());
+  // The adopted pages are this kernel's now (the guest's RAM is the VMM's).
+  try {
+    if (record != nullptr) {
+      for (const PreservedRange& r : record->ranges) {
+        if (memory_.contains(r.pa)) memory_.reserve(r.use, r.pa, r.bytes);
+      }
+    } else {
+      if (memory_.contains(table)) memory_.reserve(PageUse::StreamTableL1, table, table_bytes);
+      for (std::uint64_t l2 : l2_tables) {
+        if (l2 != 0 && memory_.contains(l2)) memory_.reserve(PageUse::StreamTableL2, l2, l2_bytes);
       }
     }
+  } catch (const std::invalid_argument& e) {
+    refuse(std::string("adopted memory: ") + e.what());
   }
   strtab_ = table;
   two_level_ = two_level;
@@ -449,13 +510,6 @@ void SmmuDriver::adopt(const HandoverRecord& record) {
   l2_tables_ = std::move(l2_tables);
   strtab_base_ = base;
   strtab_base_cfg_ = cfg;
-  // Queues off with the handshake (a kdump kernel finds them on), then a latched
-  // GERROR acknowledged before the command queue restarts: a stale CMDQ_ERR
-  // would halt it.
-  if ((control & (cr0::CMDQEN | cr0::EVENTQEN | cr0::PRIQEN)) != 0) write_cr0(cr0::SMMUEN);
-  write32(reg::GERRORN, read32(reg::GERROR));
-  start_queues(cr0::SMMUEN);
-  adopted_ = true;
 }
 
 std::size_t SmmuDriver::drain_events(EventListener& listener) {

@@ -27,6 +27,14 @@ class DriverError : public std::runtime_error {
 
 struct HandoverRecord;
 
+// What kdump adoption did: adopted the crashed kernel's stream table, or fell
+// back to a full reset for `reason`.
+struct KdumpAdoption {
+  bool adopted = false;
+  std::string reason;
+  std::vector<std::uint32_t> live_streams;  // valid, non-abort STEs kept until their drivers attach
+};
+
 // Everything the driver does to the SMMU and its memory.
 class DriverBus {
  public:
@@ -145,6 +153,13 @@ class SmmuDriver {
   // Every StreamID whose STE exists (linear: all; 2-level: those of installed L2 tables).
   std::vector<std::uint32_t> live_stream_ids() const;
   bool adopted() const { return adopted_; }
+  // kdump: adopts the crashed kernel's live stream table only when SMMUEN=1,
+  // the SMMU is coherent and no SFM_ERR is pending, and its geometry checks
+  // out; then keeps SMMUEN|ATSCHK, skips GBPA, the CR0 clear and the
+  // CR1/CR2/STRTAB writes, turns the queues off with the handshake,
+  // acknowledges latched GERROR and restarts the queues. Anything else: a full
+  // reset(), with the reason.
+  KdumpAdoption adopt_after_crash();
 
   // The STE of `sid` (its level-2 table is allocated and installed on first
   // use), and its update by the hitless writer: each store one 64-bit store
@@ -205,6 +220,10 @@ class SmmuDriver {
   void recover_from_error(std::uint32_t cons);
   void build_stream_table();
   void abort_if_live(std::uint32_t sid);
+  // Reads STRTAB_BASE/_CFG back, checks them (against `record` when given) and
+  // the geometry, reserves the adopted pages and takes the table as ours.
+  void adopt_stream_table(const HandoverRecord* record);
+  void restart_adopted(std::uint32_t control);
   [[noreturn]] void refuse(const std::string& reason) const;
   void initialise_stes(std::uint64_t first_ste, std::uint64_t count);
 

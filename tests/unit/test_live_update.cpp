@@ -272,5 +272,104 @@ TEST(LiveUpdate, AMalformedRecordNamesTheKeyPath) {
   EXPECT_NE(error_of(nlohmann::json::array()).find("must be an object"), std::string::npos);
 }
 
+
+// kdump: the crashed kernel did no shutdown; its tables are live and a
+// command queue error is latched.
+class CrashedBus : public TranslatingBus {
+ public:
+  using TranslatingBus::TranslatingBus;
+  bool service_failure = false;
+  std::uint64_t read_register(std::uint64_t offset, unsigned bytes) override {
+    const std::uint64_t v = TranslatingBus::read_register(offset, bytes);
+    return offset == reg::GERROR && service_failure ? v ^ reg::gerror::SFM_ERR : v;
+  }
+};
+
+struct Crash {
+  explicit Crash(const smmu::Capabilities& caps = mmu700()) : bus(caps) {
+    driver = std::make_unique<SmmuDriver>(bus, *memory);
+    driver->reset();
+    domains = std::make_unique<IommuDomains>(*driver);
+    Master& s1 = domains->add_master(master(kS1));
+    Domain& s1_domain = domains->create(DomainType::Stage1);
+    s1_domain.map(kIova, kBuffer, k4K);
+    domains->attach(s1, s1_domain);
+    Master& s2 = domains->add_master(master(kS2));
+    Domain& s2_domain = domains->create(DomainType::Stage2);
+    s2_domain.map(kIova, kBuffer + 0x10'0000, k4K);
+    domains->attach(s2, s2_domain);
+    asid = s1_domain.asid();
+    vmid = s2_domain.vmid();
+    // An illegal command left CMDQ_ERR latched when the kernel died.
+    const std::uint64_t cmdq = driver->cmdq_base();
+    const std::uint32_t prod = static_cast<std::uint32_t>(bus.read_register(reg::CMDQ_PROD, 4));
+    bus.store64(cmdq + (prod & 0xff) * 16, 0xff);
+    bus.store64(cmdq + (prod & 0xff) * 16 + 8, 0);
+    bus.write_register(reg::CMDQ_PROD, prod + 1, 4);
+    domains->forget();
+    domains.reset();
+    driver.reset();
+    memory = std::make_unique<DriverMemory>();
+  }
+  CrashedBus bus;
+  std::unique_ptr<DriverMemory> memory = std::make_unique<DriverMemory>();
+  std::unique_ptr<SmmuDriver> driver;
+  std::unique_ptr<IommuDomains> domains;
+  std::uint16_t asid = 0, vmid = 0;
+};
+
+TEST(KdumpAdoption, AdoptsTheLiveTableAndRestartsTheCommandQueueAfterALatchedError) {
+  Crash crash;
+  const std::uint32_t latched = static_cast<std::uint32_t>(crash.bus.read_register(reg::GERROR, 4) ^
+                                                           crash.bus.read_register(reg::GERRORN, 4));
+  ASSERT_NE(latched & reg::gerror::CMDQ_ERR, 0u) << "the planted error";
+  crash.bus.writes.clear();
+  SmmuDriver driver(crash.bus, *crash.memory);
+  const KdumpAdoption outcome = driver.adopt_after_crash();
+  ASSERT_TRUE(outcome.adopted) << outcome.reason;
+  EXPECT_EQ(outcome.live_streams, (std::vector<std::uint32_t>{kS1, kS2}));
+  for (std::uint64_t offset : {reg::CR1, reg::CR2, reg::STRTAB_BASE, reg::STRTAB_BASE_CFG, reg::GBPA}) {
+    EXPECT_EQ(std::count(crash.bus.writes.begin(), crash.bus.writes.end(), offset), 0) << "wrote " << offset;
+  }
+  EXPECT_EQ(crash.bus.read_register(reg::GERROR, 4), crash.bus.read_register(reg::GERRORN, 4)) << "acknowledged";
+  EXPECT_NO_THROW(driver.sync()) << "the command queue runs again";
+  EXPECT_TRUE(crash.bus.translate(kS1, kIova).ok()) << "live devices keep their STEs";
+  EXPECT_TRUE(crash.bus.translate(kS2, kIova).ok());
+  IommuDomains domains(driver);
+  domains.reserve_live_identifiers();
+  EXPECT_NE(domains.create(DomainType::Stage1).asid(), crash.asid) << "the crashed kernel's ASID stays reserved";
+  EXPECT_NE(domains.create(DomainType::Stage2).vmid(), crash.vmid);
+}
+
+TEST(KdumpAdoption, FallsBackToAFullResetWithTheReason) {
+  {
+    smmu::Capabilities caps = mmu700();
+    caps.coherent_access = false;
+    Crash crash(caps);
+    SmmuDriver driver(crash.bus, *crash.memory);
+    const KdumpAdoption outcome = driver.adopt_after_crash();
+    EXPECT_FALSE(outcome.adopted);
+    EXPECT_NE(outcome.reason.find("COHACC"), std::string::npos) << outcome.reason;
+    EXPECT_FALSE(crash.bus.translate(kS1, kIova).ok()) << "a full reset: every stream aborts";
+    EXPECT_NO_THROW(driver.sync());
+  }
+  {
+    Crash crash;
+    crash.bus.service_failure = true;
+    SmmuDriver driver(crash.bus, *crash.memory);
+    const KdumpAdoption outcome = driver.adopt_after_crash();
+    EXPECT_FALSE(outcome.adopted);
+    EXPECT_NE(outcome.reason.find("SFM_ERR"), std::string::npos) << outcome.reason;
+  }
+  {
+    Crash crash;
+    crash.bus.write_register(reg::CR0, 0, 4);
+    SmmuDriver driver(crash.bus, *crash.memory);
+    const KdumpAdoption outcome = driver.adopt_after_crash();
+    EXPECT_FALSE(outcome.adopted);
+    EXPECT_NE(outcome.reason.find("SMMUEN"), std::string::npos) << outcome.reason;
+  }
+}
+
 }  // namespace
 }  // namespace smmuv3tlm::driver

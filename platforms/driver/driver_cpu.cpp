@@ -70,7 +70,23 @@ class ReportingListener : public EventListener {
 
 }  // namespace
 
+void DriverCpu::quiesce_interrupts() {
+  stop_interrupts();
+  synchronize();
+  while (in_handler_) sc_core::wait(handler_done_);
+  irq_driver_ = nullptr;
+  irq_listener_ = nullptr;
+}
+
 void DriverCpu::handle_interrupts() {
+  struct Busy {
+    DriverCpu& cpu;
+    explicit Busy(DriverCpu& c) : cpu(c) { cpu.in_handler_ = true; }
+    ~Busy() {
+      cpu.in_handler_ = false;
+      cpu.handler_done_.notify(sc_core::SC_ZERO_TIME);
+    }
+  } busy(*this);
   ReportingListener listener(name(), irq_listener_);
   const std::uint32_t errors = irq_driver_->handle_global_errors(listener);
   const std::size_t events = irq_driver_->drain_events(listener);

@@ -70,6 +70,9 @@ class DriverCpu : public sc_core::sc_module, public DriverBus {
   void serve_interrupts(SmmuDriver& driver, EventListener* listener);
   // Stops it after the handler in progress; also done when the script returns.
   void stop_interrupts();
+  // From the script: stops the interrupt thread and waits until no handler
+  // runs, so that the driver it served may be destroyed (a kexec).
+  void quiesce_interrupts();
   void set_irq_poll_period(const sc_core::sc_time& period) { irq_poll_period_ = period; }
   // Brings the script's thread to its local time (before it hands control to others).
   void synchronize();
@@ -98,6 +101,8 @@ class DriverCpu : public sc_core::sc_module, public DriverBus {
   SmmuDriver* irq_driver_ = nullptr;
   EventListener* irq_listener_ = nullptr;
   bool serving_ = false;
+  bool in_handler_ = false;
+  sc_core::sc_event handler_done_;
   sc_core::sc_event serving_changed_;
   DriverCpuStatistics stats_;
   std::string error_;

@@ -1,6 +1,7 @@
 #include "platforms/lib/reference_platform.h"
 
 #include <algorithm>
+#include <set>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -172,6 +173,18 @@ const std::vector<Parameter>& parameters() {
           &ReferencePlatformConfig::irqs_wired),
       number("platform.quantum_ns", "loosely-timed quantum of the driver CPU and DMA masters",
              &ReferencePlatformConfig::quantum_ns, 0, 1e9),
+      config::boolean<ReferencePlatformConfig>(
+          "platform.monitor_dma", "a DMA continuity monitor per engine (counts per handover phase; turns DMI off)",
+          &ReferencePlatformConfig::monitor_dma),
+      Parameter{"handover.smmu_reset", "SMMU reset during a live update's kexec: none, warm or cold",
+                [](ReferencePlatformConfig& c, const nlohmann::json& v) {
+                  if (!v.is_string() || !handover::parse_smmu_reset(v.get<std::string>(), c.handover_smmu_reset)) {
+                    throw std::invalid_argument("must be \"none\", \"warm\" or \"cold\", got " + v.dump());
+                  }
+                },
+                [](const ReferencePlatformConfig& c) { return nlohmann::json(handover::to_string(c.handover_smmu_reset)); }},
+      number("handover.kexec_us", "how long the CPU is away between shutdown and adoption",
+             &ReferencePlatformConfig::kexec_us, 0, 1e6),
       number("memory.read_latency_ns", "memory read latency", &ReferencePlatformConfig::memory_read_latency_ns, 0, 1e9),
       number("memory.write_latency_ns", "memory write latency", &ReferencePlatformConfig::memory_write_latency_ns,
              0, 1e9),
@@ -248,7 +261,10 @@ void validate(const ReferencePlatformConfig& config) {
 
 ReferencePlatform::ReferencePlatform(const sc_core::sc_module_name& name, const ReferencePlatformConfig& config,
                                      Scenario scenario)
-    : sc_core::sc_module(name), config_(config), scenario_(std::move(scenario)), driver_memory_(config.driver_memory) {
+    : sc_core::sc_module(name),
+      config_(config),
+      scenario_(std::move(scenario)),
+      driver_memory_(std::make_unique<driver::DriverMemory>(config.driver_memory)) {
   if (config_.devices.empty() || config_.devices.size() > kMaxDevices) {
     throw std::invalid_argument(fmt::format("platform.devices: 1..{} devices", kMaxDevices));
   }
@@ -281,7 +297,12 @@ ReferencePlatform::ReferencePlatform(const sc_core::sc_module_name& name, const 
     cpu_->eventq_irq.bind(eventq_irq_);
     cpu_->gerror_irq.bind(gerror_irq_);
   }
-  driver_ = std::make_unique<driver::SmmuDriver>(*cpu_, driver_memory_, config_.driver);
+  driver_ = std::make_unique<driver::SmmuDriver>(*cpu_, *driver_memory_, config_.driver);
+  handover::HandoverConfig hc;
+  hc.smmu_reset = config_.handover_smmu_reset;
+  hc.kexec_time = sc_core::sc_time(config_.kexec_us, sc_core::SC_US);
+  hc.kernel_memory = {{config_.driver_memory.base, config_.driver_memory.size, "kernel"}};
+  handover_ = std::make_unique<handover::HandoverController>("handover", system_->memory, system_->smmu, hc);
 
   for (unsigned i = 0; i < engines_.size(); ++i) {
     Engine& e = engines_[i];
@@ -296,7 +317,13 @@ ReferencePlatform::ReferencePlatform(const sc_core::sc_module_name& name, const 
     const std::string engine_name = e.pasid == 0 ? fmt::format("device_{}", e.device)
                                           : fmt::format("device_{}_pasid_{}", e.device, e.pasid);
     e.master = std::make_unique<pcie::DmaMaster>(engine_name.c_str(), dc);
-    e.master->socket.bind(system_->smmu.upstream(i));
+    if (config_.monitor_dma) {
+      monitors_.push_back(std::make_unique<handover::DmaMonitor>((engine_name + "_monitor").c_str(), handover_.get()));
+      e.master->socket.bind(monitors_.back()->upstream);
+      monitors_.back()->downstream.bind(system_->smmu.upstream(i));
+    } else {
+      e.master->socket.bind(system_->smmu.upstream(i));
+    }
   }
 }
 
@@ -446,6 +473,80 @@ void ReferencePlatform::run_default_scenario() {
         return r.id == smmu::EventId::F_TRANSLATION && r.stream_id == sid && r.input_addr == iova;
       },
       sc_core::sc_time(100, sc_core::SC_US));
+}
+
+const handover::DmaMonitor* ReferencePlatform::monitor(unsigned engine) const {
+  return engine < monitors_.size() ? monitors_[engine].get() : nullptr;
+}
+
+std::vector<std::string> ReferencePlatform::live_update(const std::vector<unsigned>& devices) {
+  preserved_devices_ = devices;
+  kdump_ = false;
+  refused_.clear();
+  handover_->live_update(*this);
+  return refused_;
+}
+
+driver::KdumpAdoption ReferencePlatform::crash_and_adopt() {
+  kdump_ = true;
+  handover_->crash_and_adopt(*this);
+  return kdump_outcome_;
+}
+
+std::vector<handover::MemoryRange> ReferencePlatform::preserve() {
+  std::vector<driver::Master*> masters;
+  for (unsigned d : preserved_devices_) masters.push_back(masters_.at(d));
+  record_ = domains_->preserve(masters);
+  record_json_ = record_.to_json().dump();
+  std::vector<handover::MemoryRange> ranges;
+  for (const driver::PreservedRange& r : record_.ranges) ranges.push_back({r.pa, r.bytes, driver::to_string(r.use)});
+  return ranges;
+}
+
+void ReferencePlatform::shutdown() {
+  std::set<std::uint32_t> sids;
+  for (unsigned d : preserved_devices_) sids.insert(kFirstStreamId + d);
+  driver_->shutdown_for_live_update(sids);
+}
+
+void ReferencePlatform::destroy() {
+  // kexec: the kernel's objects vanish; nothing is stored, nothing freed.
+  cpu_->quiesce_interrupts();
+  domains_->forget();
+  domains_.reset();
+  driver_.reset();
+  masters_.clear();
+  device_domains_.clear();
+  mappings_.clear();
+  driver_memory_ = std::make_unique<driver::DriverMemory>(config_.driver_memory);
+}
+
+void ReferencePlatform::adopt() {
+  driver_ = std::make_unique<driver::SmmuDriver>(*cpu_, *driver_memory_, config_.driver);
+  domains_ = std::make_unique<driver::IommuDomains>(*driver_);
+  if (kdump_) {
+    kdump_outcome_ = driver_->adopt_after_crash();
+    if (kdump_outcome_.adopted) domains_->reserve_live_identifiers();
+  } else {
+    const driver::HandoverRecord record = driver::HandoverRecord::from_json(nlohmann::json::parse(record_json_));
+    driver_->adopt(record);
+    refused_ = domains_->adopt(record, [this](std::uint64_t base) -> driver::DriverMemory* {
+      for (auto& g : guest_memories_) {
+        if (g->base() == base) return g.get();
+      }
+      return nullptr;
+    });
+    // The preserved devices' masters and domains, found again by StreamID.
+    for (unsigned d = 0; d < config_.devices.size(); ++d) {
+      driver::Master* found = nullptr;
+      for (const auto& m : domains_->masters()) {
+        if (m->config().stream_ids.front() == kFirstStreamId + d && m->domain() != nullptr) found = m.get();
+      }
+      masters_.push_back(found);
+      device_domains_.push_back(found != nullptr ? found->domain() : nullptr);
+    }
+  }
+  cpu_->serve_interrupts(*driver_, this);
 }
 
 void ReferencePlatform::on_event(const smmu::EventRecord& record) {

@@ -25,8 +25,11 @@
 #include <systemc>
 
 #include "models/common/parameter.h"
+#include "models/handover/dma_monitor.h"
+#include "models/handover/handover_controller.h"
 #include "models/pcie/dma_master.h"
 #include "platforms/driver/driver_cpu.h"
+#include "platforms/driver/handover_record.h"
 #include "platforms/driver/iommu_domain.h"
 #include "platforms/lib/smmu_system.h"
 
@@ -56,6 +59,11 @@ struct ReferencePlatformConfig {
   double memory_write_latency_ns = 10.0;
   driver::DriverOptions driver;
   driver::DriverMemoryConfig driver_memory;
+  // Live update: a DMA continuity monitor per engine (no DMI then), the SMMU
+  // reset during kexec and how long the CPU is away.
+  bool monitor_dma = false;
+  handover::SmmuReset handover_smmu_reset = handover::SmmuReset::None;
+  double kexec_us = 10.0;
 };
 
 using Parameter = config::Parameter<ReferencePlatformConfig>;
@@ -96,7 +104,7 @@ struct ScenarioReport {
   bool passed() const;
 };
 
-class ReferencePlatform : public sc_core::sc_module, public driver::EventListener {
+class ReferencePlatform : public sc_core::sc_module, public driver::EventListener, public handover::Kernel {
  public:
   SC_HAS_PROCESS(ReferencePlatform);
   using Scenario = std::function<void(ReferencePlatform&)>;
@@ -140,6 +148,23 @@ class ReferencePlatform : public sc_core::sc_module, public driver::EventListene
   // The pattern engine `i` writes.
   static std::vector<std::uint8_t> pattern(unsigned engine, std::uint64_t bytes);
 
+  // A live update that preserves `devices` (indices), run by the handover
+  // controller on the CPU thread; returns the masters the new kernel refused.
+  std::vector<std::string> live_update(const std::vector<unsigned>& devices);
+  // kdump: the kernel crashes and a new one adopts what it finds.
+  driver::KdumpAdoption crash_and_adopt();
+  handover::HandoverController& handover() { return *handover_; }
+  // The engine's continuity monitor (platform.monitor_dma), or nullptr.
+  const handover::DmaMonitor* monitor(unsigned engine) const;
+  const driver::HandoverRecord& handover_record() const { return record_; }
+  const std::string& handover_json() const { return record_json_; }
+
+  // handover::Kernel (the controller calls these).
+  std::vector<handover::MemoryRange> preserve() override;
+  void shutdown() override;
+  void destroy() override;
+  void adopt() override;
+
   // driver::EventListener (the interrupt thread calls these).
   void on_event(const smmu::EventRecord& record) override;
   void on_overflow() override;
@@ -152,7 +177,15 @@ class ReferencePlatform : public sc_core::sc_module, public driver::EventListene
   ReferencePlatformConfig config_;
   Scenario scenario_;
   std::unique_ptr<SmmuSystem> system_;
-  driver::DriverMemory driver_memory_;
+  std::unique_ptr<driver::DriverMemory> driver_memory_;
+  std::unique_ptr<handover::HandoverController> handover_;
+  std::vector<std::unique_ptr<handover::DmaMonitor>> monitors_;
+  std::vector<unsigned> preserved_devices_;
+  driver::HandoverRecord record_;
+  std::string record_json_;  // all the new kernel gets besides registers and memory
+  bool kdump_ = false;
+  driver::KdumpAdoption kdump_outcome_;
+  std::vector<std::string> refused_;
   std::vector<std::unique_ptr<driver::DriverMemory>> guest_memories_;
   std::unique_ptr<driver::DriverCpu> cpu_;
   std::unique_ptr<driver::SmmuDriver> driver_;

@@ -11,7 +11,7 @@ Junction::Junction(const sc_core::sc_module_name& name) : sc_core::sc_module(nam
 
 void Junction::b_transport(int initiator, tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) {
   out->b_transport(trans, delay);
-  if (observer_) observer_(initiator, trans);
+  for (const Observer& observer : observers_) observer(initiator, trans);
 }
 
 bool Junction::get_direct_mem_ptr(int, tlm::tlm_generic_payload& trans, tlm::tlm_dmi& dmi) {

@@ -5,40 +5,16 @@
 namespace smmuv3tlm::driver {
 
 namespace {
-
 constexpr unsigned kQwords = 8;
-
-// Some bit that both masks select differs between a and b.
-bool differs_in(const smmu::EntryWords& a, const smmu::EntryWords& b, const smmu::EntryWords& used,
-                const smmu::EntryWords& safe) {
-  for (unsigned i = 0; i < kQwords; ++i) {
-    const std::uint64_t mask = used[i] & ~safe[i];
-    if ((a[i] & mask) != (b[i] & mask)) return true;
-  }
-  return false;
-}
-
 }  // namespace
+
 
 smmu::EntryWords used_bits(EntryKind kind, const smmu::EntryWords& entry) {
   return kind == EntryKind::Ste ? smmu::ste::used_bits(entry) : smmu::cd::used_bits(entry);
 }
 
 smmu::EntryWords update_safe_bits(EntryKind kind, const smmu::EntryWords& current, const smmu::EntryWords& target) {
-  smmu::EntryWords safe{};
-  if (kind != EntryKind::Ste) return safe;
-  namespace ste = smmu::ste;
-  constexpr std::uint64_t kEatsS1chk = 0b10;
-  constexpr std::uint64_t kEatsTrans = 0b01;
-  const bool s1chk = (ste::EATS.get(current) & kEatsS1chk) != 0 || (ste::EATS.get(target) & kEatsS1chk) != 0;
-  const bool s2s = ste::S2S.is_set(current) || ste::S2S.is_set(target);
-  // EATS=0b01 <-> 0b00 is safe: the attach sequence has ATS off in the device
-  // meanwhile. Not with S1CHK (0b11 would be an errant 0b00) or S2S (EATS=1 with
-  // S2S=1 is an ILLEGAL STE).
-  if (!s1chk && !s2s) safe[ste::EATS.qword] |= kEatsTrans << ste::EATS.lo;
-  // MEV only merges fault records; the SMMU may behave as MEV=1 anyway.
-  safe[ste::MEV.qword] |= ste::MEV.mask();
-  return safe;
+  return kind == EntryKind::Ste ? smmu::ste::update_safe_bits(current, target) : smmu::EntryWords{};
 }
 
 EntryWriter::EntryWriter(EntryKind kind, Store store, Sync sync)
@@ -62,11 +38,9 @@ void EntryWriter::set(smmu::EntryWords& entry, const smmu::EntryWords& target, u
     report.hitless = false;
     return;
   }
-  const smmu::EntryWords used = used_bits(kind_, entry);
-  if (differs_in(entry, initial, used, update_safe_bits(kind_, entry, initial)) &&
-      differs_in(entry, final_target, used, update_safe_bits(kind_, entry, final_target))) {
-    report.states_ok = false;
-  }
+  const bool consistent = kind_ == EntryKind::Ste ? smmu::ste::consistent_state(entry, initial, final_target)
+                                                  : smmu::cd::consistent_state(entry, initial, final_target);
+  if (!consistent) report.states_ok = false;
 }
 
 EntryUpdate EntryWriter::write(smmu::EntryWords& entry, const smmu::EntryWords& target) {

@@ -2,6 +2,19 @@
 
 namespace smmuv3tlm::smmu {
 
+namespace {
+
+// Some bit that `used` selects, less `safe`, differs between a and b.
+bool differs_in(const EntryWords& a, const EntryWords& b, const EntryWords& used, const EntryWords& safe) {
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const std::uint64_t mask = used[i] & ~safe[i];
+    if ((a[i] & mask) != (b[i] & mask)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 namespace ste {
 
 EntryWords used_bits(const EntryWords& entry) {
@@ -28,6 +41,27 @@ EntryWords used_bits(const EntryWords& entry) {
   return used;
 }
 
+EntryWords update_safe_bits(const EntryWords& current, const EntryWords& target) {
+  EntryWords safe{};
+  constexpr std::uint64_t kEatsS1chk = 0b10;
+  constexpr std::uint64_t kEatsTrans = 0b01;
+  const bool s1chk = (EATS.get(current) & kEatsS1chk) != 0 || (EATS.get(target) & kEatsS1chk) != 0;
+  const bool s2s = S2S.is_set(current) || S2S.is_set(target);
+  // EATS=0b01 <-> 0b00 is safe: the attach sequence has ATS off in the device
+  // meanwhile. Not with S1CHK (0b11 would be an errant 0b00) or S2S (EATS=1 with
+  // S2S=1 is an ILLEGAL STE).
+  if (!s1chk && !s2s) safe[EATS.qword] |= kEatsTrans << EATS.lo;
+  safe[MEV.qword] |= MEV.mask();
+  return safe;
+}
+
+bool consistent_state(const EntryWords& state, const EntryWords& from, const EntryWords& to) {
+  if (!V.is_set(state)) return true;
+  const EntryWords used = used_bits(state);
+  return !differs_in(state, from, used, update_safe_bits(state, from)) ||
+         !differs_in(state, to, used, update_safe_bits(state, to));
+}
+
 }  // namespace ste
 
 namespace cd {
@@ -42,6 +76,13 @@ EntryWords used_bits(const EntryWords& entry) {
     for (const EntryField& f : {T0SZ, TG0, IR0, OR0, SH0, TTB0}) used[f.qword] &= ~f.mask();
   }
   return used;
+}
+
+bool consistent_state(const EntryWords& state, const EntryWords& from, const EntryWords& to) {
+  if (!V.is_set(state)) return true;
+  const EntryWords used = used_bits(state);
+  const EntryWords none{};
+  return !differs_in(state, from, used, none) || !differs_in(state, to, used, none);
 }
 
 }  // namespace cd

@@ -99,6 +99,15 @@ inline constexpr unsigned kConfigNested = 0b111;
 // covers the fields Linux writes; S2AFFD, S2HA, S2HD and the attribute
 // overrides, which the SMMU also reads, are outside it (Linux never sets them).
 EntryWords used_bits(const EntryWords& entry);
+// Bits that may change in place even while in use (Linux's
+// arm_smmu_get_ste_update_safe): MEV always (it only merges fault records),
+// and EATS' TRANS bit unless either entry has EATS=S1CHK or S2S set.
+EntryWords update_safe_bits(const EntryWords& current, const EntryWords& target);
+// Whether the SMMU reading `state` during an update from `from` to `to` sees
+// one of the two configurations: on the bits `state` uses (less the
+// update-safe bits) it equals `from` or `to`. An invalid state (V=0) is
+// consistent: the stream aborts, nothing is torn.
+bool consistent_state(const EntryWords& state, const EntryWords& from, const EntryWords& to);
 }  // namespace ste
 
 namespace cd {
@@ -151,6 +160,8 @@ inline constexpr std::array<EntryField, 37> kFields = {
 // The bits of `entry` the SMMU reads (Linux's arm_smmu_get_cd_used(): every bit
 // of a valid CD, less the TTB0 range's fields while EPD0 disables it).
 EntryWords used_bits(const EntryWords& entry);
+// As ste::consistent_state (no CD bit is update-safe).
+bool consistent_state(const EntryWords& state, const EntryWords& from, const EntryWords& to);
 }  // namespace cd
 
 }  // namespace smmuv3tlm::smmu

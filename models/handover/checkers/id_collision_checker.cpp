@@ -1,0 +1,64 @@
+#include "models/handover/checkers/id_collision_checker.h"
+
+#include <fmt/format.h>
+
+#include "models/smmu/arch/entry_fields.h"
+
+namespace smmuv3tlm::handover {
+
+namespace {
+
+bool whole_entry(const SmmuAccess& a) { return a.data != nullptr && a.size >= 64 && (a.pa % 64) == 0; }
+
+smmu::EntryWords words_of(const std::uint8_t* data) {
+  smmu::EntryWords w{};
+  for (unsigned q = 0; q < 8; ++q) {
+    for (unsigned b = 0; b < 8; ++b) w[q] |= std::uint64_t{data[q * 8 + b]} << (8 * b);
+  }
+  return w;
+}
+
+}  // namespace
+
+void IdCollisionChecker::on_smmu_access(const SmmuAccess& access) {
+  if (access.write || !whole_entry(access)) return;
+  const smmu::EntryWords w = words_of(access.data);
+  if (access.purpose == smmu::AccessPurpose::StreamTableEntry) {
+    namespace ste = smmu::ste;
+    if (!ste::V.is_set(w)) return;
+    const std::uint64_t config = ste::CONFIG.get(w);
+    StreamContext& s = streams_[access.stream_id];
+    s.has_stage2 = config == ste::kConfigStage2 || config == ste::kConfigNested;
+    s.vmid = s.has_stage2 ? static_cast<std::uint16_t>(ste::S2VMID.get(w)) : 0;
+    s.s2ttb = s.has_stage2 ? ste::S2TTB.get(w) : 0;
+    if (!s.has_stage2) return;
+    for (const auto& [other_id, other] : streams_) {
+      if (other_id == access.stream_id || !other.has_stage2 || other.vmid != s.vmid || other.s2ttb == s.s2ttb) continue;
+      if (!reported_.insert({2, s.vmid, 0}).second) return;
+      report(access.time_ns, access.stream_id, access.pa, "STE",
+             fmt::format("VMID {} is live with two stage-2 tables ({:#x} for StreamID {:#x}, {:#x} here)", s.vmid,
+                         other.s2ttb, other_id, s.s2ttb));
+      return;
+    }
+    return;
+  }
+  if (access.purpose != smmu::AccessPurpose::ContextDesc) return;
+  namespace cd = smmu::cd;
+  if (!cd::V.is_set(w)) return;
+  const auto stream = streams_.find(access.stream_id);
+  const std::uint16_t vmid = stream == streams_.end() ? 0 : stream->second.vmid;
+  const std::uint16_t asid = static_cast<std::uint16_t>(cd::ASID.get(w));
+  const std::uint64_t ttb0 = cd::TTB0.get(w);
+  auto& cds = asids_[{vmid, asid}];
+  cds[access.pa] = ttb0;
+  for (const auto& [address, other_ttb0] : cds) {
+    if (address == access.pa || other_ttb0 == ttb0) continue;
+    if (!reported_.insert({1, vmid, asid}).second) return;
+    report(access.time_ns, access.stream_id, access.pa, "CD",
+           fmt::format("ASID {} in VMID {} is live with two stage-1 tables ({:#x} in the CD at {:#x}, {:#x} here)", asid,
+                       vmid, other_ttb0, address, ttb0));
+    return;
+  }
+}
+
+}  // namespace smmuv3tlm::handover

@@ -175,6 +175,10 @@ std::uint64_t DriverCpu::read_register(std::uint64_t offset, unsigned bytes) {
 
 void DriverCpu::write_register(std::uint64_t offset, std::uint64_t value, unsigned bytes) {
   ++stats_.register_writes;
+  if (register_observer_) {
+    synchronize();
+    register_observer_(offset, value, bytes);
+  }
   access(registers_, tlm::TLM_WRITE_COMMAND, offset, value, bytes, "register write");
 }
 
@@ -186,6 +190,11 @@ std::uint64_t DriverCpu::load64(std::uint64_t pa) {
 void DriverCpu::store64(std::uint64_t pa, std::uint64_t value) {
   ++stats_.stores;
   access(memory, tlm::TLM_WRITE_COMMAND, pa, value, 8, "store");
+}
+
+void DriverCpu::store32(std::uint64_t pa, std::uint32_t value) {
+  ++stats_.stores;
+  access(memory, tlm::TLM_WRITE_COMMAND, pa, value, 4, "store");
 }
 
 void DriverCpu::zero(std::uint64_t pa, std::uint64_t bytes) {

@@ -76,6 +76,12 @@ class DriverCpu : public sc_core::sc_module, public DriverBus {
   void set_irq_poll_period(const sc_core::sc_time& period) { irq_poll_period_ = period; }
   // Brings the script's thread to its local time (before it hands control to others).
   void synchronize();
+  // Sees every register write before it is sent (checkers).
+  using RegisterObserver = std::function<void(std::uint64_t offset, std::uint64_t value, unsigned bytes)>;
+  void set_register_observer(RegisterObserver observer) { register_observer_ = std::move(observer); }
+  // One 32-bit store: not something the driver does (its table stores are
+  // 64-bit), but what a torn `ptep[i] = ...` compiles to, for planted bugs.
+  void store32(std::uint64_t pa, std::uint32_t value);
 
   const DriverCpuStatistics& statistics() const { return stats_; }
   // The script's exception, if it threw (the thread then ends).
@@ -97,6 +103,7 @@ class DriverCpu : public sc_core::sc_module, public DriverBus {
   sc_core::sc_time poll_period_;
   sc_core::sc_time irq_poll_period_{1, sc_core::SC_US};
   tlm_utils::tlm_quantumkeeper quantum_;
+  RegisterObserver register_observer_;
   sc_core::sc_process_handle script_process_;
   SmmuDriver* irq_driver_ = nullptr;
   EventListener* irq_listener_ = nullptr;

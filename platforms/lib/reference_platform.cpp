@@ -264,7 +264,8 @@ ReferencePlatform::ReferencePlatform(const sc_core::sc_module_name& name, const 
     : sc_core::sc_module(name),
       config_(config),
       scenario_(std::move(scenario)),
-      driver_memory_(std::make_unique<driver::DriverMemory>(config.driver_memory)) {
+      driver_memory_(std::make_unique<driver::DriverMemory>(config.driver_memory)),
+      scrubbed_([this](std::uint64_t pa, std::uint64_t bytes) { return system_->memory.is_poisoned(pa, bytes); }) {
   if (config_.devices.empty() || config_.devices.size() > kMaxDevices) {
     throw std::invalid_argument(fmt::format("platform.devices: 1..{} devices", kMaxDevices));
   }
@@ -298,6 +299,7 @@ ReferencePlatform::ReferencePlatform(const sc_core::sc_module_name& name, const 
     cpu_->gerror_irq.bind(gerror_irq_);
   }
   driver_ = std::make_unique<driver::SmmuDriver>(*cpu_, *driver_memory_, config_.driver);
+  attach_checkers();
   handover::HandoverConfig hc;
   hc.smmu_reset = config_.handover_smmu_reset;
   hc.kexec_time = sc_core::sc_time(config_.kexec_us, sc_core::SC_US);
@@ -475,6 +477,55 @@ void ReferencePlatform::run_default_scenario() {
       sc_core::sc_time(100, sc_core::SC_US));
 }
 
+smmu::EntryWords ReferencePlatform::backdoor_entry(std::uint64_t address) const {
+  smmu::EntryWords words{};
+  for (unsigned q = 0; q < 8; ++q) words[q] = system_->memory.read64(address + 8 * q);
+  return words;
+}
+
+void ReferencePlatform::attach_checkers() {
+  constexpr int kCpuInitiator = 2;  // junction index after the SMMU's downstream and table-walk sockets
+  constexpr std::uint8_t kCmdSync = 0x46;
+  system_->smmu.add_memory_observer([this](const smmu::MemoryAccessRecord& r) {
+    handover::SmmuAccess a;
+    a.time_ns = r.time.to_seconds() * 1e9;
+    a.pa = r.pa;
+    a.size = r.size;
+    a.write = r.write;
+    a.purpose = r.purpose;
+    a.stream_id = r.stream_id == smmu::AccessContext::kNoStream ? handover::kNoStream : r.stream_id;
+    a.data = r.data;
+    if (!r.ok) return;
+    scrubbed_.on_smmu_access(a);
+    torn_.on_smmu_access(a);
+    ids_.on_smmu_access(a);
+    // A CMD_SYNC fetched: every command before it has taken effect.
+    if (r.purpose == smmu::AccessPurpose::CommandQueue && !r.write && r.data != nullptr) {
+      for (std::uint32_t off = 0; off + smmu::kCommandBytes <= r.size; off += smmu::kCommandBytes) {
+        if (r.data[off] == kCmdSync) torn_.on_sync(a.time_ns);
+      }
+    }
+  });
+  system_->junction.add_observer([this](int initiator, const tlm::tlm_generic_payload& trans) {
+    if (initiator != kCpuInitiator || !trans.is_write() || !trans.is_response_ok()) return;
+    torn_.on_cpu_store({sc_core::sc_time_stamp().to_seconds() * 1e9, trans.get_address(), trans.get_data_length(),
+                        trans.get_data_ptr()});
+  });
+  cpu_->set_register_observer([this](std::uint64_t offset, std::uint64_t value, unsigned) {
+    smmu::ProgrammingInterface& pi = system_->smmu.programming_interface();
+    adoption_rules_.on_register_write(sc_core::sc_time_stamp().to_seconds() * 1e9, offset, value, pi.cr0ack(),
+                                      pi.active_global_errors());
+  });
+}
+
+std::vector<handover::Finding> ReferencePlatform::findings() const {
+  std::vector<handover::Finding> all;
+  for (const handover::Checker* c : std::initializer_list<const handover::Checker*>{&scrubbed_, &torn_, &ids_, &adoption_rules_}) {
+    all.insert(all.end(), c->findings().begin(), c->findings().end());
+  }
+  return all;
+}
+
 const handover::DmaMonitor* ReferencePlatform::monitor(unsigned engine) const {
   return engine < monitors_.size() ? monitors_[engine].get() : nullptr;
 }
@@ -507,6 +558,9 @@ void ReferencePlatform::shutdown() {
   std::set<std::uint32_t> sids;
   for (unsigned d : preserved_devices_) sids.insert(kFirstStreamId + d);
   driver_->shutdown_for_live_update(sids);
+  // What the outgoing kernel left, for the adoption-rule checker.
+  saved_stes_.clear();
+  for (std::uint32_t sid : sids) saved_stes_.emplace_back(sid, backdoor_entry(driver_->ste_address(sid)));
 }
 
 void ReferencePlatform::destroy() {
@@ -530,6 +584,11 @@ void ReferencePlatform::adopt() {
   } else {
     const driver::HandoverRecord record = driver::HandoverRecord::from_json(nlohmann::json::parse(record_json_));
     driver_->adopt(record);
+    for (const auto& [sid, saved] : saved_stes_) {
+      const std::uint64_t address = driver_->ste_address(sid);
+      adoption_rules_.on_adopted_ste(sc_core::sc_time_stamp().to_seconds() * 1e9, sid, address, saved,
+                                     backdoor_entry(address));
+    }
     refused_ = domains_->adopt(record, [this](std::uint64_t base) -> driver::DriverMemory* {
       for (auto& g : guest_memories_) {
         if (g->base() == base) return g.get();

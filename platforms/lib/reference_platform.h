@@ -26,6 +26,10 @@
 
 #include "models/common/parameter.h"
 #include "models/handover/dma_monitor.h"
+#include "models/handover/checkers/adoption_rule_checker.h"
+#include "models/handover/checkers/id_collision_checker.h"
+#include "models/handover/checkers/scrubbed_fetch_checker.h"
+#include "models/handover/checkers/torn_entry_checker.h"
 #include "models/handover/handover_controller.h"
 #include "models/pcie/dma_master.h"
 #include "platforms/driver/driver_cpu.h"
@@ -157,6 +161,9 @@ class ReferencePlatform : public sc_core::sc_module, public driver::EventListene
   // The engine's continuity monitor (platform.monitor_dma), or nullptr.
   const handover::DmaMonitor* monitor(unsigned engine) const;
   const driver::HandoverRecord& handover_record() const { return record_; }
+  // Every checker's findings, in checker order.
+  std::vector<handover::Finding> findings() const;
+  const handover::TornEntryChecker& torn_entry_checker() const { return torn_; }
   const std::string& handover_json() const { return record_json_; }
 
   // handover::Kernel (the controller calls these).
@@ -172,6 +179,9 @@ class ReferencePlatform : public sc_core::sc_module, public driver::EventListene
 
  private:
   void cpu_main(driver::DriverCpu& cpu);
+  void attach_checkers();
+  // An entry as memory holds it (the checkers' instrument, not the driver's access).
+  smmu::EntryWords backdoor_entry(std::uint64_t address) const;
   bool translates(unsigned device) const;
 
   ReferencePlatformConfig config_;
@@ -186,6 +196,13 @@ class ReferencePlatform : public sc_core::sc_module, public driver::EventListene
   bool kdump_ = false;
   driver::KdumpAdoption kdump_outcome_;
   std::vector<std::string> refused_;
+  // The checkers, fed by the SMMU's memory observer, the junction (CPU stores)
+  // and the CPU's register writes.
+  handover::ScrubbedFetchChecker scrubbed_;
+  handover::TornEntryChecker torn_;
+  handover::IdCollisionChecker ids_;
+  handover::AdoptionRuleChecker adoption_rules_;
+  std::vector<std::pair<std::uint32_t, smmu::EntryWords>> saved_stes_;  // preserved STEs after shutdown
   std::vector<std::unique_ptr<driver::DriverMemory>> guest_memories_;
   std::unique_ptr<driver::DriverCpu> cpu_;
   std::unique_ptr<driver::SmmuDriver> driver_;

@@ -75,6 +75,8 @@ TEST(LiveUpdatePlatform, PreservedDevicesKeepWorkingWhileDmaFlows) {
   EXPECT_EQ(platform.memory().poison_reads(), 0u) << "nothing read scrubbed memory";
   EXPECT_GT(platform.handover().bytes_scrubbed(), 0u);
   EXPECT_TRUE(platform.events().empty()) << "abort STEs are silent; preserved devices never fault";
+  for (const handover::Finding& f : platform.findings()) ADD_FAILURE() << f.describe();
+  EXPECT_GT(platform.torn_entry_checker().live_entries(), 0u) << "the checker watched live entries";
   const driver::HandoverRecord& record = platform.handover_record();
   EXPECT_EQ(record.masters.size(), 3u);
   EXPECT_GT(record.bytes(driver::PageUse::Stage1Table), 0u);

@@ -314,6 +314,18 @@ void IoPageTable::sync_gather() {
   if (flush_) flush_(flush);
 }
 
+std::optional<std::uint64_t> IoPageTable::leaf_address(std::uint64_t iova) {
+  std::uint64_t table = root_;
+  for (int level = geometry_.start_level; level <= 3; ++level) {
+    const std::uint64_t address = slot(table, level, iova);
+    const std::uint64_t pte = load(address);
+    if (!is_valid(pte)) return std::nullopt;
+    if (!is_table(pte, level)) return address;
+    table = pte & smmu::mask_bits(47, config_.granule_log2);
+  }
+  return std::nullopt;
+}
+
 std::optional<std::uint64_t> IoPageTable::iova_to_phys(std::uint64_t iova) {
   if ((iova >> config_.input_bits) != 0) return std::nullopt;
   std::uint64_t table = root_;

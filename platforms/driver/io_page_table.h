@@ -99,6 +99,8 @@ class IoPageTable {
   void map(std::uint64_t iova, std::uint64_t pa, std::uint64_t size, const IoProt& prot = {});
   // iommu_unmap: the bytes unmapped from the start of the range.
   std::uint64_t unmap(std::uint64_t iova, std::uint64_t size);
+  // The address of the leaf descriptor mapping `iova`, by walking with loads.
+  std::optional<std::uint64_t> leaf_address(std::uint64_t iova);
   // iova_to_phys, by walking the tables with the CPU's loads.
   std::optional<std::uint64_t> iova_to_phys(std::uint64_t iova);
 

@@ -117,9 +117,14 @@ Domain& IommuDomains::create(DomainType type, const DomainOptions& options) {
   table.output_bits = f.oas_bits;
   table.coherent_walk = f.coherent;
   if (type == DomainType::Stage1) {
-    const auto asid = asids_.allocate();
-    if (!asid) throw DriverError("no ASID left");
-    domain->asid_ = static_cast<std::uint16_t>(*asid);
+    if (options.forced_asid != 0) {
+      asids_.reserve(options.forced_asid);
+      domain->asid_ = options.forced_asid;
+    } else {
+      const auto asid = asids_.allocate();
+      if (!asid) throw DriverError("no ASID left");
+      domain->asid_ = static_cast<std::uint16_t>(*asid);
+    }
     table.stage = tables::Stage::Stage1;
     table.input_bits = 48;  // VA_BITS
   } else if (type == DomainType::Stage2) {

@@ -115,6 +115,9 @@ class Master {
 struct DomainOptions {
   unsigned granule_log2 = 12;
   bool nest_parent = false;  // a stage-2 domain nested domains may sit on
+  // A stage-1 domain's ASID chosen instead of allocated, even if in use: the
+  // ASID-reuse bug a checker must catch (0: allocate, as the driver does).
+  std::uint16_t forced_asid = 0;
 };
 
 class IommuDomains {

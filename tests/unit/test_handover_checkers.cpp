@@ -163,7 +163,15 @@ TEST(IdCollisionChecker, SameVmidWithAnotherTableOrSameAsidWithAnotherTtb0) {
   c.on_smmu_access(read(AccessPurpose::ContextDesc, 0x5040, bytes_of(s1_cd(4, 0x2000'0000)), 0x21));
   c.on_smmu_access(read(AccessPurpose::ContextDesc, 0x5000, bytes_of(s1_cd(3, 0x1000'0000)), 0x20));
   EXPECT_EQ(c.findings().size(), 1u) << "distinct ASIDs, re-reads of one CD";
-  c.on_smmu_access(read(AccessPurpose::ContextDesc, 0x5080, bytes_of(s1_cd(3, 0x3000'0000)), 0x22));
+  // As the SMMU reads entries: eight 64-bit reads.
+  const std::vector<std::uint8_t> third = bytes_of(s1_cd(3, 0x3000'0000));
+  for (unsigned q = 0; q < 8; ++q) {
+    c.on_smmu_access(read(AccessPurpose::ContextDesc, 0x5080 + 8 * q,
+                          std::vector<std::uint8_t>(third.begin() + 8 * q, third.begin() + 8 * q + 8), 0x22));
+    if (q < 7) {
+      EXPECT_EQ(c.findings().size(), 1u) << "not before the whole CD is read";
+    }
+  }
   ASSERT_EQ(c.findings().size(), 2u);
   EXPECT_EQ(c.findings()[1].table, "CD");
 }

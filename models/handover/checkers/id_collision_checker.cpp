@@ -6,23 +6,27 @@
 
 namespace smmuv3tlm::handover {
 
-namespace {
-
-bool whole_entry(const SmmuAccess& a) { return a.data != nullptr && a.size >= 64 && (a.pa % 64) == 0; }
-
-smmu::EntryWords words_of(const std::uint8_t* data) {
-  smmu::EntryWords w{};
-  for (unsigned q = 0; q < 8; ++q) {
-    for (unsigned b = 0; b < 8; ++b) w[q] |= std::uint64_t{data[q * 8 + b]} << (8 * b);
-  }
-  return w;
-}
-
-}  // namespace
 
 void IdCollisionChecker::on_smmu_access(const SmmuAccess& access) {
-  if (access.write || !whole_entry(access)) return;
-  const smmu::EntryWords w = words_of(access.data);
+  const bool entry = access.purpose == smmu::AccessPurpose::StreamTableEntry ||
+                     access.purpose == smmu::AccessPurpose::ContextDesc;
+  if (access.write || !entry || access.data == nullptr) return;
+  const std::uint64_t base = access.pa & ~std::uint64_t{63};
+  Partial& p = partial_[base];
+  for (std::uint32_t i = 0; i < access.size && (access.pa - base) + i < 64; ++i) {
+    const std::uint64_t byte = access.pa - base + i;
+    const unsigned shift = static_cast<unsigned>(8 * (byte % 8));
+    std::uint64_t& word = p.words[byte / 8];
+    word = (word & ~(std::uint64_t{0xff} << shift)) | (std::uint64_t{access.data[i]} << shift);
+    if (byte % 8 == 7) p.have |= 1u << (byte / 8);
+  }
+  if (p.have != 0xff) return;
+  const smmu::EntryWords w = p.words;
+  partial_.erase(base);
+  on_entry(access, base, w);
+}
+
+void IdCollisionChecker::on_entry(const SmmuAccess& access, std::uint64_t base, const smmu::EntryWords& w) {
   if (access.purpose == smmu::AccessPurpose::StreamTableEntry) {
     namespace ste = smmu::ste;
     if (!ste::V.is_set(w)) return;
@@ -35,7 +39,7 @@ void IdCollisionChecker::on_smmu_access(const SmmuAccess& access) {
     for (const auto& [other_id, other] : streams_) {
       if (other_id == access.stream_id || !other.has_stage2 || other.vmid != s.vmid || other.s2ttb == s.s2ttb) continue;
       if (!reported_.insert({2, s.vmid, 0}).second) return;
-      report(access.time_ns, access.stream_id, access.pa, "STE",
+      report(access.time_ns, access.stream_id, base, "STE",
              fmt::format("VMID {} is live with two stage-2 tables ({:#x} for StreamID {:#x}, {:#x} here)", s.vmid,
                          other.s2ttb, other_id, s.s2ttb));
       return;
@@ -50,11 +54,11 @@ void IdCollisionChecker::on_smmu_access(const SmmuAccess& access) {
   const std::uint16_t asid = static_cast<std::uint16_t>(cd::ASID.get(w));
   const std::uint64_t ttb0 = cd::TTB0.get(w);
   auto& cds = asids_[{vmid, asid}];
-  cds[access.pa] = ttb0;
+  cds[base] = ttb0;
   for (const auto& [address, other_ttb0] : cds) {
-    if (address == access.pa || other_ttb0 == ttb0) continue;
+    if (address == base || other_ttb0 == ttb0) continue;
     if (!reported_.insert({1, vmid, asid}).second) return;
-    report(access.time_ns, access.stream_id, access.pa, "CD",
+    report(access.time_ns, access.stream_id, base, "CD",
            fmt::format("ASID {} in VMID {} is live with two stage-1 tables ({:#x} in the CD at {:#x}, {:#x} here)", asid,
                        vmid, other_ttb0, address, ttb0));
     return;

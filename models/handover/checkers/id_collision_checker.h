@@ -3,7 +3,8 @@
 // time with the same VMID but different S2TTB, or the same ASID in one VMID
 // but different TTB0. TLB entries tagged by those identifiers would then be
 // shared between address spaces. Learned from the STEs and CDs the SMMU reads
-// (each stream's latest); one finding per identifier pair.
+// (each stream's latest, assembled from however many reads the SMMU makes of
+// an entry); one finding per identifier pair.
 #pragma once
 
 #include <map>
@@ -11,6 +12,7 @@
 #include <tuple>
 
 #include "models/handover/checkers/checker.h"
+#include "models/smmu/arch/entry_fields.h"
 
 namespace smmuv3tlm::handover {
 
@@ -20,6 +22,12 @@ class IdCollisionChecker : public Checker {
   void on_smmu_access(const SmmuAccess& access);
 
  private:
+  void on_entry(const SmmuAccess& access, std::uint64_t base, const smmu::EntryWords& w);
+  struct Partial {
+    smmu::EntryWords words{};
+    unsigned have = 0;  // a bit per qword read
+  };
+  std::map<std::uint64_t, Partial> partial_;
   struct StreamContext {
     bool has_stage2 = false;
     std::uint16_t vmid = 0;

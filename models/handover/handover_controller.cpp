@@ -73,6 +73,13 @@ void HandoverController::crash_and_adopt(Kernel& kernel) {
 }
 
 void HandoverController::kexec(bool scrub) {
+  if (config_.cpu_cache != nullptr) {
+    if (config_.write_back_dirty_lines) {
+      config_.cpu_cache->write_back_all();
+    } else {
+      config_.cpu_cache->discard_all();
+    }
+  }
   if (scrub) {
     // Kernel memory less what was preserved: gone, poisoned.
     boost::icl::interval_set<std::uint64_t> lost;

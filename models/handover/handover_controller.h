@@ -4,10 +4,12 @@
 //   running   the outgoing kernel drives the SMMU;
 //   preserve  it records what it hands over (the preserved ranges);
 //   shutdown  it runs its live-update shutdown sequence;
-//   kexec     the kernel instance is destroyed; every byte of kernel memory
-//             not preserved is scrubbed (poisoned: reads return the scrub
-//             pattern and are recorded); the SMMU is optionally reset (warm or
-//             cold) to show what that breaks; the CPU is away `kexec_time`;
+//   kexec     the kernel instance is destroyed; the CPU cache's dirty lines
+//             are written back or lost (configuration); every byte of kernel
+//             memory not preserved is scrubbed (poisoned: reads return the
+//             scrub pattern and are recorded); the SMMU is optionally reset
+//             (warm or cold) to show what that breaks; the CPU is away
+//             `kexec_time`;
 //   adopt     a new kernel instance probes and adopts;
 //   finish    the new kernel drives the SMMU.
 // kdump is the second mode: the kernel crashes (no preserve, no shutdown, no
@@ -22,6 +24,7 @@
 
 #include <systemc>
 
+#include "models/memory/cpu_cache.h"
 #include "models/memory/sparse_memory.h"
 #include "models/smmu/smmuv3.h"
 
@@ -60,6 +63,10 @@ struct HandoverConfig {
   sc_core::sc_time kexec_time{10, sc_core::SC_US};
   // The kernel's memory: scrubbed at kexec except the preserved ranges.
   std::vector<MemoryRange> kernel_memory;
+  // The CPU's cache: at kexec its dirty lines are written back (a kernel that
+  // flushes before jumping) or lost.
+  memory::CpuCache* cpu_cache = nullptr;
+  bool write_back_dirty_lines = true;
 };
 
 struct PhaseRecord {

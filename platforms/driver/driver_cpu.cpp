@@ -203,10 +203,17 @@ void DriverCpu::zero(std::uint64_t pa, std::uint64_t bytes) {
   transport(memory, tlm::TLM_WRITE_COMMAND, pa, zeros.data(), static_cast<unsigned>(bytes), "zeroing");
 }
 
-void DriverCpu::clean_to_poc(std::uint64_t, std::uint64_t) {
-  // Without a CPU cache model memory is always up to date; the count shows
-  // where a real driver cleans (the live-update issue adds the cache model).
+void DriverCpu::clean_to_poc(std::uint64_t pa, std::uint64_t bytes) {
   ++stats_.cleans;
+  if (!clean_hook_) return;  // no cache model: memory is always current
+  sc_core::sc_time delay = on_script_thread() ? quantum_.get_local_time() : sc_core::SC_ZERO_TIME;
+  clean_hook_(pa, bytes, delay);
+  if (on_script_thread()) {
+    quantum_.set(delay);
+    if (quantum_.need_sync()) quantum_.sync();
+  } else {
+    sc_core::wait(delay);
+  }
 }
 
 }  // namespace smmuv3tlm::driver

@@ -76,6 +76,9 @@ class DriverCpu : public sc_core::sc_module, public DriverBus {
   void set_irq_poll_period(const sc_core::sc_time& period) { irq_poll_period_ = period; }
   // Brings the script's thread to its local time (before it hands control to others).
   void synchronize();
+  // What a clean to PoC does (the CPU cache model's clean); without one it only counts.
+  using CleanHook = std::function<void(std::uint64_t pa, std::uint64_t bytes, sc_core::sc_time& delay)>;
+  void set_clean_hook(CleanHook hook) { clean_hook_ = std::move(hook); }
   // Sees every register write before it is sent (checkers).
   using RegisterObserver = std::function<void(std::uint64_t offset, std::uint64_t value, unsigned bytes)>;
   void set_register_observer(RegisterObserver observer) { register_observer_ = std::move(observer); }
@@ -104,6 +107,7 @@ class DriverCpu : public sc_core::sc_module, public DriverBus {
   sc_core::sc_time irq_poll_period_{1, sc_core::SC_US};
   tlm_utils::tlm_quantumkeeper quantum_;
   RegisterObserver register_observer_;
+  CleanHook clean_hook_;
   sc_core::sc_process_handle script_process_;
   SmmuDriver* irq_driver_ = nullptr;
   EventListener* irq_listener_ = nullptr;

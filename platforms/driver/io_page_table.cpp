@@ -144,7 +144,7 @@ std::uint64_t IoPageTable::leaf(std::uint64_t pa, int level, const IoProt& prot)
 }
 
 void IoPageTable::store(std::uint64_t pa, std::uint64_t value) {
-  driver_.store_table_word(pa, value);
+  driver_.store_pte(pa, value);
   ++stats_.pte_stores;
 }
 

@@ -119,6 +119,15 @@ std::uint64_t SmmuDriver::allocate_table(DriverMemory& memory, PageUse use, std:
   return pa;
 }
 
+void SmmuDriver::store_pte(std::uint64_t pa, std::uint64_t value) {
+  if (!options_.skip_pte_clean) {
+    store_table_word(pa, value);
+    return;
+  }
+  bus_.store64(pa, value);
+  ++stats_.table_stores;
+}
+
 smmu::EntryWords SmmuDriver::abort_ste() {
   smmu::EntryWords w{};
   smmu::ste::V.set(w, 1);

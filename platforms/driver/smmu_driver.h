@@ -95,6 +95,9 @@ struct DriverOptions {
   bool disable_msipolling = false;  // CMD_SYNC completion by CONS polling
   bool disable_bypass = true;       // unattached streams abort (Linux's default)
   bool force_non_coherent = false;  // clean every table store even if IDR0.COHACC
+  // A planted bug: io-pgtable's PTE stores are not cleaned to PoC on a
+  // non-coherent SMMU (the missing-clean checker must catch it).
+  bool skip_pte_clean = false;
   unsigned cmdq_log2 = 8;           // capped by IDR1.CMDQS
   unsigned eventq_log2 = 7;         // capped by IDR1.EVENTQS
   unsigned poll_limit = 100000;     // relax() calls before a wait is declared stuck
@@ -193,6 +196,8 @@ class SmmuDriver {
   std::uint64_t allocate_table(PageUse use, std::uint64_t bytes, std::uint64_t alignment);
   std::uint64_t allocate_table(DriverMemory& memory, PageUse use, std::uint64_t bytes, std::uint64_t alignment);
   void store_table_word(std::uint64_t pa, std::uint64_t value);
+  // A page-table store (io-pgtable): store_table_word unless skip_pte_clean.
+  void store_pte(std::uint64_t pa, std::uint64_t value);
   std::uint64_t load_table_word(std::uint64_t pa) { return bus_.load64(pa); }
   DriverMemory& memory() { return memory_; }
 

@@ -185,6 +185,10 @@ const std::vector<Parameter>& parameters() {
                 [](const ReferencePlatformConfig& c) { return nlohmann::json(handover::to_string(c.handover_smmu_reset)); }},
       number("handover.kexec_us", "how long the CPU is away between shutdown and adoption",
              &ReferencePlatformConfig::kexec_us, 0, 1e6),
+      config::boolean<ReferencePlatformConfig>(
+          "handover.kexec_writes_back_dirty_lines",
+          "at kexec the CPU cache's dirty lines reach memory (true) or are lost (false)",
+          &ReferencePlatformConfig::kexec_writes_back_dirty_lines),
       number("memory.read_latency_ns", "memory read latency", &ReferencePlatformConfig::memory_read_latency_ns, 0, 1e9),
       number("memory.write_latency_ns", "memory write latency", &ReferencePlatformConfig::memory_write_latency_ns,
              0, 1e9),
@@ -196,6 +200,9 @@ const std::vector<Parameter>& parameters() {
                   &driver::DriverOptions::disable_bypass),
       driver_flag("driver.force_non_coherent", "clean every table store to PoC even if IDR0.COHACC",
                   &driver::DriverOptions::force_non_coherent),
+      driver_flag("driver.skip_pte_clean",
+                  "a planted bug: page-table stores are not cleaned to PoC on a non-coherent SMMU",
+                  &driver::DriverOptions::skip_pte_clean),
       driver_number("driver.cmdq_log2", "log2 of the command queue entries (capped by IDR1.CMDQS)",
                     &driver::DriverOptions::cmdq_log2, 1, 19),
       driver_number("driver.eventq_log2", "log2 of the event queue entries (capped by IDR1.EVENTQS)",
@@ -265,7 +272,8 @@ ReferencePlatform::ReferencePlatform(const sc_core::sc_module_name& name, const 
       config_(config),
       scenario_(std::move(scenario)),
       driver_memory_(std::make_unique<driver::DriverMemory>(config.driver_memory)),
-      scrubbed_([this](std::uint64_t pa, std::uint64_t bytes) { return system_->memory.is_poisoned(pa, bytes); }) {
+      scrubbed_([this](std::uint64_t pa, std::uint64_t bytes) { return system_->memory.is_poisoned(pa, bytes); }),
+      missing_clean_([this](std::uint64_t pa, std::uint64_t bytes) { return cache_ && cache_->dirty(pa, bytes); }) {
   if (config_.devices.empty() || config_.devices.size() > kMaxDevices) {
     throw std::invalid_argument(fmt::format("platform.devices: 1..{} devices", kMaxDevices));
   }
@@ -291,7 +299,18 @@ ReferencePlatform::ReferencePlatform(const sc_core::sc_module_name& name, const 
   tlm_utils::tlm_quantumkeeper::set_global_quantum(sc_core::sc_time(config_.quantum_ns, sc_core::SC_NS));
 
   cpu_ = std::make_unique<driver::DriverCpu>("cpu", system_->cpu, [this](driver::DriverCpu& c) { cpu_main(c); });
-  cpu_->memory.bind(system_->junction.in);
+  // The CPU's cache: write-back when the SMMU is not coherent. Coherent-dma
+  // memory (queues, MSI words) is mapped non-cacheable and bypasses it.
+  cache_ = std::make_unique<memory::CpuCache>("cpu_cache", !config_.smmu.capabilities.coherent_access);
+  cache_->set_cacheable([this](std::uint64_t pa) {
+    const driver::DriverPage* page = driver_memory_->page_at(pa);
+    return page == nullptr || page->kind != driver::PageKind::CoherentDma;
+  });
+  cpu_->memory.bind(cache_->cpu);
+  cache_->memory_side.bind(system_->junction.in);
+  cpu_->set_clean_hook([this](std::uint64_t pa, std::uint64_t bytes, sc_core::sc_time& delay) {
+    cache_->clean(pa, bytes, delay);
+  });
   if (config_.irqs_wired) {
     system_->smmu.irq_eventq.bind(eventq_irq_);
     system_->smmu.irq_gerror.bind(gerror_irq_);
@@ -304,6 +323,8 @@ ReferencePlatform::ReferencePlatform(const sc_core::sc_module_name& name, const 
   hc.smmu_reset = config_.handover_smmu_reset;
   hc.kexec_time = sc_core::sc_time(config_.kexec_us, sc_core::SC_US);
   hc.kernel_memory = {{config_.driver_memory.base, config_.driver_memory.size, "kernel"}};
+  hc.cpu_cache = cache_.get();
+  hc.write_back_dirty_lines = config_.kexec_writes_back_dirty_lines;
   handover_ = std::make_unique<handover::HandoverController>("handover", system_->memory, system_->smmu, hc);
 
   for (unsigned i = 0; i < engines_.size(); ++i) {
@@ -497,6 +518,7 @@ void ReferencePlatform::attach_checkers() {
     a.data = r.data;
     if (!r.ok) return;
     scrubbed_.on_smmu_access(a);
+    missing_clean_.on_smmu_access(a);
     torn_.on_smmu_access(a);
     ids_.on_smmu_access(a);
     // A CMD_SYNC fetched: every command before it has taken effect.
@@ -520,7 +542,7 @@ void ReferencePlatform::attach_checkers() {
 
 std::vector<handover::Finding> ReferencePlatform::findings() const {
   std::vector<handover::Finding> all;
-  for (const handover::Checker* c : std::initializer_list<const handover::Checker*>{&scrubbed_, &torn_, &ids_, &adoption_rules_}) {
+  for (const handover::Checker* c : std::initializer_list<const handover::Checker*>{&scrubbed_, &missing_clean_, &torn_, &ids_, &adoption_rules_}) {
     all.insert(all.end(), c->findings().begin(), c->findings().end());
   }
   return all;

@@ -28,6 +28,7 @@
 #include "models/handover/dma_monitor.h"
 #include "models/handover/checkers/adoption_rule_checker.h"
 #include "models/handover/checkers/id_collision_checker.h"
+#include "models/handover/checkers/missing_clean_checker.h"
 #include "models/handover/checkers/scrubbed_fetch_checker.h"
 #include "models/handover/checkers/torn_entry_checker.h"
 #include "models/handover/handover_controller.h"
@@ -68,6 +69,7 @@ struct ReferencePlatformConfig {
   bool monitor_dma = false;
   handover::SmmuReset handover_smmu_reset = handover::SmmuReset::None;
   double kexec_us = 10.0;
+  bool kexec_writes_back_dirty_lines = true;
 };
 
 using Parameter = config::Parameter<ReferencePlatformConfig>;
@@ -128,6 +130,7 @@ class ReferencePlatform : public sc_core::sc_module, public driver::EventListene
   smmu::Smmuv3& smmu() { return system_->smmu; }
   memory::SparseMemory& memory() { return system_->memory; }
   driver::DriverCpu& cpu() { return *cpu_; }
+  memory::CpuCache& cpu_cache() { return *cache_; }
   driver::SmmuDriver& driver() { return *driver_; }
   driver::IommuDomains& domains() { return *domains_; }
   std::vector<Engine>& engines() { return engines_; }
@@ -188,6 +191,7 @@ class ReferencePlatform : public sc_core::sc_module, public driver::EventListene
   Scenario scenario_;
   std::unique_ptr<SmmuSystem> system_;
   std::unique_ptr<driver::DriverMemory> driver_memory_;
+  std::unique_ptr<memory::CpuCache> cache_;  // between the CPU and the interconnect
   std::unique_ptr<handover::HandoverController> handover_;
   std::vector<std::unique_ptr<handover::DmaMonitor>> monitors_;
   std::vector<unsigned> preserved_devices_;
@@ -202,6 +206,7 @@ class ReferencePlatform : public sc_core::sc_module, public driver::EventListene
   handover::TornEntryChecker torn_;
   handover::IdCollisionChecker ids_;
   handover::AdoptionRuleChecker adoption_rules_;
+  handover::MissingCleanChecker missing_clean_;
   std::vector<std::pair<std::uint32_t, smmu::EntryWords>> saved_stes_;  // preserved STEs after shutdown
   std::vector<std::unique_ptr<driver::DriverMemory>> guest_memories_;
   std::unique_ptr<driver::DriverCpu> cpu_;

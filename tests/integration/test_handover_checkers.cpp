@@ -75,6 +75,19 @@ TEST(HandoverCheckers, ACdTableInCoherentDmaMemoryIsAScrubbedFetch) {
   expect_only("scrubbed-fetch", [](ReferencePlatform&) {}, c);
 }
 
+TEST(HandoverCheckers, PteStoresNotCleanedOnANonCoherentSmmuAreMissingCleans) {
+  ReferencePlatformConfig c = config();
+  c.smmu.capabilities.coherent_access = false;
+  c.driver.skip_pte_clean = true;
+  expect_only("missing-clean", [](ReferencePlatform& p) {
+    // A new mapping whose PTEs stay dirty in the CPU cache, used at once.
+    platform::Engine& e = p.engines()[0];
+    p.domain(0).map(e.dma_address + 0x10'0000, e.buffer, 4096);
+    std::uint8_t buffer[8];
+    (void)e.master->transfer(tlm::TLM_READ_COMMAND, e.dma_address + 0x10'0000, buffer, sizeof buffer);
+  }, c);
+}
+
 TEST(HandoverCheckers, AThirtyTwoBitPteUpdateTears) {
   expect_only("torn-entry", [](ReferencePlatform& p) {
     platform::Engine& e = p.engines()[0];

@@ -3,9 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <set>
 
 #include "models/handover/checkers/adoption_rule_checker.h"
 #include "models/handover/checkers/id_collision_checker.h"
+#include "models/handover/checkers/missing_clean_checker.h"
 #include "models/handover/checkers/scrubbed_fetch_checker.h"
 #include "models/handover/checkers/torn_entry_checker.h"
 #include "models/smmu/arch/registers.h"
@@ -82,6 +84,26 @@ TEST(ScrubbedFetchChecker, FlagsReadsOfScrubbedMemoryOnce) {
   EXPECT_EQ(c.findings()[0].address, 0x1040u);
   EXPECT_EQ(c.findings()[0].table, smmu::to_string(AccessPurpose::ContextDesc));
   EXPECT_NE(c.findings()[0].describe().find("not preserved"), std::string::npos);
+}
+
+TEST(MissingCleanChecker, FlagsSmmuReadsOfDirtyLocationsOnly) {
+  std::set<std::uint64_t> dirty = {0x2008};
+  MissingCleanChecker c([&](std::uint64_t pa, std::uint64_t len) {
+    for (std::uint64_t a = pa; a < pa + len; ++a) {
+      if (dirty.count(a) != 0) return true;
+    }
+    return false;
+  });
+  const std::vector<std::uint8_t> data(8);
+  c.on_smmu_access(read(AccessPurpose::Stage1Walk, 0x2000, data));
+  EXPECT_TRUE(c.findings().empty()) << "a clean neighbour in the same line";
+  c.on_smmu_access(read(AccessPurpose::Stage1Walk, 0x2008, data));
+  c.on_smmu_access(read(AccessPurpose::Stage1Walk, 0x2008, data));
+  ASSERT_EQ(c.findings().size(), 1u);
+  EXPECT_EQ(c.findings()[0].table, smmu::to_string(AccessPurpose::Stage1Walk));
+  MissingCleanChecker coherent([](std::uint64_t, std::uint64_t) { return false; });
+  coherent.on_smmu_access(read(AccessPurpose::Stage1Walk, 0x2008, data));
+  EXPECT_TRUE(coherent.findings().empty()) << "a coherent SMMU never misses a clean";
 }
 
 TEST(TornEntryChecker, AHitlessSequenceIsQuietAndATornOneIsFlagged) {

@@ -4,8 +4,11 @@
 // checks that one deliberate DMA after unmap faults. Prints a summary;
 // --stats FILE writes every statistic as JSON. A configuration error exits 2
 // before anything runs; a failed run exits 1.
+#include <array>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 
@@ -15,6 +18,7 @@
 #include <systemc>
 
 #include "models/common/statistics.h"
+#include "platforms/lib/handover_scenarios.h"
 #include "platforms/lib/reference_platform.h"
 
 using namespace smmuv3tlm;
@@ -31,6 +35,51 @@ std::string rate(std::uint64_t hits, std::uint64_t misses) {
   const std::uint64_t total = hits + misses;
   if (total == 0) return "n/a (0 lookups)";
   return fmt::format("{:.1f}% ({} / {})", 100.0 * static_cast<double>(hits) / static_cast<double>(total), hits, total);
+}
+
+// Runs one handover scenario in a child process (one simulation per process)
+// and returns its JSON, or an object naming what went wrong.
+nlohmann::json run_child(const std::string& self, const std::string& scenario) {
+  const std::string command = "'" + self + "' --handover-scenario '" + scenario + "' 2>/dev/null";
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return {{"scenario", scenario}, {"run_error", "cannot start " + self}};
+  std::string out;
+  std::array<char, 4096> buffer{};
+  std::size_t n = 0;
+  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) out.append(buffer.data(), n);
+  pclose(pipe);
+  nlohmann::json j = nlohmann::json::parse(out, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return {{"scenario", scenario}, {"run_error", "no result"}};
+  return j;
+}
+
+int handover_report(const std::string& json_file) {
+  std::vector<nlohmann::json> results;
+  bool ok = true;
+  std::error_code error;
+  const std::string self = std::filesystem::read_symlink("/proc/self/exe", error).string();
+  if (error) {
+    std::cerr << "smmu-sim: cannot find its own executable: " << error.message() << "\n";
+    return EXIT_FAILURE;
+  }
+  for (const platform::HandoverScenario& s : platform::handover_scenarios()) {
+    results.push_back(run_child(self, s.name));
+    ok = ok && results.back().value("ok", false);
+  }
+  std::cout << "smmu-sim handover report: a live update (or kdump) of the hypervisor with DMA flowing, per scenario\n\n"
+            << platform::handover_report_table(results) << "\n";
+  for (const nlohmann::json& r : results) {
+    for (const nlohmann::json& f : r.value("findings", nlohmann::json::array())) {
+      std::cout << "  " << r.value("scenario", "?") << ": " << f.value("text", "") << "\n";
+    }
+  }
+  if (!json_file.empty()) {
+    std::ofstream out(json_file);
+    out << nlohmann::json(results).dump(2) << "\n";
+  }
+  std::cout << (ok ? "smmu-sim handover report: every scenario as expected\n"
+                   : "smmu-sim handover report: SOME SCENARIOS NOT AS EXPECTED\n");
+  return ok ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
 nlohmann::json driver_statistics(const driver::DriverStatistics& s) {
@@ -50,15 +99,47 @@ int sc_main(int argc, char* argv[]) {
   std::vector<std::string> assignments;
   std::string stats_file;
   bool list = false;
+  bool want_report = false;
+  std::string scenario;
+  std::string json_file;
   app.add_option("--config", config_file, "JSON file of {\"key\": value} settings");
   app.add_option("--set", assignments, "key=value (repeatable; after --config)");
   app.add_option("--stats", stats_file, "write every statistic as JSON to FILE");
   app.add_flag("--list-parameters", list, "print every configuration key with its default and exit");
+  app.add_flag("--handover-report", want_report,
+               "run every live-update scenario (each in its own process) and print the comparison table");
+  app.add_option("--json", json_file, "with --handover-report: write every scenario's numbers as JSON to FILE");
+  app.add_option("--handover-scenario", scenario, "run one live-update scenario and print its JSON");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
     return code == 0 ? 0 : 2;
+  }
+
+  if (!scenario.empty()) {
+    const platform::HandoverScenario* s = platform::find_handover_scenario(scenario);
+    if (s == nullptr) {
+      std::cerr << "smmu-sim: unknown handover scenario '" << scenario << "'; known:";
+      for (const platform::HandoverScenario& h : platform::handover_scenarios()) std::cerr << " " << h.name;
+      std::cerr << "\n";
+      return 2;
+    }
+    sc_core::sc_report_handler::set_actions(sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
+    sc_core::sc_report_handler::set_actions(sc_core::SC_WARNING, sc_core::SC_DO_NOTHING);
+    const nlohmann::json r = platform::run_handover_scenario(*s);
+    std::cout << r.dump() << "\n";
+    return r.value("ok", false) ? EXIT_SUCCESS : EXIT_FAILURE;
+  }
+  if (want_report) {
+    if (!json_file.empty()) {
+      std::ofstream probe(json_file, std::ios::app);
+      if (!probe) {
+        std::cerr << "smmu-sim: --json: cannot write " << json_file << "\n";
+        return 2;
+      }
+    }
+    return handover_report(json_file);
   }
 
   platform::ReferencePlatformConfig config;

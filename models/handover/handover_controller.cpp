@@ -47,6 +47,7 @@ void HandoverController::enter(Phase phase) {
   phases_.push_back({phase, now, sc_core::SC_ZERO_TIME});
   phase_ = phase;
   phase_changed_.notify(sc_core::SC_ZERO_TIME);
+  if (phase_observer_) phase_observer_(phase);
 }
 
 void HandoverController::live_update(Kernel& kernel) {

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -86,6 +87,8 @@ class HandoverController : public sc_core::sc_module {
   // kdump: crash (kexec without preserve, shutdown or scrub), adopt, finish.
   void crash_and_adopt(Kernel& kernel);
 
+  // Called on the CPU thread as each phase begins (statistics snapshots).
+  void set_phase_observer(std::function<void(Phase)> observer) { phase_observer_ = std::move(observer); }
   Phase phase() const { return phase_; }
   const sc_core::sc_event& phase_changed() const { return phase_changed_; }
   const std::vector<PhaseRecord>& phases() const { return phases_; }
@@ -108,6 +111,7 @@ class HandoverController : public sc_core::sc_module {
   std::vector<MemoryRange> preserved_;
   std::vector<std::pair<std::uint64_t, std::uint64_t>> scrubbed_;  // [start, end)
   std::uint64_t bytes_scrubbed_ = 0;
+  std::function<void(Phase)> phase_observer_;
 };
 
 }  // namespace smmuv3tlm::handover

@@ -326,6 +326,7 @@ ReferencePlatform::ReferencePlatform(const sc_core::sc_module_name& name, const 
   hc.cpu_cache = cache_.get();
   hc.write_back_dirty_lines = config_.kexec_writes_back_dirty_lines;
   handover_ = std::make_unique<handover::HandoverController>("handover", system_->memory, system_->smmu, hc);
+  handover_->set_phase_observer([this](handover::Phase phase) { on_phase(phase); });
 
   for (unsigned i = 0; i < engines_.size(); ++i) {
     Engine& e = engines_[i];
@@ -534,10 +535,39 @@ void ReferencePlatform::attach_checkers() {
                         trans.get_data_ptr()});
   });
   cpu_->set_register_observer([this](std::uint64_t offset, std::uint64_t value, unsigned) {
+    phase_counters_[static_cast<std::size_t>(counting_)].registers_written.insert(offset);
     smmu::ProgrammingInterface& pi = system_->smmu.programming_interface();
     adoption_rules_.on_register_write(sc_core::sc_time_stamp().to_seconds() * 1e9, offset, value, pi.cr0ack(),
                                       pi.active_global_errors());
   });
+}
+
+ReferencePlatform::Snapshot ReferencePlatform::snapshot() {
+  Snapshot s;
+  s.time = sc_core::sc_time_stamp();
+  s.register_writes = cpu_->statistics().register_writes;
+  s.commands = system_->smmu.programming_interface().statistics().commands_executed;
+  const smmu::TranslationStatistics& t = system_->smmu.translation().statistics();
+  s.walks = t.walks;
+  s.tlb_misses = system_->smmu.translation().tlb().statistics().misses;
+  return s;
+}
+
+void ReferencePlatform::close_phase(const Snapshot& now) {
+  PhaseCounters& c = phase_counters_[static_cast<std::size_t>(counting_)];
+  c.duration += now.time - phase_start_.time;
+  c.register_writes += now.register_writes - phase_start_.register_writes;
+  c.commands += now.commands - phase_start_.commands;
+  c.walks += now.walks - phase_start_.walks;
+  c.tlb_misses += now.tlb_misses - phase_start_.tlb_misses;
+}
+
+void ReferencePlatform::on_phase(handover::Phase phase) {
+  cpu_->synchronize();
+  const Snapshot now = snapshot();
+  close_phase(now);
+  counting_ = phase;
+  phase_start_ = now;
 }
 
 std::vector<handover::Finding> ReferencePlatform::findings() const {

@@ -16,7 +16,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <array>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -95,6 +97,16 @@ struct Engine {
   std::unique_ptr<pcie::DmaMaster> master;
 };
 
+// What happened in one handover phase (deltas over the phase).
+struct PhaseCounters {
+  sc_core::sc_time duration;
+  std::uint64_t register_writes = 0;
+  std::set<std::uint64_t> registers_written;  // offsets
+  std::uint64_t commands = 0;                 // executed by the SMMU
+  std::uint64_t walks = 0;
+  std::uint64_t tlb_misses = 0;
+};
+
 // What the scenario saw.
 struct ScenarioReport {
   std::map<std::string, std::uint64_t> events_by_type;
@@ -167,6 +179,8 @@ class ReferencePlatform : public sc_core::sc_module, public driver::EventListene
   // Every checker's findings, in checker order.
   std::vector<handover::Finding> findings() const;
   const handover::TornEntryChecker& torn_entry_checker() const { return torn_; }
+  // Per handover phase (after a live update or kdump), indexed by handover::Phase.
+  const std::array<PhaseCounters, std::size(handover::kAllPhases)>& phase_counters() const { return phase_counters_; }
   const std::string& handover_json() const { return record_json_; }
 
   // handover::Kernel (the controller calls these).
@@ -208,6 +222,17 @@ class ReferencePlatform : public sc_core::sc_module, public driver::EventListene
   handover::AdoptionRuleChecker adoption_rules_;
   handover::MissingCleanChecker missing_clean_;
   std::vector<std::pair<std::uint32_t, smmu::EntryWords>> saved_stes_;  // preserved STEs after shutdown
+  // Statistics snapshots at each phase start, turned into per-phase deltas.
+  struct Snapshot {
+    sc_core::sc_time time;
+    std::uint64_t register_writes = 0, commands = 0, walks = 0, tlb_misses = 0;
+  };
+  Snapshot snapshot();
+  void on_phase(handover::Phase phase);
+  void close_phase(const Snapshot& now);
+  std::array<PhaseCounters, std::size(handover::kAllPhases)> phase_counters_{};
+  handover::Phase counting_ = handover::Phase::Running;
+  Snapshot phase_start_;
   std::vector<std::unique_ptr<driver::DriverMemory>> guest_memories_;
   std::unique_ptr<driver::DriverCpu> cpu_;
   std::unique_ptr<driver::SmmuDriver> driver_;

@@ -75,7 +75,7 @@ TEST(ScrubbedFetchChecker, FlagsReadsOfScrubbedMemoryOnce) {
   ScrubbedFetchChecker c([](std::uint64_t pa, std::uint64_t len) { return pa < 0x2000 && pa + len > 0x1000; });
   const std::vector<std::uint8_t> data(64);
   c.on_smmu_access(read(AccessPurpose::ContextDesc, 0x1040, data));
-  c.on_smmu_access(read(AccessPurpose::ContextDesc, 0x1040, data));
+  c.on_smmu_access(read(AccessPurpose::ContextDesc, 0x1048, std::vector<std::uint8_t>(8)));
   c.on_smmu_access(read(AccessPurpose::Stage1Walk, 0x3000, data));
   SmmuAccess write = read(AccessPurpose::EventQueue, 0x1100, data);
   write.write = true;

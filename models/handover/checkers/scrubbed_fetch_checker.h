@@ -1,6 +1,6 @@
 // Scrubbed-memory fetch: the SMMU read memory that kexec scrubbed, so a table
 // it walks was not preserved (a CD table allocated as coherent-dma, an L2
-// stream table the shutdown did not keep, ...). One finding per address.
+// stream table the shutdown did not keep, ...). One finding per 64-byte block.
 #pragma once
 
 #include <functional>

@@ -1,0 +1,22 @@
+# smmu-sim --handover-report: every scenario as expected (exit 0), the table
+# printed, and the --json file holding one result per scenario with its phases.
+execute_process(COMMAND ${SIM} --handover-report --json ${WORKDIR}/report.json
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc STREQUAL "0")
+  message(FATAL_ERROR "expected exit status 0, got '${rc}'\n${out}${err}")
+endif()
+foreach(expected "every scenario as expected" "| mixed | clean | yes |" "| bug-torn-ste | torn-entry | yes |")
+  string(FIND "${out}" "${expected}" at)
+  if(at EQUAL -1)
+    message(FATAL_ERROR "the report lacks '${expected}'\n${out}")
+  endif()
+endforeach()
+file(READ ${WORKDIR}/report.json json)
+string(JSON n LENGTH "${json}")
+if(n LESS 17)
+  message(FATAL_ERROR "the JSON holds ${n} scenarios")
+endif()
+string(JSON phase GET "${json}" 0 phases adopt commands)
+if(phase STREQUAL "")
+  message(FATAL_ERROR "no per-phase numbers in the JSON")
+endif()

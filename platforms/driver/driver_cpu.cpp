@@ -192,9 +192,10 @@ void DriverCpu::store64(std::uint64_t pa, std::uint64_t value) {
   access(memory, tlm::TLM_WRITE_COMMAND, pa, value, 8, "store");
 }
 
-void DriverCpu::store32(std::uint64_t pa, std::uint32_t value) {
+void DriverCpu::store_narrow(std::uint64_t pa, std::uint64_t value, unsigned bytes) {
+  if (bytes != 1 && bytes != 2 && bytes != 4) throw DriverError(fmt::format("a {}-byte narrow store", bytes));
   ++stats_.stores;
-  access(memory, tlm::TLM_WRITE_COMMAND, pa, value, 4, "store");
+  access(memory, tlm::TLM_WRITE_COMMAND, pa, value, bytes, "store");
 }
 
 void DriverCpu::zero(std::uint64_t pa, std::uint64_t bytes) {

@@ -82,9 +82,10 @@ class DriverCpu : public sc_core::sc_module, public DriverBus {
   // Sees every register write before it is sent (checkers).
   using RegisterObserver = std::function<void(std::uint64_t offset, std::uint64_t value, unsigned bytes)>;
   void set_register_observer(RegisterObserver observer) { register_observer_ = std::move(observer); }
-  // One 32-bit store: not something the driver does (its table stores are
-  // 64-bit), but what a torn `ptep[i] = ...` compiles to, for planted bugs.
-  void store32(std::uint64_t pa, std::uint32_t value);
+  // One store of 1, 2 or 4 bytes: not what the driver's table stores are
+  // (64-bit), but what a torn `ptep[i] = ...` compiles to, or the single
+  // valid byte of a PTE update sequence; for scenarios.
+  void store_narrow(std::uint64_t pa, std::uint64_t value, unsigned bytes);
 
   const DriverCpuStatistics& statistics() const { return stats_; }
   // The script's exception, if it threw (the thread then ends).

@@ -23,10 +23,18 @@ std::vector<DeviceSpec> mixed() {
   return {dev(DomainType::Stage1), dev(DomainType::Stage2), dev(DomainType::Nested), dev(DomainType::Stage1)};
 }
 
+// Every TLB entry gone: the non-hypervisor ones, and with E2H (IDR0.HYP)
+// the EL2 regime's too, which TLBI_NSNH_ALL leaves alone.
 void sync_tlb(ReferencePlatform& p) {
-  smmu::Command tlbi;
-  tlbi.opcode = smmu::CommandOpcode::TLBI_NSNH_ALL;
-  p.driver().issue({tlbi});
+  smmu::Command nsnh;
+  nsnh.opcode = smmu::CommandOpcode::TLBI_NSNH_ALL;
+  std::vector<smmu::Command> commands = {nsnh};
+  if (p.driver().features().hyp) {
+    smmu::Command el2;
+    el2.opcode = smmu::CommandOpcode::TLBI_EL2_ALL;
+    commands.push_back(el2);
+  }
+  p.driver().issue(commands);
 }
 
 void touch(ReferencePlatform& p, unsigned engine, std::uint64_t offset = 0) {
@@ -92,6 +100,31 @@ std::vector<HandoverScenario> build() {
     sc_core::wait(sc_core::sc_time(1, sc_core::SC_US));
   };
   s.push_back(latched);
+  // Updating a live PTE on a non-coherent SMMU the way Will Deacon described:
+  // the new value with V=0, clean, then the byte holding V, clean; the SMMU
+  // sees the old entry, an invalid one, or the new one, never a mix.
+  const auto will_deacon = [](bool clean) {
+    return [clean](ReferencePlatform& p) {
+      Engine& e = p.engines()[0];
+      const std::uint64_t pte = *p.domain(0).page_table()->leaf_address(e.dma_address);
+      const std::uint64_t value = p.driver().load_table_word(pte) ^ (1ull << 55);  // a software bit: same mapping
+      p.cpu().store64(pte, value & ~std::uint64_t{1});
+      if (clean) p.cpu().clean_to_poc(pte, 8);
+      p.cpu().store_narrow(pte, value & 0xff, 1);
+      if (clean) p.cpu().clean_to_poc(pte, 8);
+      sync_tlb(p);
+      touch(p, 0);
+    };
+  };
+  HandoverScenario wd = scenario("pte-update-sequence",
+                                 "non-coherent SMMU: a live PTE updated by V=0, clean, the valid byte, clean",
+                                 [](ReferencePlatformConfig& c) {
+                                   c.devices = mixed();
+                                   c.smmu.capabilities.coherent_access = false;
+                                 },
+                                 {0, 1, 2});
+  wd.after = will_deacon(true);
+  s.push_back(wd);
   // Planted bugs.
   HandoverScenario cd_dma = scenario("bug-cd-coherent-dma", "a CD table allocated as coherent-dma is not preserved",
                           [](ReferencePlatformConfig& c) {
@@ -115,13 +148,19 @@ std::vector<HandoverScenario> build() {
   };
   no_clean.expect = "missing-clean";
   s.push_back(no_clean);
+  HandoverScenario wd_bug = wd;
+  wd_bug.name = "bug-pte-update-no-clean";
+  wd_bug.description = "the same PTE sequence without the cleans";
+  wd_bug.after = will_deacon(false);
+  wd_bug.expect = "missing-clean";
+  s.push_back(wd_bug);
   HandoverScenario torn_pte = scenario("bug-torn-pte", "a live PTE updated with two 32-bit stores", devices(mixed()), {0, 1, 2});
   torn_pte.after = [](ReferencePlatform& p) {
     Engine& e = p.engines()[0];
     const std::uint64_t pte = *p.domain(0).page_table()->leaf_address(e.dma_address);
     const std::uint64_t value = p.driver().load_table_word(pte) ^ (1ull << 7) ^ (1ull << 55);
-    p.cpu().store32(pte, static_cast<std::uint32_t>(value));
-    p.cpu().store32(pte + 4, static_cast<std::uint32_t>(value >> 32));
+    p.cpu().store_narrow(pte, value & 0xffff'ffff, 4);
+    p.cpu().store_narrow(pte + 4, value >> 32, 4);
     sync_tlb(p);
   };
   torn_pte.expect = "torn-entry";
@@ -287,6 +326,7 @@ nlohmann::json run_handover_scenario(const HandoverScenario& scenario) {
                                           {"commands", c.commands},
                                           {"walks", c.walks},
                                           {"tlb_misses", c.tlb_misses},
+                                          {"events", c.events},
                                           {"dma_preserved", dma_json(kept_dma)},
                                           {"dma_other", dma_json(other_dma)}};
   }
@@ -320,11 +360,12 @@ nlohmann::json run_handover_scenario(const HandoverScenario& scenario) {
 std::string handover_report_table(const std::vector<nlohmann::json>& results) {
   std::ostringstream out;
   out << "| scenario | expect | ok | preserved (allocations/size by type) | shutdown cmds | adopt: regs written, cmds | "
-         "preserved DMA failed (shutdown/kexec/adopt/finish) | longest gap us | walks after adoption | findings |\n"
-      << "|---|---|---|---|---|---|---|---|---|---|\n";
+         "preserved DMA failed (shutdown/kexec/adopt/finish) | longest gap us | walks after adoption | events from shutdown on | "
+         "findings |\n"
+      << "|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (const nlohmann::json& r : results) {
     if (!r.contains("phases")) {
-      out << fmt::format("| {} | {} | no | run failed: {} | | | | | | |\n", r.value("scenario", "?"), r.value("expect", "?"),
+      out << fmt::format("| {} | {} | no | run failed: {} | | | | | | | |\n", r.value("scenario", "?"), r.value("expect", "?"),
                          r.value("run_error", "?"));
       continue;
     }
@@ -345,14 +386,16 @@ std::string handover_report_table(const std::vector<nlohmann::json>& results) {
     if (!r.at("adoption_error").get<std::string>().empty()) {
       findings += fmt::format("{}adoption: {}", findings.empty() ? "" : "; ", r.at("adoption_error").get<std::string>());
     }
-    out << fmt::format("| {} | {} | {} | {} | {} | {}, {} | {}/{}/{}/{} | {:.2f} | {} | {} |\n",
+    std::uint64_t events = 0;
+    for (const char* phase : {"shutdown", "kexec", "adopt", "finish"}) events += ph.at(phase).at("events").get<std::uint64_t>();
+    out << fmt::format("| {} | {} | {} | {} | {} | {}, {} | {}/{}/{}/{} | {:.2f} | {} | {} | {} |\n",
                        r.at("scenario").get<std::string>(), r.at("expect").get<std::string>(),
                        r.at("ok").get<bool>() ? "yes" : "NO", preserved.empty() ? "-" : preserved,
                        ph.at("shutdown").at("commands").get<std::uint64_t>(),
                        ph.at("adopt").at("registers_written").size(), ph.at("adopt").at("commands").get<std::uint64_t>(),
                        failed("shutdown"), failed("kexec"), failed("adopt"), failed("finish"), gap / 1000.0,
                        ph.at("finish").at("walks").get<std::uint64_t>() + ph.at("adopt").at("walks").get<std::uint64_t>(),
-                       findings.empty() ? "none" : findings);
+                       events, findings.empty() ? "none" : findings);
   }
   return out.str();
 }

@@ -662,6 +662,7 @@ void ReferencePlatform::adopt() {
 
 void ReferencePlatform::on_event(const smmu::EventRecord& record) {
   events_.push_back(record);
+  ++phase_counters_[static_cast<std::size_t>(counting_)].events;
   ++report_.events_by_type[smmu::to_string(record.id)];
 }
 

@@ -105,6 +105,7 @@ struct PhaseCounters {
   std::uint64_t commands = 0;                 // executed by the SMMU
   std::uint64_t walks = 0;
   std::uint64_t tlb_misses = 0;
+  std::uint64_t events = 0;  // event records the driver handled
 };
 
 // What the scenario saw.

@@ -200,6 +200,34 @@ std::vector<HandoverScenario> build() {
   cr1.after = [](ReferencePlatform& p) { p.cpu().write_register(smmu::reg::CR1, 0xd75, 4); };
   cr1.expect = "adoption-rule";
   s.push_back(cr1);
+  // Unsupported handovers: refused, or kdump falling back, with the reason.
+  HandoverScenario pasids = scenario("refuse-pasids", "a device with a PASID in use cannot be preserved",
+                                     [](ReferencePlatformConfig& c) {
+                                       c.devices = {DeviceSpec{DomainType::Stage1, 1}, dev(DomainType::Stage2)};
+                                     },
+                                     {0, 1});
+  pasids.expect = "refused";
+  s.push_back(pasids);
+  HandoverScenario changed_cfg = scenario("refuse-changed-strtab-cfg",
+                                          "the record's STRTAB_BASE_CFG no longer matches the hardware",
+                                          devices(mixed()), {0, 1, 2});
+  changed_cfg.before = [](ReferencePlatform& p) {
+    p.set_record_tamper([](nlohmann::json& record) {
+      const std::uint64_t cfg = std::stoull(record.at("strtab_base_cfg").get<std::string>(), nullptr, 0);
+      record["strtab_base_cfg"] = fmt::format("{:#x}", cfg ^ 1);
+    });
+  };
+  changed_cfg.expect = "refused";
+  s.push_back(changed_cfg);
+  HandoverScenario kdump_nc = scenario("kdump-non-coherent", "kdump on a non-coherent SMMU: a full reset instead",
+                                       [](ReferencePlatformConfig& c) {
+                                         c.devices = mixed();
+                                         c.smmu.capabilities.coherent_access = false;
+                                       },
+                                       {});
+  kdump_nc.kdump = true;
+  kdump_nc.expect = "refused";
+  s.push_back(kdump_nc);
   for (handover::SmmuReset reset : {handover::SmmuReset::Warm, handover::SmmuReset::Cold}) {
     HandoverScenario r = scenario(fmt::format("smmu-{}-reset", handover::to_string(reset)),
                        fmt::format("an SMMU {} reset during kexec: SMMUEN clear, nothing to adopt",
@@ -350,6 +378,8 @@ nlohmann::json run_handover_scenario(const HandoverScenario& scenario) {
          refused.empty() && (!scenario.kdump || kdump.adopted);
   } else if (scenario.expect == "adoption-fails") {
     ok = ok && !error.empty();
+  } else if (scenario.expect == "refused") {
+    ok = ok && (!error.empty() || (scenario.kdump && !kdump.adopted && !kdump.reason.empty()));
   } else {
     ok = ok && checkers.size() == 1 && *checkers.begin() == scenario.expect;
   }
@@ -384,7 +414,11 @@ std::string handover_report_table(const std::vector<nlohmann::json>& results) {
     for (const nlohmann::json& f : r.at("findings")) ++by_checker[f.at("checker").get<std::string>()];
     for (const auto& [checker, n] : by_checker) findings += fmt::format("{}{} {}", findings.empty() ? "" : ", ", checker, n);
     if (!r.at("adoption_error").get<std::string>().empty()) {
-      findings += fmt::format("{}adoption: {}", findings.empty() ? "" : "; ", r.at("adoption_error").get<std::string>());
+      findings += fmt::format("{}refused: {}", findings.empty() ? "" : "; ", r.at("adoption_error").get<std::string>());
+    }
+    if (r.contains("kdump") && !r.at("kdump").at("adopted").get<bool>()) {
+      findings += fmt::format("{}kdump fell back to a full reset: {}", findings.empty() ? "" : "; ",
+                              r.at("kdump").at("reason").get<std::string>());
     }
     std::uint64_t events = 0;
     for (const char* phase : {"shutdown", "kexec", "adopt", "finish"}) events += ph.at(phase).at("events").get<std::uint64_t>();

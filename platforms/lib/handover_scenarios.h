@@ -30,7 +30,9 @@ struct HandoverScenario {
   std::function<void(ReferencePlatform&)> before;  // on the CPU, before the update
   std::function<void(ReferencePlatform&)> after;   // on the CPU, after adoption
   // "clean": no finding, preserved DMA never fails; a checker's name: it and
-  // only it fires; "adoption-fails": the new kernel refuses to adopt.
+  // only it fires; "adoption-fails": the new kernel refuses to adopt;
+  // "refused": the handover is refused or kdump falls back to a full reset,
+  // with the reason named.
   std::string expect = "clean";
 };
 

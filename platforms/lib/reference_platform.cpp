@@ -634,7 +634,9 @@ void ReferencePlatform::adopt() {
     kdump_outcome_ = driver_->adopt_after_crash();
     if (kdump_outcome_.adopted) domains_->reserve_live_identifiers();
   } else {
-    const driver::HandoverRecord record = driver::HandoverRecord::from_json(nlohmann::json::parse(record_json_));
+    nlohmann::json received = nlohmann::json::parse(record_json_);
+    if (tamper_) tamper_(received);
+    const driver::HandoverRecord record = driver::HandoverRecord::from_json(received);
     driver_->adopt(record);
     for (const auto& [sid, saved] : saved_stes_) {
       const std::uint64_t address = driver_->ste_address(sid);

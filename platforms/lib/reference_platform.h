@@ -183,6 +183,9 @@ class ReferencePlatform : public sc_core::sc_module, public driver::EventListene
   // Per handover phase (after a live update or kdump), indexed by handover::Phase.
   const std::array<PhaseCounters, std::size(handover::kAllPhases)>& phase_counters() const { return phase_counters_; }
   const std::string& handover_json() const { return record_json_; }
+  // Changes the record on its way to the new kernel (scenarios of a record
+  // that no longer matches the hardware).
+  void set_record_tamper(std::function<void(nlohmann::json&)> tamper) { tamper_ = std::move(tamper); }
 
   // handover::Kernel (the controller calls these).
   std::vector<handover::MemoryRange> preserve() override;
@@ -212,6 +215,7 @@ class ReferencePlatform : public sc_core::sc_module, public driver::EventListene
   std::vector<unsigned> preserved_devices_;
   driver::HandoverRecord record_;
   std::string record_json_;  // all the new kernel gets besides registers and memory
+  std::function<void(nlohmann::json&)> tamper_;
   bool kdump_ = false;
   driver::KdumpAdoption kdump_outcome_;
   std::vector<std::string> refused_;

@@ -125,6 +125,23 @@ std::vector<HandoverScenario> build() {
                                  {0, 1, 2});
   wd.after = will_deacon(true);
   s.push_back(wd);
+  // kdump, then each device's driver attaches it to a domain of its own that
+  // maps the same buffer: the crashed kernel's STE is replaced by the new
+  // one (S1 to S1: only the CD table pointer changes, a hitless update).
+  HandoverScenario reattach = scenario("kdump-reattach",
+                                       "kdump, then the devices' drivers attach new stage-1 domains while DMA flows",
+                                       devices({dev(DomainType::Stage1), dev(DomainType::Stage1)}), {});
+  reattach.kdump = true;
+  reattach.after = [](ReferencePlatform& p) {
+    for (Engine& e : p.engines()) {
+      driver::Domain& d = p.domains().create(DomainType::Stage1);
+      d.map(e.dma_address, e.buffer, kBytes);
+      driver::MasterConfig mc;
+      mc.stream_ids = {e.stream_id};
+      p.domains().attach(p.domains().add_master(mc), d);
+    }
+  };
+  s.push_back(reattach);
   // Planted bugs.
   HandoverScenario cd_dma = scenario("bug-cd-coherent-dma", "a CD table allocated as coherent-dma is not preserved",
                           [](ReferencePlatformConfig& c) {
@@ -325,6 +342,7 @@ nlohmann::json run_handover_scenario(const HandoverScenario& scenario) {
                                                                               {"bytes", r.bytes}});
   j["not_preserved"] = lost;
   j["bytes_scrubbed"] = platform.handover().bytes_scrubbed();
+  j["events_by_type"] = platform.report().events_by_type;
   std::set<unsigned> kept(scenario.preserve.begin(), scenario.preserve.end());
   if (scenario.kdump) {
     for (unsigned d = 0; d < config.devices.size(); ++d) kept.insert(d);

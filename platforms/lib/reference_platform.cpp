@@ -364,6 +364,10 @@ void ReferencePlatform::cpu_main(driver::DriverCpu& cpu) {
     run_default_scenario();
   }
   cpu.synchronize();
+  // The last phase's counters end with the scenario.
+  const Snapshot end = snapshot();
+  close_phase(end);
+  phase_start_ = end;
 }
 
 bool ReferencePlatform::translates(unsigned device) const {
@@ -624,7 +628,7 @@ void ReferencePlatform::destroy() {
   masters_.clear();
   device_domains_.clear();
   mappings_.clear();
-  driver_memory_ = std::make_unique<driver::DriverMemory>(config_.driver_memory);
+  driver_memory_ = std::make_unique<driver::DriverMemory>(kdump_ ? config_.crash_kernel_memory : config_.driver_memory);
 }
 
 void ReferencePlatform::adopt() {

@@ -72,6 +72,14 @@ struct ReferencePlatformConfig {
   handover::SmmuReset handover_smmu_reset = handover::SmmuReset::None;
   double kexec_us = 10.0;
   bool kexec_writes_back_dirty_lines = true;
+  // kdump: the crash kernel runs in memory of its own (crashkernel=), so its
+  // allocations never land on the crashed kernel's live tables.
+  driver::DriverMemoryConfig crash_kernel_memory = [] {
+    driver::DriverMemoryConfig c;
+    c.base = 0x5000'0000;
+    c.size = 0x400'0000;
+    return c;
+  }();
 };
 
 using Parameter = config::Parameter<ReferencePlatformConfig>;

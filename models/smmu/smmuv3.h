@@ -64,7 +64,10 @@ struct Smmuv3Config {
   unsigned ports = 1;
   std::vector<std::uint32_t> default_stream_ids;  // per port; missing entries are 0
   bool dmi = true;
-  bool unpredictable_writes_are_errors = false;
+  // Software that writes CR1, CR2 or STRTAB_BASE* with SMMUEN=1 (an adopting
+  // kernel must not) gets an error, not silence; false is the tolerant
+  // behaviour: the write is ignored with a warning.
+  bool unpredictable_writes_are_errors = true;
 };
 
 enum class ResetKind : std::uint8_t {

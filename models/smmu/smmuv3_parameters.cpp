@@ -105,7 +105,9 @@ const std::vector<P>& smmu_parameters() {
         latency("timing.command_ns", "cost of each command before it completes", &Smmuv3Timing::command_latency),
         config::boolean<Smmuv3Config>("dmi", "grant DMI to upstream masters", &Smmuv3Config::dmi),
         config::boolean<Smmuv3Config>("unpredictable_writes_are_errors",
-                                      "report ignored CONSTRAINED UNPREDICTABLE register writes as errors",
+                                      "a CONSTRAINED UNPREDICTABLE register write (CR1, CR2, STRTAB_BASE* with "
+                                      "SMMUEN=1, ...) is ignored and reported as an error (SC_ERROR); false: the "
+                                      "tolerant behaviour, ignored with a warning",
                                       &Smmuv3Config::unpredictable_writes_are_errors),
     };
     // gem5's walk_S1L0..walk_S2L2: one size per stage and level.

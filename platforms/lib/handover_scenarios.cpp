@@ -432,7 +432,7 @@ std::string handover_report_table(const std::vector<nlohmann::json>& results) {
     for (const nlohmann::json& f : r.at("findings")) ++by_checker[f.at("checker").get<std::string>()];
     for (const auto& [checker, n] : by_checker) findings += fmt::format("{}{} {}", findings.empty() ? "" : ", ", checker, n);
     if (!r.at("adoption_error").get<std::string>().empty()) {
-      findings += fmt::format("{}refused: {}", findings.empty() ? "" : "; ", r.at("adoption_error").get<std::string>());
+      findings += fmt::format("{}error: {}", findings.empty() ? "" : "; ", r.at("adoption_error").get<std::string>());
     }
     if (r.contains("kdump") && !r.at("kdump").at("adopted").get<bool>()) {
       findings += fmt::format("{}kdump fell back to a full reset: {}", findings.empty() ? "" : "; ",

@@ -443,7 +443,7 @@ void SmmuDriver::restart_adopted(std::uint32_t control) {
   // would halt it. SMMUEN (and ATSCHK) stay as they are.
   const std::uint32_t kept = control & (cr0::SMMUEN | cr0::ATSCHK);
   if ((control & (cr0::CMDQEN | cr0::EVENTQEN | cr0::PRIQEN)) != 0) write_cr0(kept);
-  write32(reg::GERRORN, read32(reg::GERROR));
+  if (!options_.skip_gerror_ack_on_adopt) write32(reg::GERRORN, read32(reg::GERROR));
   start_queues(kept);
   adopted_ = true;
 }

@@ -98,6 +98,9 @@ struct DriverOptions {
   // A planted bug: io-pgtable's PTE stores are not cleaned to PoC on a
   // non-coherent SMMU (the missing-clean checker must catch it).
   bool skip_pte_clean = false;
+  // A planted bug: adoption restarts the command queue without first
+  // acknowledging a latched GERROR (the adoption-rule checker must catch it).
+  bool skip_gerror_ack_on_adopt = false;
   unsigned cmdq_log2 = 8;           // capped by IDR1.CMDQS
   unsigned eventq_log2 = 7;         // capped by IDR1.EVENTQS
   unsigned poll_limit = 100000;     // relax() calls before a wait is declared stuck

@@ -171,6 +171,28 @@ std::vector<HandoverScenario> build() {
   wd_bug.after = will_deacon(false);
   wd_bug.expect = "missing-clean";
   s.push_back(wd_bug);
+  HandoverScenario cmdq_latched = latched;
+  cmdq_latched.name = "bug-cmdq-restart-latched";
+  cmdq_latched.description = "kdump adoption restarting the command queue with CMDQ_ERR still latched";
+  cmdq_latched.configure = [](ReferencePlatformConfig& c) {
+    c.devices = mixed();
+    c.driver.skip_gerror_ack_on_adopt = true;
+  };
+  cmdq_latched.expect = "adoption-rule";
+  s.push_back(cmdq_latched);
+  HandoverScenario ste_changed = scenario("bug-ste-changed-in-kexec",
+                                          "a preserved STE changed behind the kernels' backs during kexec",
+                                          devices(mixed()), {0, 1, 2});
+  ste_changed.before = [](ReferencePlatform& p) {
+    const std::uint64_t ste = p.driver().ste_address(kFirstStreamId + 1);
+    p.set_record_tamper([&p, ste](nlohmann::json&) {
+      // Not the driver: memory itself changes (a stray write during kexec).
+      const std::uint64_t word = p.memory().read64(ste + 16);
+      p.memory().write64(ste + 16, (word & ~std::uint64_t{0xffff}) | 99);  // S2VMID
+    });
+  };
+  ste_changed.expect = "adoption-rule";
+  s.push_back(ste_changed);
   HandoverScenario torn_pte = scenario("bug-torn-pte", "a live PTE updated with two 32-bit stores", devices(mixed()), {0, 1, 2});
   torn_pte.after = [](ReferencePlatform& p) {
     Engine& e = p.engines()[0];

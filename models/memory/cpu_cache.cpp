@@ -103,6 +103,16 @@ void CpuCache::clean(std::uint64_t pa, std::uint64_t bytes, sc_core::sc_time& de
   }
 }
 
+void CpuCache::invalidate(std::uint64_t pa, std::uint64_t bytes) {
+  if (bytes == 0) return;
+  for (std::uint64_t line_pa = pa & ~(kLineBytes - 1); line_pa < pa + bytes; line_pa += kLineBytes) {
+    auto it = lines_.find(line_pa);
+    if (it == lines_.end()) continue;
+    if (it->second.dirty.any()) ++stats_.lost_lines;
+    lines_.erase(it);
+  }
+}
+
 void CpuCache::write_back_all() {
   sc_core::sc_time delay;
   for (auto& [line_pa, l] : lines_) {

@@ -57,6 +57,9 @@ class CpuCache : public sc_core::sc_module {
 
   // DC CVAC over [pa, pa + bytes): dirty lines are written to memory.
   void clean(std::uint64_t pa, std::uint64_t bytes, sc_core::sc_time& delay);
+  // DC IVAC over [pa, pa + bytes): the lines are dropped, dirty data with
+  // them (what a CPU does before reading memory a device wrote).
+  void invalidate(std::uint64_t pa, std::uint64_t bytes);
   // Every dirty line written back (a kexec that flushes), or discarded (one that loses them).
   void write_back_all();
   void discard_all();

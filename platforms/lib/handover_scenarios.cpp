@@ -282,8 +282,12 @@ std::vector<HandoverScenario> build() {
   return s;
 }
 
-nlohmann::json dma_json(const handover::PhaseDma& d) {
-  return {{"completed", d.completed}, {"failed", d.failed},
+// Failed transactions split by whether the driver saw an event for their
+// stream in that phase (faulted) or not (aborted: abort STE, GBPA, a
+// terminated stream without a record).
+nlohmann::json dma_json(const handover::PhaseDma& d, std::uint64_t events) {
+  const std::uint64_t faulted = std::min(d.failed, events);
+  return {{"completed", d.completed}, {"failed", d.failed}, {"faulted", faulted}, {"aborted", d.failed - faulted},
           {"longest_gap_ns", d.longest_gap.to_seconds() * 1e9}};
 }
 
@@ -380,6 +384,11 @@ nlohmann::json run_handover_scenario(const HandoverScenario& scenario) {
       names.push_back(n != nullptr ? n : fmt::format("{:#x}", offset));
     }
     handover::PhaseDma kept_dma, other_dma;
+    std::uint64_t kept_events = 0, other_events = 0;
+    for (const auto& [sid, n] : c.events_by_stream) {
+      const bool is_kept = sid >= kFirstStreamId && kept.count(sid - kFirstStreamId) != 0;
+      (is_kept ? kept_events : other_events) += n;
+    }
     for (unsigned e = 0; e < platform.engines().size(); ++e) {
       const handover::PhaseDma& d = platform.monitor(e)->phase(phase);
       handover::PhaseDma& into = kept.count(platform.engines()[e].device) != 0 ? kept_dma : other_dma;
@@ -395,8 +404,8 @@ nlohmann::json run_handover_scenario(const HandoverScenario& scenario) {
                                           {"walks", c.walks},
                                           {"tlb_misses", c.tlb_misses},
                                           {"events", c.events},
-                                          {"dma_preserved", dma_json(kept_dma)},
-                                          {"dma_other", dma_json(other_dma)}};
+                                          {"dma_preserved", dma_json(kept_dma, kept_events)},
+                                          {"dma_other", dma_json(other_dma, other_events)}};
   }
   j["phases"] = phases;
   nlohmann::json findings = nlohmann::json::array();

@@ -668,7 +668,9 @@ void ReferencePlatform::adopt() {
 
 void ReferencePlatform::on_event(const smmu::EventRecord& record) {
   events_.push_back(record);
-  ++phase_counters_[static_cast<std::size_t>(counting_)].events;
+  PhaseCounters& phase = phase_counters_[static_cast<std::size_t>(counting_)];
+  ++phase.events;
+  ++phase.events_by_stream[record.stream_id];
   ++report_.events_by_type[smmu::to_string(record.id)];
 }
 

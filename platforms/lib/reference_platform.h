@@ -114,6 +114,7 @@ struct PhaseCounters {
   std::uint64_t walks = 0;
   std::uint64_t tlb_misses = 0;
   std::uint64_t events = 0;  // event records the driver handled
+  std::map<std::uint32_t, std::uint64_t> events_by_stream;
 };
 
 // What the scenario saw.

@@ -338,7 +338,9 @@ nlohmann::json run_handover_scenario(const HandoverScenario& scenario) {
       sc_core::wait(sc_core::sc_time(3, sc_core::SC_US));
       if (scenario.after) scenario.after(p);
     } catch (const std::exception& e) {
+      // The first line: a SystemC report adds "In file: ..." lines.
       error = e.what();
+      error = error.substr(0, error.find('\n'));
     }
     p.wait_for_engines();
   });

@@ -1,0 +1,73 @@
+// Trace format v1 (traces/README.md): the parser. It reads a whole trace
+// before anything runs and refuses a malformed one with `file:line:column:
+// message`: unknown statements, missing or unknown keys, bad numbers, unknown
+// `$names`, values out of range, lines over 4096 bytes, bytes that are not
+// printable ASCII, a missing or unknown header. Plain C++.
+#pragma once
+
+#include <cstdint>
+#include <istream>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace smmuv3tlm::trace {
+
+struct Location {
+  std::string file;
+  unsigned line = 0;
+  unsigned column = 0;  // 1-based byte offset
+  std::string str() const;
+};
+
+class TraceError : public std::runtime_error {
+ public:
+  TraceError(const Location& where, const std::string& message);
+  const Location& where() const { return where_; }
+
+ private:
+  Location where_;
+};
+
+struct Argument {
+  std::string text;  // after `$name` substitution
+  Location where;
+};
+
+struct Statement {
+  Location where;
+  std::string verb;
+  std::optional<std::uint64_t> time_ps;  // `@T` or `+T`
+  bool relative_time = false;            // `+T`
+  std::vector<Argument> words;           // positional arguments after the verb
+  std::map<std::string, Argument> keys;  // key=value arguments
+
+  bool has(const std::string& key) const { return keys.count(key) != 0; }
+  // The value of a numeric key or word; throws TraceError at its location.
+  std::uint64_t number(const std::string& key) const;
+  std::uint64_t number_or(const std::string& key, std::uint64_t fallback) const;
+  std::uint64_t word_number(std::size_t index) const;
+  const std::string& text(const std::string& key) const;
+};
+
+struct Trace {
+  unsigned version = 0;
+  // `set key value` lines (platform keys), in order, each with where it was set.
+  std::vector<std::pair<std::string, Argument>> settings;
+  std::vector<Statement> statements;  // every statement after the header, settings excluded
+};
+
+inline constexpr unsigned kFormatVersion = 1;
+inline constexpr std::size_t kMaxLineBytes = 4096;
+
+// Parses `in` as a trace named `file` (used in error locations).
+Trace parse(std::istream& in, const std::string& file);
+
+// 4096, 0x1000, 0x1_0000, 4K, 2M, 1G; nullopt if it is not a number or overflows.
+std::optional<std::uint64_t> parse_number(const std::string& text);
+// 10ns, 2us, 500ps, 1ms, 1s -> picoseconds; nullopt if malformed.
+std::optional<std::uint64_t> parse_time_ps(const std::string& text);
+
+}  // namespace smmuv3tlm::trace

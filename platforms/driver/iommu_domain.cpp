@@ -274,19 +274,24 @@ std::uint64_t IommuDomains::cd_address(Master& master, std::uint32_t ssid) {
     const std::uint64_t l2 = driver_.allocate_table(PageUse::CdTableL2, bytes, 4096);
     driver_.store_table_word(master.cd_table_ + std::uint64_t{l1} * smmu::kL1CdBytes,
                              (l2 & smmu::mask_bits(51, 12)) | 1);
-    std::vector<smmu::Command> cfgi;
-    for (std::uint32_t sid : master.config_.stream_ids) {
-      smmu::Command c;
-      c.opcode = smmu::CommandOpcode::CFGI_CD;
-      c.stream_id = sid;
-      c.substream_id = ssid;
-      c.leaf = false;
-      cfgi.push_back(c);
-    }
-    driver_.issue(cfgi);
+    sync_cd(master, ssid, false);
     master.cd_l2_[l1] = l2;
   }
   return master.cd_l2_[l1] + std::uint64_t{ssid & ((1u << kCdSplit) - 1)} * smmu::kCdBytes;
+}
+
+void IommuDomains::sync_cd(const Master& master, std::uint32_t ssid, bool leaf) {
+  // arm_smmu_sync_cd: CFGI_CD for every StreamID of the master, then a sync.
+  std::vector<smmu::Command> cfgi;
+  for (std::uint32_t sid : master.config_.stream_ids) {
+    smmu::Command c;
+    c.opcode = smmu::CommandOpcode::CFGI_CD;
+    c.stream_id = sid;
+    c.substream_id = ssid;
+    c.leaf = leaf;
+    cfgi.push_back(c);
+  }
+  driver_.issue(cfgi);
 }
 
 void IommuDomains::write_cd(Master& master, std::uint32_t ssid, const smmu::EntryWords& target) {
@@ -294,19 +299,7 @@ void IommuDomains::write_cd(Master& master, std::uint32_t ssid, const smmu::Entr
   smmu::EntryWords entry = read_entry(address);
   EntryWriter writer(
       EntryKind::Cd, [&](unsigned qword, std::uint64_t value) { driver_.store_table_word(address + 8 * qword, value); },
-      [&] {
-        // arm_smmu_sync_cd: CFGI_CD for every StreamID of the master, then a sync.
-        std::vector<smmu::Command> cfgi;
-        for (std::uint32_t sid : master.config_.stream_ids) {
-          smmu::Command c;
-          c.opcode = smmu::CommandOpcode::CFGI_CD;
-          c.stream_id = sid;
-          c.substream_id = ssid;
-          c.leaf = true;
-          cfgi.push_back(c);
-        }
-        driver_.issue(cfgi);
-      });
+      [&] { sync_cd(master, ssid, true); });
   master.cd_updates_.push_back(writer.write(entry, target));
 }
 

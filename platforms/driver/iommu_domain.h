@@ -181,6 +181,8 @@ class IommuDomains {
   std::uint64_t cd_address(Master& master, std::uint32_t ssid);
   void ensure_cd_table(Master& master);
   void write_cd(Master& master, std::uint32_t ssid, const smmu::EntryWords& target);
+  // CFGI_CD (leaf: the CD only; else its L1 descriptor too) for every StreamID, synced.
+  void sync_cd(const Master& master, std::uint32_t ssid, bool leaf);
   smmu::EntryWords read_entry(std::uint64_t address);
   // The STE the master's SSID-0 domain and PASIDs call for.
   smmu::EntryWords ste_for(const Master& master, const Domain* domain) const;

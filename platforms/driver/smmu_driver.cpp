@@ -282,19 +282,7 @@ std::uint32_t SmmuDriver::start_queues(std::uint32_t kept) {
   std::uint32_t enables = kept | cr0::CMDQEN;
   write_cr0(enables);
 
-  // Invalidate any cached configuration and TLB entries.
-  smmu::Command cfgi_all;
-  cfgi_all.opcode = smmu::CommandOpcode::CFGI_STE_RANGE;
-  cfgi_all.range = 31;
-  issue({cfgi_all});
-  if (features_.hyp) {
-    smmu::Command tlbi_el2;
-    tlbi_el2.opcode = smmu::CommandOpcode::TLBI_EL2_ALL;
-    issue({tlbi_el2});
-  }
-  smmu::Command tlbi_nsnh;
-  tlbi_nsnh.opcode = smmu::CommandOpcode::TLBI_NSNH_ALL;
-  issue({tlbi_nsnh});
+  invalidate_all();
 
   bus_.write_register(reg::EVENTQ_BASE, reg::queue_base::RA_WA | eventq_base_ | eventq_log2_, 8);
   write32(reg::EVENTQ_PROD, 0);
@@ -311,6 +299,23 @@ std::uint32_t SmmuDriver::start_queues(std::uint32_t kept) {
   write32(reg::IRQ_CTRL, irqs);
   poll("IRQ_CTRLACK", [&] { return read32(reg::IRQ_CTRLACK) == irqs; });
   return enables;
+}
+
+void SmmuDriver::invalidate_all() {
+  // Every cached configuration and TLB entry (arm_smmu_device_reset): CFGI_ALL,
+  // TLBI_EL2_ALL under HYP, TLBI_NSNH_ALL, each synced.
+  smmu::Command cfgi_all;
+  cfgi_all.opcode = smmu::CommandOpcode::CFGI_STE_RANGE;
+  cfgi_all.range = 31;
+  issue({cfgi_all});
+  if (features_.hyp) {
+    smmu::Command tlbi_el2;
+    tlbi_el2.opcode = smmu::CommandOpcode::TLBI_EL2_ALL;
+    issue({tlbi_el2});
+  }
+  smmu::Command tlbi_nsnh;
+  tlbi_nsnh.opcode = smmu::CommandOpcode::TLBI_NSNH_ALL;
+  issue({tlbi_nsnh});
 }
 
 void SmmuDriver::abort_if_live(std::uint32_t sid) {
@@ -342,18 +347,7 @@ void SmmuDriver::shutdown_for_live_update(const std::set<std::uint32_t>& preserv
       }
     }
   }
-  smmu::Command cfgi_all;
-  cfgi_all.opcode = smmu::CommandOpcode::CFGI_STE_RANGE;
-  cfgi_all.range = 31;
-  issue({cfgi_all});
-  if (features_.hyp) {
-    smmu::Command tlbi_el2;
-    tlbi_el2.opcode = smmu::CommandOpcode::TLBI_EL2_ALL;
-    issue({tlbi_el2});
-  }
-  smmu::Command tlbi_nsnh;
-  tlbi_nsnh.opcode = smmu::CommandOpcode::TLBI_NSNH_ALL;
-  issue({tlbi_nsnh});
+  invalidate_all();
   write_cr0(read32(reg::CR0) & cr0::SMMUEN);
 }
 

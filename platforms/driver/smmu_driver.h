@@ -228,6 +228,7 @@ class SmmuDriver {
   void recover_from_error(std::uint32_t cons);
   void build_stream_table();
   void abort_if_live(std::uint32_t sid);
+  void invalidate_all();
   // Reads STRTAB_BASE/_CFG back, checks them (against `record` when given) and
   // the geometry, reserves the adopted pages and takes the table as ours.
   void adopt_stream_table(const HandoverRecord* record);

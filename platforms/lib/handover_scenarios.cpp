@@ -15,7 +15,7 @@ using driver::DomainType;
 using handover::Phase;
 
 constexpr std::uint64_t kBytes = 16384;
-constexpr int kReads = 6000;  // enough to keep DMA flowing through every phase
+constexpr unsigned kReads = 6000;  // enough to keep DMA flowing through every phase
 
 DeviceSpec dev(DomainType type) { return {type, 0}; }
 
@@ -317,16 +317,7 @@ nlohmann::json run_handover_scenario(const HandoverScenario& scenario) {
   driver::KdumpAdoption kdump;
   ReferencePlatform platform("platform", config, [&](ReferencePlatform& p) {
     p.setup_devices();
-    for (unsigned i = 0; i < p.engines().size(); ++i) {
-      Engine& e = p.engines()[i];
-      const std::vector<std::uint8_t> data = ReferencePlatform::pattern(i, kBytes);
-      e.master->program_write(e.dma_address, data);
-      for (int r = 0; r < kReads; ++r) {
-        const std::size_t offset = static_cast<std::size_t>(r % 64) * 256;
-        e.master->program_read(e.dma_address + offset, 256,
-                               std::vector<std::uint8_t>(data.begin() + offset, data.begin() + offset + 256));
-      }
-    }
+    p.stream_repeatedly(kBytes, kReads);
     sc_core::wait(sc_core::sc_time(3, sc_core::SC_US));
     if (scenario.before) scenario.before(p);
     try {

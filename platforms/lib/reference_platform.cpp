@@ -449,6 +449,23 @@ void ReferencePlatform::stream_all(std::uint64_t bytes) {
   }
 }
 
+void ReferencePlatform::stream_repeatedly(std::uint64_t bytes, unsigned reads) {
+  constexpr std::uint64_t kPiece = 256;
+  const std::uint64_t pieces = std::max<std::uint64_t>(bytes / kPiece, 1);
+  for (unsigned i = 0; i < engines_.size(); ++i) {
+    Engine& e = engines_[i];
+    const std::vector<std::uint8_t> data = pattern(i, bytes);
+    e.master->program_write(e.dma_address, data);
+    for (unsigned r = 0; r < reads; ++r) {
+      const std::uint64_t offset = (r % pieces) * kPiece;
+      const std::uint64_t length = std::min(kPiece, bytes - offset);
+      e.master->program_read(e.dma_address + offset, length,
+                             std::vector<std::uint8_t>(data.begin() + static_cast<std::ptrdiff_t>(offset),
+                                                       data.begin() + static_cast<std::ptrdiff_t>(offset + length)));
+    }
+  }
+}
+
 void ReferencePlatform::wait_for_engines() {
   cpu_->synchronize();
   for (Engine& e : engines_) {

@@ -167,6 +167,9 @@ class ReferencePlatform : public sc_core::sc_module, public driver::EventListene
   void setup_devices();
   // Every engine writes `bytes` of its buffer and reads them back verified.
   void stream_all(std::uint64_t bytes);
+  // Every engine writes `bytes` of its buffer, then reads it back `reads`
+  // times in 256-byte pieces (verified): DMA that keeps flowing through a handover.
+  void stream_repeatedly(std::uint64_t bytes, unsigned reads);
   // Waits until every engine's queued programs are done.
   void wait_for_engines();
   // Unmaps every mapping setup_devices() made.

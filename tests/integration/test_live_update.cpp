@@ -18,7 +18,7 @@ using platform::ReferencePlatform;
 using platform::ReferencePlatformConfig;
 
 constexpr std::uint64_t kBytes = 16384;
-constexpr int kReads = 3000;
+constexpr unsigned kReads = 3000;
 
 ReferencePlatformConfig handover_config() {
   ReferencePlatformConfig c;
@@ -30,29 +30,21 @@ ReferencePlatformConfig handover_config() {
   return c;
 }
 
-// Every engine writes its buffer, then keeps reading it back (verified).
-void start_streaming(ReferencePlatform& p) {
-  for (unsigned i = 0; i < p.engines().size(); ++i) {
-    platform::Engine& e = p.engines()[i];
-    const std::vector<std::uint8_t> data = ReferencePlatform::pattern(i, kBytes);
-    e.master->program_write(e.dma_address, data);
-    for (int r = 0; r < kReads; ++r) {
-      const std::size_t offset = static_cast<std::size_t>(r % 64) * 256;
-      e.master->program_read(e.dma_address + offset, 256,
-                             std::vector<std::uint8_t>(data.begin() + offset, data.begin() + offset + 256));
-    }
-  }
+void start_streaming(ReferencePlatform& p) { p.stream_repeatedly(kBytes, kReads); }
+
+// A live update of devices 0-2 with DMA flowing; the new kernel's refusals.
+std::vector<std::string> run_live_update(ReferencePlatform& p) {
+  p.setup_devices();
+  start_streaming(p);
+  sc_core::wait(sc_core::sc_time(5, sc_core::SC_US));
+  const std::vector<std::string> refused = p.live_update({0, 1, 2});
+  p.wait_for_engines();
+  return refused;
 }
 
 TEST(LiveUpdatePlatform, PreservedDevicesKeepWorkingWhileDmaFlows) {
   std::vector<std::string> refused = {"(not run)"};
-  ReferencePlatform platform("platform", handover_config(), [&](ReferencePlatform& p) {
-    p.setup_devices();
-    start_streaming(p);
-    sc_core::wait(sc_core::sc_time(5, sc_core::SC_US));
-    refused = p.live_update({0, 1, 2});
-    p.wait_for_engines();
-  });
+  ReferencePlatform platform("platform", handover_config(), [&](ReferencePlatform& p) { refused = run_live_update(p); });
   sc_core::sc_start();
   ASSERT_TRUE(platform.finished()) << platform.error();
   EXPECT_TRUE(refused.empty()) << refused.front();
@@ -93,13 +85,7 @@ TEST(LiveUpdatePlatform, ANonCoherentSmmuWithEveryStoreCleanedRaisesNoFinding) {
   config.smmu.capabilities.coherent_access = false;
   config.kexec_writes_back_dirty_lines = false;  // nothing the SMMU needs may be left only in the cache
   std::vector<std::string> refused = {"(not run)"};
-  ReferencePlatform platform("platform", config, [&](ReferencePlatform& p) {
-    p.setup_devices();
-    start_streaming(p);
-    sc_core::wait(sc_core::sc_time(5, sc_core::SC_US));
-    refused = p.live_update({0, 1, 2});
-    p.wait_for_engines();
-  });
+  ReferencePlatform platform("platform", config, [&](ReferencePlatform& p) { refused = run_live_update(p); });
   sc_core::sc_start();
   ASSERT_TRUE(platform.finished()) << platform.error();
   EXPECT_TRUE(refused.empty()) << refused.front();

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -20,6 +21,7 @@
 #include "models/common/statistics.h"
 #include "platforms/lib/handover_scenarios.h"
 #include "platforms/lib/reference_platform.h"
+#include "platforms/trace/player.h"
 
 using namespace smmuv3tlm;
 
@@ -91,6 +93,129 @@ nlohmann::json driver_statistics(const driver::DriverStatistics& s) {
           {"event_overflows", s.event_overflows}, {"global_errors", s.global_errors}};
 }
 
+// Prints the run's summary and returns every statistic (the driver's too).
+nlohmann::json print_summary(platform::ReferencePlatform& platform, double wall) {
+  const platform::ScenarioReport& report = platform.report();
+  std::uint64_t bytes = 0;
+  std::uint64_t transactions = 0;
+  std::vector<const pcie::DmaMaster*> masters;
+  for (const platform::Engine& e : platform.engines()) masters.push_back(e.master.get());
+  if (platform.trace_master() != nullptr) masters.push_back(platform.trace_master());
+  for (const pcie::DmaMaster* m : masters) {
+    const pcie::DmaMasterStatistics& s = m->statistics();
+    bytes += s.bytes_read + s.bytes_written;
+    transactions += s.transactions_issued + s.dmi_accesses;
+  }
+  nlohmann::json stats = stats::Registry::global().dump();
+  const driver::DriverStatistics& ds = platform.driver().statistics();
+  stats[std::string(platform.name()) + ".driver"] = driver_statistics(ds);
+  const std::string tcu = std::string(platform.smmu().name()) + ".tcu";
+  const std::string registers = std::string(platform.smmu().name()) + ".registers";
+  const double sim_s = sc_core::sc_time_stamp().to_seconds();
+
+  const platform::ReferencePlatformConfig& config = platform.config();
+  if (!config.devices.empty()) {
+    std::vector<std::string> devices;
+    for (const platform::DeviceSpec& d : config.devices) devices.push_back(platform::describe(d));
+    std::cout << fmt::format("smmu-sim: {} devices ({}), {} KiB granule, {} bytes each way per DMA engine\n",
+                             config.devices.size(), fmt::join(devices, ", "), (1u << config.granule_log2) / 1024,
+                             config.bytes_per_device);
+  }
+  std::cout << fmt::format("  DMA: {} bytes in {} transactions, {} verify failures, {} unexpected error responses, "
+                           "{} expected aborts\n",
+                           bytes, transactions, report.verify_failures, report.unexpected_errors,
+                           report.expected_aborts);
+  std::string faults;
+  for (const auto& [type, n] : report.events_by_type) faults += fmt::format("{}{} {}", faults.empty() ? "" : ", ", type, n);
+  std::cout << fmt::format("  faults: {}\n", faults.empty() ? "none" : faults);
+  if (report.fault_checked) {
+    std::cout << fmt::format("  DMA after unmap: error response {}, F_TRANSLATION seen by the driver {}\n",
+                             report.fault_error_response ? "yes" : "NO", report.fault_event_seen ? "yes" : "NO");
+  }
+  std::cout << fmt::format("  IOTLB hit rate {}; walk cache {}; configuration cache {}; {} walks\n",
+                           rate(count(stats, tcu + ".tlb", "hits"), count(stats, tcu + ".tlb", "misses")),
+                           rate(count(stats, tcu + ".walk_cache", "hits"), count(stats, tcu + ".walk_cache", "misses")),
+                           rate(count(stats, tcu, "config_cache_hits"), count(stats, tcu, "config_cache_misses")),
+                           count(stats, tcu, "walks"));
+  std::cout << fmt::format("  driver: {} commands, {} CMD_SYNCs, {} STE updates ({} hitless), {} table stores, "
+                           "{} cleans to PoC, {} bytes unmapped; SMMU executed {} commands\n",
+                           ds.commands + ds.syncs, ds.syncs, ds.ste_updates, ds.hitless_ste_updates, ds.table_stores,
+                           ds.cleans, report.bytes_unmapped, count(stats, registers, "commands_executed"));
+  std::cout << fmt::format("  time: {:.3f} us simulated, {:.3f} s host; throughput {:.1f} MB/s simulated, "
+                           "{:.1f} MB/s host\n",
+                           sim_s * 1e6, wall, sim_s > 0 ? static_cast<double>(bytes) / sim_s / 1e6 : 0.0,
+                           wall > 0 ? static_cast<double>(bytes) / wall / 1e6 : 0.0);
+  return stats;
+}
+
+std::string quoted(const std::string& text) {
+  std::string q = "'";
+  for (char c : text) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+// One trace on the reference platform: the summary, the expectations missed,
+// PASS or FAIL; the record and the statistics when asked.
+int play(const trace::LoadedTrace& loaded, const std::string& record_file, const std::string& stats_file) {
+  sc_core::sc_report_handler::set_actions(sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
+  std::ofstream record;
+  std::unique_ptr<trace::Recorder> recorder;
+  if (!record_file.empty()) {
+    record.open(record_file, std::ios::binary | std::ios::trunc);
+    recorder = std::make_unique<trace::Recorder>(record);
+  }
+  trace::Player player(loaded.trace, recorder.get());
+  platform::ReferencePlatform platform("platform", loaded.config,
+                                       [&player](platform::ReferencePlatform& p) { player(p); });
+  if (recorder) recorder->attach(platform);
+  const auto start = std::chrono::steady_clock::now();
+  sc_core::sc_start();
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (!platform.finished()) {
+    std::cerr << "smmu-sim: " << loaded.trace.file << ": the run did not finish: " << platform.error() << "\n";
+    return EXIT_FAILURE;
+  }
+  const trace::PlayOutcome& outcome = player.outcome();
+  std::cout << fmt::format("smmu-sim: trace {}: {} statements, {} DMAs, {} expectations, {} failed, "
+                           "{} event records no expectation asked for\n",
+                           loaded.trace.file, outcome.statements, outcome.dmas, outcome.expectations, outcome.failed,
+                           outcome.unexpected_events);
+  const nlohmann::json stats = print_summary(platform, wall);
+  for (const trace::Failure& f : outcome.failures) std::cout << "  " << f.str() << "\n";
+  if (outcome.failed > outcome.failures.size()) {
+    std::cout << fmt::format("  ... and {} more\n", outcome.failed - outcome.failures.size());
+  }
+  if (recorder) recorder->statistics(stats);
+  if (!stats_file.empty()) {
+    std::ofstream out(stats_file);
+    out << stats.dump(2) << "\n";
+  }
+  std::cout << (outcome.passed() ? "smmu-sim: PASS\n" : "smmu-sim: FAIL\n");
+  return outcome.passed() ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+// Several traces: each in a process of its own (one simulation per process).
+int play_each(const std::vector<std::string>& traces, const std::string& config_file,
+              const std::vector<std::string>& assignments) {
+  std::error_code error;
+  const std::string self = std::filesystem::read_symlink("/proc/self/exe", error).string();
+  if (error) {
+    std::cerr << "smmu-sim: cannot find its own executable: " << error.message() << "\n";
+    return EXIT_FAILURE;
+  }
+  unsigned failed = 0;
+  for (const std::string& file : traces) {
+    std::string command = quoted(self) + " --trace " + quoted(file);
+    if (!config_file.empty()) command += " --config " + quoted(config_file);
+    for (const std::string& a : assignments) command += " --set " + quoted(a);
+    std::cout << std::flush;
+    const int status = std::system(command.c_str());
+    if (status != 0) ++failed;
+  }
+  std::cout << fmt::format("smmu-sim: {} of {} traces passed\n", traces.size() - failed, traces.size());
+  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
 }  // namespace
 
 int sc_main(int argc, char* argv[]) {
@@ -110,6 +235,11 @@ int sc_main(int argc, char* argv[]) {
                "run every live-update scenario (each in its own process) and print the comparison table");
   app.add_option("--json", json_file, "with --handover-report: write every scenario's numbers as JSON to FILE");
   app.add_option("--handover-scenario", scenario, "run one live-update scenario and print its JSON");
+  std::vector<std::string> traces;
+  std::string record_file;
+  app.add_option("--trace", traces,
+                 "play trace FILE(s) (traces/README.md) instead of the main job; several run one per process");
+  app.add_option("--record", record_file, "with one --trace: write the run's deterministic record to FILE");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -150,21 +280,52 @@ int sc_main(int argc, char* argv[]) {
     }
     return EXIT_SUCCESS;
   }
-  try {
+  // --config, then every --set, over `c`.
+  const auto apply_command_line = [&](platform::ReferencePlatformConfig& c) {
     if (!config_file.empty()) {
       std::ifstream in(config_file);
       if (!in) throw std::invalid_argument("cannot read " + config_file);
       nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
       if (j.is_discarded()) throw std::invalid_argument(config_file + " is not valid JSON");
       if (!j.is_object()) throw std::invalid_argument(config_file + ": a configuration must be a JSON object of key: value");
-      platform::apply_parameters(config, j);
+      platform::apply_parameters(c, j);
     }
-    for (const std::string& a : assignments) platform::apply_parameter_assignment(config, a);
-    platform::validate(config);
-    if (!stats_file.empty()) {
-      std::ofstream probe(stats_file, std::ios::app);
-      if (!probe) throw std::invalid_argument("--stats: cannot write " + stats_file);
+    for (const std::string& a : assignments) platform::apply_parameter_assignment(c, a);
+    platform::validate(c);
+  };
+  const auto probe_output = [](const std::string& file, const char* option) {
+    if (file.empty()) return;
+    std::ofstream probe(file, std::ios::app);
+    if (!probe) throw std::invalid_argument(std::string(option) + ": cannot write " + file);
+  };
+  if (!traces.empty()) {
+    // Every trace is read and checked before any runs: a malformed one exits 2.
+    std::vector<trace::LoadedTrace> loaded;
+    try {
+      if (traces.size() > 1 && !record_file.empty()) {
+        throw std::invalid_argument("--record takes one --trace (each trace's record is its own file)");
+      }
+      for (const std::string& file : traces) {
+        loaded.push_back(trace::load(file));
+        apply_command_line(loaded.back().config);
+        trace::check(loaded.back().trace, loaded.back().config);
+      }
+      probe_output(stats_file, "--stats");
+      probe_output(record_file, "--record");
+    } catch (const std::exception& e) {
+      std::cerr << "smmu-sim: " << e.what() << "\n";
+      return 2;
     }
+    if (traces.size() > 1) return play_each(traces, config_file, assignments);
+    return play(loaded.front(), record_file, stats_file);
+  }
+  if (!record_file.empty()) {
+    std::cerr << "smmu-sim: --record needs --trace\n";
+    return 2;
+  }
+  try {
+    apply_command_line(config);
+    probe_output(stats_file, "--stats");
   } catch (const std::exception& e) {
     std::cerr << "smmu-sim: " << e.what() << "\n";
     return 2;
@@ -180,54 +341,12 @@ int sc_main(int argc, char* argv[]) {
     std::cerr << "smmu-sim: the run did not finish: " << platform.error() << "\n";
     return EXIT_FAILURE;
   }
-  const platform::ScenarioReport& report = platform.report();
-  std::uint64_t bytes = 0;
-  std::uint64_t transactions = 0;
-  for (const platform::Engine& e : platform.engines()) {
-    const pcie::DmaMasterStatistics& s = e.master->statistics();
-    bytes += s.bytes_read + s.bytes_written;
-    transactions += s.transactions_issued + s.dmi_accesses;
-  }
-  nlohmann::json stats = stats::Registry::global().dump();
-  const driver::DriverStatistics& ds = platform.driver().statistics();
-  stats[std::string(platform.name()) + ".driver"] = driver_statistics(ds);
-  const std::string tcu = std::string(platform.smmu().name()) + ".tcu";
-  const std::string registers = std::string(platform.smmu().name()) + ".registers";
-  const double sim_s = sc_core::sc_time_stamp().to_seconds();
-
-  std::vector<std::string> devices;
-  for (const platform::DeviceSpec& d : config.devices) devices.push_back(platform::describe(d));
-  std::cout << fmt::format("smmu-sim: {} devices ({}), {} KiB granule, {} bytes each way per DMA engine\n",
-                           config.devices.size(), fmt::join(devices, ", "), (1u << config.granule_log2) / 1024,
-                           config.bytes_per_device);
-  std::cout << fmt::format("  DMA: {} bytes in {} transactions, {} verify failures, {} unexpected error responses, "
-                           "{} expected aborts\n",
-                           bytes, transactions, report.verify_failures, report.unexpected_errors,
-                           report.expected_aborts);
-  std::string faults;
-  for (const auto& [type, n] : report.events_by_type) faults += fmt::format("{}{} {}", faults.empty() ? "" : ", ", type, n);
-  std::cout << fmt::format("  faults: {}\n", faults.empty() ? "none" : faults);
-  if (report.fault_checked) {
-    std::cout << fmt::format("  DMA after unmap: error response {}, F_TRANSLATION seen by the driver {}\n",
-                             report.fault_error_response ? "yes" : "NO", report.fault_event_seen ? "yes" : "NO");
-  }
-  std::cout << fmt::format("  IOTLB hit rate {}; walk cache {}; configuration cache {}; {} walks\n",
-                           rate(count(stats, tcu + ".tlb", "hits"), count(stats, tcu + ".tlb", "misses")),
-                           rate(count(stats, tcu + ".walk_cache", "hits"), count(stats, tcu + ".walk_cache", "misses")),
-                           rate(count(stats, tcu, "config_cache_hits"), count(stats, tcu, "config_cache_misses")),
-                           count(stats, tcu, "walks"));
-  std::cout << fmt::format("  driver: {} commands, {} CMD_SYNCs, {} STE updates ({} hitless), {} table stores, "
-                           "{} cleans to PoC, {} bytes unmapped; SMMU executed {} commands\n",
-                           ds.commands + ds.syncs, ds.syncs, ds.ste_updates, ds.hitless_ste_updates, ds.table_stores,
-                           ds.cleans, report.bytes_unmapped, count(stats, registers, "commands_executed"));
-  std::cout << fmt::format("  time: {:.3f} us simulated, {:.3f} s host; throughput {:.1f} MB/s simulated, "
-                           "{:.1f} MB/s host\n",
-                           sim_s * 1e6, wall, sim_s > 0 ? static_cast<double>(bytes) / sim_s / 1e6 : 0.0,
-                           wall > 0 ? static_cast<double>(bytes) / wall / 1e6 : 0.0);
+  const nlohmann::json stats = print_summary(platform, wall);
   if (!stats_file.empty()) {
     std::ofstream out(stats_file);
     out << stats.dump(2) << "\n";
   }
+  const platform::ScenarioReport& report = platform.report();
   const bool ok = report.passed();
   std::cout << (ok ? "smmu-sim: PASS\n" : "smmu-sim: FAIL\n");
   return ok ? EXIT_SUCCESS : EXIT_FAILURE;

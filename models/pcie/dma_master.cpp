@@ -119,6 +119,20 @@ void DmaMaster::reject(const char* api, std::uint64_t address, std::size_t lengt
 
 DmaResult DmaMaster::transfer(tlm::tlm_command command, std::uint64_t address, std::uint8_t* data,
                               std::size_t length) {
+  return checked_transfer(command, address, data, length, nullptr);
+}
+
+DmaResult DmaMaster::transfer(tlm::tlm_command command, std::uint64_t address, std::uint8_t* data,
+                              std::size_t length, const TransferAttributes& attributes) {
+  if (attributes.substream_id && *attributes.substream_id > tlm_ext::SidebandExtension::kSubstreamIdMask) {
+    reject("transfer", address, length, "the SubstreamID " + hex(*attributes.substream_id) + " does not fit in 20 bits");
+    return {};
+  }
+  return checked_transfer(command, address, data, length, &attributes);
+}
+
+DmaResult DmaMaster::checked_transfer(tlm::tlm_command command, std::uint64_t address, std::uint8_t* data,
+                                      std::size_t length, const TransferAttributes* attributes) {
   const std::string defect = request_defect(command, address, data != nullptr, length);
   if (!defect.empty()) {
     reject("transfer", address, length, defect);
@@ -131,7 +145,7 @@ DmaResult DmaMaster::transfer(tlm::tlm_command command, std::uint64_t address, s
     return {};
   }
   engine_.lock();
-  const DmaResult result = execute(command, address, data, length, nullptr);
+  const DmaResult result = execute(command, address, data, length, nullptr, attributes);
   engine_.unlock();
   return result;
 }
@@ -236,7 +250,8 @@ void DmaMaster::verify(const Program& program, const std::vector<bool>& delivere
 // Transactions
 
 DmaResult DmaMaster::execute(tlm::tlm_command command, std::uint64_t address, std::uint8_t* data,
-                             std::size_t length, std::vector<bool>* delivered) {
+                             std::size_t length, std::vector<bool>* delivered,
+                             const TransferAttributes* attributes) {
   DmaResult result;
   result.accepted = true;
   result.status = tlm::TLM_OK_RESPONSE;
@@ -245,10 +260,18 @@ DmaResult DmaMaster::execute(tlm::tlm_command command, std::uint64_t address, st
 
   tlm::tlm_generic_payload trans;
   auto* sideband = new tlm_ext::SidebandExtension;
-  sideband->stream_id = config_.stream_id;
-  sideband->substream_valid = config_.pasid.has_value();
-  sideband->substream_id = config_.pasid.value_or(0);
-  sideband->privileged = config_.privileged;
+  if (attributes == nullptr) {
+    sideband->stream_id = config_.stream_id;
+    sideband->substream_valid = config_.pasid.has_value();
+    sideband->substream_id = config_.pasid.value_or(0);
+    sideband->privileged = config_.privileged;
+  } else {
+    sideband->stream_id = attributes->stream_id;
+    sideband->substream_valid = attributes->substream_id.has_value();
+    sideband->substream_id = attributes->substream_id.value_or(0);
+    sideband->privileged = attributes->privileged;
+    sideband->instruction = attributes->instruction;
+  }
   trans.set_extension(sideband);  // freed by `trans`, which has no memory manager
 
   std::size_t offset = 0;
@@ -257,7 +280,7 @@ DmaResult DmaMaster::execute(tlm::tlm_command command, std::uint64_t address, st
     const auto to_boundary = static_cast<std::size_t>(kBoundary - pa % kBoundary);
     const std::size_t chunk =
         std::min({length - offset, static_cast<std::size_t>(config_.max_payload), to_boundary});
-    const tlm::tlm_response_status status = issue(trans, command, pa, data + offset, chunk);
+    const tlm::tlm_response_status status = issue(trans, command, pa, data + offset, chunk, attributes == nullptr);
     ++result.transactions;
     if (status == tlm::TLM_OK_RESPONSE) {
       ++stats_.completions_ok;
@@ -284,8 +307,8 @@ DmaResult DmaMaster::execute(tlm::tlm_command command, std::uint64_t address, st
 
 tlm::tlm_response_status DmaMaster::issue(tlm::tlm_generic_payload& trans, tlm::tlm_command command,
                                           std::uint64_t address, std::uint8_t* data,
-                                          std::size_t length) {
-  if (config_.use_dmi && try_dmi(command, address, data, length)) {
+                                          std::size_t length, bool dmi_allowed) {
+  if (dmi_allowed && config_.use_dmi && try_dmi(command, address, data, length)) {
     ++stats_.dmi_accesses;
     return tlm::TLM_OK_RESPONSE;
   }
@@ -303,7 +326,7 @@ tlm::tlm_response_status DmaMaster::issue(tlm::tlm_generic_payload& trans, tlm::
   quantum_keeper_.set(delay);
   ++stats_.transactions_issued;
   const tlm::tlm_response_status status = trans.get_response_status();
-  if (config_.use_dmi && status == tlm::TLM_OK_RESPONSE && trans.is_dmi_allowed()) {
+  if (dmi_allowed && config_.use_dmi && status == tlm::TLM_OK_RESPONSE && trans.is_dmi_allowed()) {
     request_dmi(trans);
   }
   return status;

@@ -52,6 +52,16 @@ struct DmaMasterConfig {
   unsigned address_bits = 52;
 };
 
+// What a transfer says about itself in its side-band, when it is not the
+// master's configured identity: a trace replaying many functions' DMA through
+// one port (DMI is not used for such a transfer: grants belong to one stream).
+struct TransferAttributes {
+  std::uint32_t stream_id = 0;
+  std::optional<std::uint32_t> substream_id;  // at most 20 bits
+  bool privileged = false;
+  bool instruction = false;
+};
+
 struct DmaResult {
   bool accepted = false;  // false: rejected by validation, nothing was issued
   // TLM_OK_RESPONSE, or the first error response among the transactions.
@@ -106,6 +116,9 @@ class DmaMaster : public sc_core::sc_module {
   // Blocking transfer of `length` bytes from/to `data`; call from an SC_THREAD.
   DmaResult transfer(tlm::tlm_command command, std::uint64_t address, std::uint8_t* data,
                      std::size_t length);
+  // The same, with the side-band `attributes` instead of the configured identity.
+  DmaResult transfer(tlm::tlm_command command, std::uint64_t address, std::uint8_t* data,
+                     std::size_t length, const TransferAttributes& attributes);
 
   // Queued transfers, run in order by the module's thread. A read with `expected`
   // compares every byte delivered OK against it and reports differences as
@@ -156,12 +169,16 @@ class DmaMaster : public sc_core::sc_module {
                              std::size_t length) const;
   void reject(const char* api, std::uint64_t address, std::size_t length, const std::string& why);
   static bool called_from_thread();
+  DmaResult checked_transfer(tlm::tlm_command command, std::uint64_t address, std::uint8_t* data,
+                             std::size_t length, const TransferAttributes* attributes);
   // Performs a validated transfer; `delivered`, when given, marks the bytes that
   // belong to transactions that completed OK.
   DmaResult execute(tlm::tlm_command command, std::uint64_t address, std::uint8_t* data,
-                    std::size_t length, std::vector<bool>* delivered);
+                    std::size_t length, std::vector<bool>* delivered,
+                    const TransferAttributes* attributes = nullptr);
   tlm::tlm_response_status issue(tlm::tlm_generic_payload& trans, tlm::tlm_command command,
-                                 std::uint64_t address, std::uint8_t* data, std::size_t length);
+                                 std::uint64_t address, std::uint8_t* data, std::size_t length,
+                                 bool dmi_allowed);
   bool try_dmi(tlm::tlm_command command, std::uint64_t address, std::uint8_t* data,
                std::size_t length);
   void request_dmi(tlm::tlm_generic_payload& trans);

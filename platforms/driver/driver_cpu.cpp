@@ -175,9 +175,9 @@ std::uint64_t DriverCpu::read_register(std::uint64_t offset, unsigned bytes) {
 
 void DriverCpu::write_register(std::uint64_t offset, std::uint64_t value, unsigned bytes) {
   ++stats_.register_writes;
-  if (register_observer_) {
+  if (!register_observers_.empty()) {
     synchronize();
-    register_observer_(offset, value, bytes);
+    for (const RegisterObserver& observer : register_observers_) observer(offset, value, bytes);
   }
   access(registers_, tlm::TLM_WRITE_COMMAND, offset, value, bytes, "register write");
 }

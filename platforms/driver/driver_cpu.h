@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include <systemc>
 #include <tlm>
@@ -81,7 +82,8 @@ class DriverCpu : public sc_core::sc_module, public DriverBus {
   void set_clean_hook(CleanHook hook) { clean_hook_ = std::move(hook); }
   // Sees every register write before it is sent (checkers).
   using RegisterObserver = std::function<void(std::uint64_t offset, std::uint64_t value, unsigned bytes)>;
-  void set_register_observer(RegisterObserver observer) { register_observer_ = std::move(observer); }
+  // Every observer sees every register write, in the order they were added.
+  void add_register_observer(RegisterObserver observer) { register_observers_.push_back(std::move(observer)); }
   // One store of 1, 2 or 4 bytes: not what the driver's table stores are
   // (64-bit), but what a torn `ptep[i] = ...` compiles to, or the single
   // valid byte of a PTE update sequence; for scenarios.
@@ -107,7 +109,7 @@ class DriverCpu : public sc_core::sc_module, public DriverBus {
   sc_core::sc_time poll_period_;
   sc_core::sc_time irq_poll_period_{1, sc_core::SC_US};
   tlm_utils::tlm_quantumkeeper quantum_;
-  RegisterObserver register_observer_;
+  std::vector<RegisterObserver> register_observers_;
   CleanHook clean_hook_;
   sc_core::sc_process_handle script_process_;
   SmmuDriver* irq_driver_ = nullptr;

@@ -79,6 +79,41 @@ void Domain::flush(const TlbFlush& flush) {
   owner_.invalidate(target, flush, nest_parent_);
 }
 
+void Domain::invalidate_all() {
+  // arm_smmu_tlb_inv_context: the whole ASID (EL2 with HYP), the whole VMID, or
+  // the guest's ASID under its VMID.
+  smmu::Command tlbi;
+  switch (type_) {
+    case DomainType::Stage1:
+      tlbi.opcode = owner_.driver().features().hyp ? smmu::CommandOpcode::TLBI_EL2_ASID
+                                                    : smmu::CommandOpcode::TLBI_NH_ASID;
+      tlbi.asid = asid_;
+      break;
+    case DomainType::Stage2:
+      tlbi.opcode = smmu::CommandOpcode::TLBI_S12_VMALL;
+      tlbi.vmid = vmid_;
+      break;
+    case DomainType::Nested:
+      tlbi.opcode = smmu::CommandOpcode::TLBI_NH_ASID;
+      tlbi.asid = asid_;
+      tlbi.vmid = vmid_;
+      break;
+    default:
+      return;
+  }
+  owner_.driver().issue({tlbi});
+}
+
+void Domain::invalidate_range(std::uint64_t iova, std::uint64_t size) {
+  if (!table_) return;
+  TlbFlush f;
+  f.iova = iova;
+  f.size = size;
+  f.granule = std::uint64_t{1} << table_->geometry().granule_log2;
+  f.leaf = false;
+  flush(f);
+}
+
 // ---------------------------------------------------------------------------
 // IommuDomains
 
@@ -128,9 +163,14 @@ Domain& IommuDomains::create(DomainType type, const DomainOptions& options) {
     table.stage = tables::Stage::Stage1;
     table.input_bits = 48;  // VA_BITS
   } else if (type == DomainType::Stage2) {
-    const auto vmid = vmids_.allocate();
-    if (!vmid) throw DriverError("no VMID left");
-    domain->vmid_ = static_cast<std::uint16_t>(*vmid);
+    if (options.forced_vmid != 0) {
+      vmids_.reserve(options.forced_vmid);
+      domain->vmid_ = options.forced_vmid;
+    } else {
+      const auto vmid = vmids_.allocate();
+      if (!vmid) throw DriverError("no VMID left");
+      domain->vmid_ = static_cast<std::uint16_t>(*vmid);
+    }
     table.stage = tables::Stage::Stage2;
     table.input_bits = f.oas_bits;  // the IPA size the SMMU takes
   }
@@ -193,26 +233,15 @@ void IommuDomains::destroy(Domain& domain) {
       throw DriverError(fmt::format("domain {} is the parent of nested domain {}", domain.id(), other->id()));
     }
   }
-  smmu::Command tlbi;
+  domain.invalidate_all();
   switch (domain.type()) {
     case DomainType::Stage1:
-      // arm_smmu_domain_free_paging -> arm_smmu_tlb_inv_asid.
-      tlbi.opcode = driver_.features().hyp ? smmu::CommandOpcode::TLBI_EL2_ASID : smmu::CommandOpcode::TLBI_NH_ASID;
-      tlbi.asid = domain.asid();
-      driver_.issue({tlbi});
       asids_.release(domain.asid());
       break;
     case DomainType::Stage2:
-      tlbi.opcode = smmu::CommandOpcode::TLBI_S12_VMALL;
-      tlbi.vmid = domain.vmid();
-      driver_.issue({tlbi});
       vmids_.release(domain.vmid());
       break;
     case DomainType::Nested:
-      tlbi.opcode = smmu::CommandOpcode::TLBI_NH_ASID;
-      tlbi.asid = domain.asid();
-      tlbi.vmid = domain.vmid();
-      driver_.issue({tlbi});
       domain.guest_memory_->free(domain.guest_cd_table_);
       break;
     default:

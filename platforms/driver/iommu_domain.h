@@ -58,6 +58,12 @@ class Domain {
   // Throws DriverError for blocked and identity domains.
   void map(std::uint64_t iova, std::uint64_t pa, std::uint64_t size, const IoProt& prot = {});
   std::uint64_t unmap(std::uint64_t iova, std::uint64_t size);
+  // The TLB invalidations the driver issues on its own: the whole domain (its
+  // ASID, its VMID, or the guest's ASID under its VMID), and a range as
+  // arm_smmu_tlb_inv_range_domain builds it (non-leaf, by the domain's page).
+  // Nothing for blocked and identity domains.
+  void invalidate_all();
+  void invalidate_range(std::uint64_t iova, std::uint64_t size);
 
  private:
   friend class IommuDomains;
@@ -118,6 +124,8 @@ struct DomainOptions {
   // A stage-1 domain's ASID chosen instead of allocated, even if in use: the
   // ASID-reuse bug a checker must catch (0: allocate, as the driver does).
   std::uint16_t forced_asid = 0;
+  // The same for a stage-2 domain's VMID (a trace replaying a recorded run).
+  std::uint16_t forced_vmid = 0;
 };
 
 class IommuDomains {

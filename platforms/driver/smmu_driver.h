@@ -184,6 +184,9 @@ class SmmuDriver {
   // a CMD_SYNC and waits for it.
   void issue(const std::vector<smmu::Command>& commands, bool sync = true);
   void sync() { issue({}, true); }
+  // Every configuration and TLB entry (CFGI_ALL, TLBI_EL2_ALL with HYP,
+  // TLBI_NSNH_ALL), synced: reset and live-update shutdown.
+  void invalidate_all();
 
   // Linux's event queue thread (arm_smmu_evtq_thread): every record between
   // CONS and PROD to `listener`, CONS moved past them, an overflow noticed and
@@ -228,7 +231,6 @@ class SmmuDriver {
   void recover_from_error(std::uint32_t cons);
   void build_stream_table();
   void abort_if_live(std::uint32_t sid);
-  void invalidate_all();
   // Reads STRTAB_BASE/_CFG back, checks them (against `record` when given) and
   // the geometry, reserves the adopted pages and takes the table as ours.
   void adopt_stream_table(const HandoverRecord* record);

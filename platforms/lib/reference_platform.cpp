@@ -274,7 +274,7 @@ ReferencePlatform::ReferencePlatform(const sc_core::sc_module_name& name, const 
       driver_memory_(std::make_unique<driver::DriverMemory>(config.driver_memory)),
       scrubbed_([this](std::uint64_t pa, std::uint64_t bytes) { return system_->memory.is_poisoned(pa, bytes); }),
       missing_clean_([this](std::uint64_t pa, std::uint64_t bytes) { return cache_ && cache_->dirty(pa, bytes); }) {
-  if (config_.devices.empty() || config_.devices.size() > kMaxDevices) {
+  if ((config_.devices.empty() && !config_.trace_port) || config_.devices.size() > kMaxDevices) {
     throw std::invalid_argument(fmt::format("platform.devices: 1..{} devices", kMaxDevices));
   }
   validate(config_);
@@ -292,9 +292,10 @@ ReferencePlatform::ReferencePlatform(const sc_core::sc_module_name& name, const 
   memory_config.read_latency = sc_core::sc_time(config_.memory_read_latency_ns, sc_core::SC_NS);
   memory_config.write_latency = sc_core::sc_time(config_.memory_write_latency_ns, sc_core::SC_NS);
   smmu::Smmuv3Config smmu_config = config_.smmu;
-  smmu_config.ports = static_cast<unsigned>(engines_.size());
+  smmu_config.ports = static_cast<unsigned>(engines_.size()) + (config_.trace_port ? 1 : 0);
   smmu_config.default_stream_ids.clear();
   for (const Engine& e : engines_) smmu_config.default_stream_ids.push_back(e.stream_id);
+  if (config_.trace_port) smmu_config.default_stream_ids.push_back(0);
   system_ = std::make_unique<SmmuSystem>("system", smmu_config, memory_config);
   tlm_utils::tlm_quantumkeeper::set_global_quantum(sc_core::sc_time(config_.quantum_ns, sc_core::SC_NS));
 
@@ -348,6 +349,13 @@ ReferencePlatform::ReferencePlatform(const sc_core::sc_module_name& name, const 
     } else {
       e.master->socket.bind(system_->smmu.upstream(i));
     }
+  }
+  if (config_.trace_port) {
+    pcie::DmaMasterConfig dc;
+    dc.max_payload = config_.max_payload;
+    dc.address_bits = 64;
+    trace_master_ = std::make_unique<pcie::DmaMaster>("trace_dma", dc);
+    trace_master_->socket.bind(system_->smmu.upstream(static_cast<unsigned>(engines_.size())));
   }
 }
 
@@ -555,7 +563,7 @@ void ReferencePlatform::attach_checkers() {
     torn_.on_cpu_store({sc_core::sc_time_stamp().to_seconds() * 1e9, trans.get_address(), trans.get_data_length(),
                         trans.get_data_ptr()});
   });
-  cpu_->set_register_observer([this](std::uint64_t offset, std::uint64_t value, unsigned) {
+  cpu_->add_register_observer([this](std::uint64_t offset, std::uint64_t value, unsigned) {
     phase_counters_[static_cast<std::size_t>(counting_)].registers_written.insert(offset);
     smmu::ProgrammingInterface& pi = system_->smmu.programming_interface();
     adoption_rules_.on_register_write(sc_core::sc_time_stamp().to_seconds() * 1e9, offset, value, pi.cr0ack(),
@@ -689,6 +697,7 @@ void ReferencePlatform::on_event(const smmu::EventRecord& record) {
   ++phase.events;
   ++phase.events_by_stream[record.stream_id];
   ++report_.events_by_type[smmu::to_string(record.id)];
+  if (event_observer_) event_observer_(record);
 }
 
 void ReferencePlatform::on_overflow() { ++report_.event_overflows; }

@@ -69,6 +69,10 @@ struct ReferencePlatformConfig {
   // Live update: a DMA continuity monitor per engine (no DMI then), the SMMU
   // reset during kexec and how long the CPU is away.
   bool monitor_dma = false;
+  // Trace mode (platforms/trace): devices may be empty, and one more SMMU port
+  // takes a DMA master whose every transfer carries its own StreamID,
+  // SubstreamID and attributes (no DMI: grants belong to one stream).
+  bool trace_port = false;
   handover::SmmuReset handover_smmu_reset = handover::SmmuReset::None;
   double kexec_us = 10.0;
   bool kexec_writes_back_dirty_lines = true;
@@ -158,9 +162,15 @@ class ReferencePlatform : public sc_core::sc_module, public driver::EventListene
   std::vector<Engine>& engines() { return engines_; }
   // The master and SSID-0 domain of device `i` (after setup_devices()).
   driver::Master& master(unsigned device) { return *masters_.at(device); }
+  // The trace port's master (config().trace_port), else nullptr.
+  pcie::DmaMaster* trace_master() { return trace_master_.get(); }
   driver::Domain& domain(unsigned device) { return *device_domains_.at(device); }
   const ScenarioReport& report() const { return report_; }
   const std::vector<smmu::EventRecord>& events() const { return events_; }
+  // Called with every event record the driver handles, as it handles it.
+  void set_event_observer(std::function<void(const smmu::EventRecord&)> observer) {
+    event_observer_ = std::move(observer);
+  }
 
   // Scenario steps (on the CPU thread).
   // Builds each device's master and domains, maps its buffers, attaches it.
@@ -257,6 +267,7 @@ class ReferencePlatform : public sc_core::sc_module, public driver::EventListene
   sc_core::sc_signal<bool> eventq_irq_{"eventq_irq"};
   sc_core::sc_signal<bool> gerror_irq_{"gerror_irq"};
   std::vector<Engine> engines_;
+  std::unique_ptr<pcie::DmaMaster> trace_master_;
   std::vector<driver::Master*> masters_;
   std::vector<driver::Domain*> device_domains_;
   // What setup_devices() mapped: domain, IOVA, size.
@@ -267,6 +278,7 @@ class ReferencePlatform : public sc_core::sc_module, public driver::EventListene
   };
   std::vector<MappingRecord> mappings_;
   std::vector<smmu::EventRecord> events_;
+  std::function<void(const smmu::EventRecord&)> event_observer_;
   ScenarioReport report_;
 };
 

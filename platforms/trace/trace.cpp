@@ -7,11 +7,13 @@
 
 #include <fmt/format.h>
 
+#include "models/smmu/arch/registers.h"
+
 namespace smmuv3tlm::trace {
 
 namespace {
 
-enum class Kind : std::uint8_t { Number, Name, Bool, Text };
+enum class Kind : std::uint8_t { Number, Name, Bool, Text, Register };
 
 // What a statement takes: its positional words and its keys.
 struct Schema {
@@ -37,7 +39,8 @@ const std::map<std::string, Schema>& schemas() {
                     {"nest_parent", Kind::Bool}, {"parent", Kind::Name}, {"guest", Kind::Number},
                     {"guest_size", Kind::Number}},
                    {}, {{1, {"s1", "s2", "nested", "identity", "blocked"}}}, {}, false};
-    t["attach"] = {1, 1, {Kind::Name}, {{"sid", Kind::Number}, {"ssid", Kind::Number}}, {"sid"}, {}, {}, false};
+    t["attach"] = {1, 1, {Kind::Name}, {{"sid", Kind::Number}, {"ssid", Kind::Number}, {"ssid_bits", Kind::Number}},
+                   {"sid"}, {}, {}, false};
     t["detach"] = {0, 0, {}, {{"sid", Kind::Number}, {"ssid", Kind::Number}}, {"sid"}, {}, {}, false};
     t["map"] = {1, 1, {Kind::Name},
                 {{"iova", Kind::Number}, {"pa", Kind::Number}, {"size", Kind::Number}, {"prot", Kind::Name}},
@@ -45,12 +48,12 @@ const std::map<std::string, Schema>& schemas() {
                 false};
     t["unmap"] = {1, 1, {Kind::Name}, {{"iova", Kind::Number}, {"size", Kind::Number}}, {"iova", "size"}, {}, {},
                   false};
-    t["invalidate"] = {1, 1, {Kind::Name}, {}, {}, {}, {}, false};
-    t["mmio"] = {2, 3, {Kind::Name, Kind::Number, Kind::Number},
+    t["invalidate"] = {1, 1, {Kind::Name}, {{"iova", Kind::Number}, {"size", Kind::Number}}, {}, {}, {}, false};
+    t["mmio"] = {2, 3, {Kind::Name, Kind::Register, Kind::Number},
                  {{"expect", Kind::Number}, {"mask", Kind::Number}, {"size", Kind::Number}},
                  {}, {{0, {"read", "write"}}}, {}, false};
     t["mem"] = {2, 3, {Kind::Name, Kind::Number, Kind::Number}, {{"size", Kind::Number}, {"byte", Kind::Number}},
-                {}, {{0, {"write", "fill"}}}, {}, false};
+                {}, {{0, {"write", "fill", "clean"}}}, {}, false};
     t["dma"] = {1, 1, {Kind::Name},
                 {{"sid", Kind::Number}, {"ssid", Kind::Number}, {"iova", Kind::Number}, {"size", Kind::Number},
                  {"priv", Kind::Bool}, {"inst", Kind::Bool}, {"count", Kind::Number}, {"stride", Kind::Number},
@@ -176,6 +179,20 @@ std::uint64_t Statement::word_number(std::size_t index) const {
   return *n;
 }
 
+std::optional<std::uint64_t> register_offset(const std::string& text) {
+  for (const smmu::RegisterLayout& r : smmu::reg::kRegisters) {
+    if (text == r.name) return r.offset;
+  }
+  return parse_number(text);
+}
+
+std::uint64_t Statement::word_register(std::size_t index) const {
+  if (index >= words.size()) throw TraceError(where, fmt::format("'{}' needs argument {}", verb, index + 1));
+  const std::optional<std::uint64_t> n = register_offset(words[index].text);
+  if (!n) throw TraceError(words[index].where, fmt::format("expected a register, got '{}'", words[index].text));
+  return *n;
+}
+
 const std::string& Statement::text(const std::string& key) const {
   auto it = keys.find(key);
   if (it == keys.end()) throw TraceError(where, fmt::format("'{}' needs {}=", verb, key));
@@ -197,6 +214,12 @@ void check_kind(Kind kind, const Argument& a, const std::string& what) {
     case Kind::Name:
       if (!is_name(a.text)) throw TraceError(a.where, fmt::format("{} must be a name, got '{}'", what, a.text));
       break;
+    case Kind::Register:
+      if (!register_offset(a.text)) {
+        throw TraceError(a.where, fmt::format("{} must be a number or a register name (CR0, GBPA, ...), got '{}'",
+                                              what, a.text));
+      }
+      break;
     case Kind::Text:
       break;
   }
@@ -206,6 +229,7 @@ void check_kind(Kind kind, const Argument& a, const std::string& what) {
 
 Trace parse(std::istream& in, const std::string& file) {
   Trace trace;
+  trace.file = file;
   std::map<std::string, std::string> names;  // let NAME = VALUE
   bool header_seen = false;
   bool action_seen = false;
@@ -352,7 +376,7 @@ Trace parse(std::istream& in, const std::string& file) {
       if (s.keys.count(key) == 0) throw TraceError(s.where, fmt::format("'{}' needs {}=", s.verb, key));
     }
     if (s.verb == "set") {
-      trace.settings.emplace_back(s.words[0].text, s.words[1]);
+      trace.settings.push_back({s.words[0], s.words[1]});
       continue;
     }
     trace.statements.push_back(std::move(s));

@@ -49,13 +49,21 @@ struct Statement {
   std::uint64_t number(const std::string& key) const;
   std::uint64_t number_or(const std::string& key, std::uint64_t fallback) const;
   std::uint64_t word_number(std::size_t index) const;
+  // A register's offset, written as a number or its name (CR0, GBPA, ...).
+  std::uint64_t word_register(std::size_t index) const;
   const std::string& text(const std::string& key) const;
 };
 
+struct Setting {
+  Argument key;
+  Argument value;
+};
+
 struct Trace {
+  std::string file;
   unsigned version = 0;
-  // `set key value` lines (platform keys), in order, each with where it was set.
-  std::vector<std::pair<std::string, Argument>> settings;
+  // `set key value` lines (platform keys), in order.
+  std::vector<Setting> settings;
   std::vector<Statement> statements;  // every statement after the header, settings excluded
 };
 
@@ -67,6 +75,8 @@ Trace parse(std::istream& in, const std::string& file);
 
 // 4096, 0x1000, 0x1_0000, 4K, 2M, 1G; nullopt if it is not a number or overflows.
 std::optional<std::uint64_t> parse_number(const std::string& text);
+// A register name of IHI 0070 (as in smmu::reg::kRegisters) or a number.
+std::optional<std::uint64_t> register_offset(const std::string& text);
 // 10ns, 2us, 500ps, 1ms, 1s -> picoseconds; nullopt if malformed.
 std::optional<std::uint64_t> parse_time_ps(const std::string& text);
 

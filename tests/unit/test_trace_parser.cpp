@@ -69,8 +69,8 @@ finish
 )");
   EXPECT_EQ(t.version, 1u);
   ASSERT_EQ(t.settings.size(), 2u);
-  EXPECT_EQ(t.settings[1].first, "smmu.capabilities");
-  EXPECT_EQ(t.settings[1].second.text, "mmu-700");
+  EXPECT_EQ(t.settings[1].key.text, "smmu.capabilities");
+  EXPECT_EQ(t.settings[1].value.text, "mmu-700");
   ASSERT_EQ(t.statements.size(), 22u);
   const Statement& map = t.statements[7];
   EXPECT_EQ(map.verb, "map");

@@ -14,7 +14,7 @@ case "$mode" in
 esac
 
 packages=(g++ cmake make pkg-config libsystemc-dev nlohmann-json3-dev libcli11-dev libfmt-dev
-          libgtest-dev libgmock-dev googletest libbenchmark-dev libboost-dev)
+          libgtest-dev libgmock-dev googletest libbenchmark-dev libboost-dev python3)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -34,7 +34,7 @@ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" -j"$jobs"
 
 if [ "$mode" = run ]; then
-  exec "$build/platforms/smmu-sim"
+  exec "$build/platforms/smmu-sim" --trace traces/default.trace
 fi
 
 ctest --test-dir "$build" --output-on-failure -j"$jobs" --timeout 300

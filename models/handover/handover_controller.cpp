@@ -51,17 +51,35 @@ void HandoverController::enter(Phase phase) {
 }
 
 void HandoverController::live_update(Kernel& kernel) {
+  run_preserve(kernel);
+  run_shutdown(kernel);
+  run_kexec(kernel);
+  run_adopt(kernel);
+  run_finish();
+}
+
+void HandoverController::run_preserve(Kernel& kernel) {
   enter(Phase::Preserve);
   preserved_ = kernel.preserve();
+}
+
+void HandoverController::run_shutdown(Kernel& kernel) {
   enter(Phase::Shutdown);
   kernel.shutdown();
+}
+
+void HandoverController::run_kexec(Kernel& kernel) {
   enter(Phase::Kexec);
   kernel.destroy();
   kexec(true);
+}
+
+void HandoverController::run_adopt(Kernel& kernel) {
   enter(Phase::Adopt);
   kernel.adopt();
-  enter(Phase::Finish);
 }
+
+void HandoverController::run_finish() { enter(Phase::Finish); }
 
 void HandoverController::crash_and_adopt(Kernel& kernel) {
   preserved_.clear();

@@ -86,6 +86,14 @@ class HandoverController : public sc_core::sc_module {
   void live_update(Kernel& kernel);
   // kdump: crash (kexec without preserve, shutdown or scrub), adopt, finish.
   void crash_and_adopt(Kernel& kernel);
+  // The same phases one at a time, for a caller that runs work between them
+  // (a trace's DMA while the CPU is away): live_update() is exactly
+  // run_preserve, run_shutdown, run_kexec, run_adopt, run_finish.
+  void run_preserve(Kernel& kernel);
+  void run_shutdown(Kernel& kernel);
+  void run_kexec(Kernel& kernel);
+  void run_adopt(Kernel& kernel);
+  void run_finish();
 
   // Called on the CPU thread as each phase begins (statistics snapshots).
   void set_phase_observer(std::function<void(Phase)> observer) { phase_observer_ = std::move(observer); }

@@ -86,8 +86,12 @@ void IoPageTable::derive_geometry() {
 
 IoPageTable::~IoPageTable() {
   // free_io_pgtable_ops without reading the tables back: the bus may be gone
-  // when a simulation is torn down.
-  for (std::uint64_t table : tables_) memory_.free(table);
+  // when a simulation is torn down. An adopted table the record did not
+  // preserve was never this kernel's to free (it was scrubbed at kexec).
+  for (std::uint64_t table : tables_) {
+    const DriverPage* page = memory_.page_at(table);
+    if (page != nullptr && page->pa == table) memory_.free(table);
+  }
 }
 
 Stage1Context IoPageTable::stage1_context(std::uint16_t asid) const {

@@ -419,12 +419,12 @@ void ReferencePlatform::setup_devices() {
         driver::DriverMemoryConfig guest_config;
         guest_config.base = kGuestRamBase + guest_memories_.size() * kGuestRamSize;
         guest_config.size = kGuestRamSize;
-        guest_memories_.push_back(std::make_unique<driver::DriverMemory>(guest_config));
+        driver::DriverMemory& guest_memory = add_guest_memory(guest_config);
         parent.map(guest_config.base, guest_config.base, guest_config.size);
         const std::uint64_t ipa = kNestedIpaBase + d * kEngineStride;
         parent.map(ipa, main_engine.buffer, span);
         // The guest: its own stage 1 (ASID 1 in its VMID) from IOVA to IPA.
-        domain = &domains_->create_nested(parent, *guest_memories_.back(), 1, config_.granule_log2);
+        domain = &domains_->create_nested(parent, guest_memory, 1, config_.granule_log2);
         domain->map(main_engine.dma_address, ipa, span);
         mappings_.push_back({domain, main_engine.dma_address, span});
         mappings_.push_back({&parent, ipa, span});
@@ -612,11 +612,26 @@ const handover::DmaMonitor* ReferencePlatform::monitor(unsigned engine) const {
 }
 
 std::vector<std::string> ReferencePlatform::live_update(const std::vector<unsigned>& devices) {
-  preserved_devices_ = devices;
+  std::vector<driver::Master*> masters;
+  for (unsigned d : devices) masters.push_back(masters_.at(d));
+  begin_live_update(masters);
+  handover_->run_shutdown(*this);
+  handover_->run_kexec(*this);
+  handover_->run_adopt(*this);
+  handover_->run_finish();
+  return refused_;
+}
+
+void ReferencePlatform::begin_live_update(const std::vector<driver::Master*>& masters) {
+  preserved_masters_ = masters;
   kdump_ = false;
   refused_.clear();
-  handover_->live_update(*this);
-  return refused_;
+  handover_->run_preserve(*this);
+}
+
+driver::DriverMemory& ReferencePlatform::add_guest_memory(const driver::DriverMemoryConfig& config) {
+  guest_memories_.push_back(std::make_unique<driver::DriverMemory>(config));
+  return *guest_memories_.back();
 }
 
 driver::KdumpAdoption ReferencePlatform::crash_and_adopt() {
@@ -626,9 +641,7 @@ driver::KdumpAdoption ReferencePlatform::crash_and_adopt() {
 }
 
 std::vector<handover::MemoryRange> ReferencePlatform::preserve() {
-  std::vector<driver::Master*> masters;
-  for (unsigned d : preserved_devices_) masters.push_back(masters_.at(d));
-  record_ = domains_->preserve(masters);
+  record_ = domains_->preserve(preserved_masters_);
   record_json_ = record_.to_json().dump();
   std::vector<handover::MemoryRange> ranges;
   for (const driver::PreservedRange& r : record_.ranges) ranges.push_back({r.pa, r.bytes, driver::to_string(r.use)});
@@ -637,7 +650,7 @@ std::vector<handover::MemoryRange> ReferencePlatform::preserve() {
 
 void ReferencePlatform::shutdown() {
   std::set<std::uint32_t> sids;
-  for (unsigned d : preserved_devices_) sids.insert(kFirstStreamId + d);
+  for (const driver::Master* m : preserved_masters_) sids.insert(m->config().stream_ids.begin(), m->config().stream_ids.end());
   driver_->shutdown_for_live_update(sids);
   // What the outgoing kernel left, for the adoption-rule checker.
   saved_stes_.clear();
@@ -651,6 +664,7 @@ void ReferencePlatform::destroy() {
   domains_.reset();
   driver_.reset();
   masters_.clear();
+  preserved_masters_.clear();
   device_domains_.clear();
   mappings_.clear();
   driver_memory_ = std::make_unique<driver::DriverMemory>(kdump_ ? config_.crash_kernel_memory : config_.driver_memory);

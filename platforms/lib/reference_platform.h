@@ -193,6 +193,15 @@ class ReferencePlatform : public sc_core::sc_module, public driver::EventListene
   // A live update that preserves `devices` (indices), run by the handover
   // controller on the CPU thread; returns the masters the new kernel refused.
   std::vector<std::string> live_update(const std::vector<unsigned>& devices);
+  // The first phase of a live update preserving `masters`; the caller runs
+  // the others through handover() (run_shutdown, run_kexec, run_adopt,
+  // run_finish), with work of its own between them.
+  void begin_live_update(const std::vector<driver::Master*>& masters);
+  // The masters the incoming kernel refused at adopt (the reasons).
+  const std::vector<std::string>& refused() const { return refused_; }
+  // A guest's RAM (nested domains build their tables in it); the new kernel
+  // finds it again by base at adopt.
+  driver::DriverMemory& add_guest_memory(const driver::DriverMemoryConfig& config);
   // kdump: the kernel crashes and a new one adopts what it finds.
   driver::KdumpAdoption crash_and_adopt();
   handover::HandoverController& handover() { return *handover_; }
@@ -234,7 +243,7 @@ class ReferencePlatform : public sc_core::sc_module, public driver::EventListene
   std::unique_ptr<memory::CpuCache> cache_;  // between the CPU and the interconnect
   std::unique_ptr<handover::HandoverController> handover_;
   std::vector<std::unique_ptr<handover::DmaMonitor>> monitors_;
-  std::vector<unsigned> preserved_devices_;
+  std::vector<driver::Master*> preserved_masters_;
   driver::HandoverRecord record_;
   std::string record_json_;  // all the new kernel gets besides registers and memory
   std::function<void(nlohmann::json&)> tamper_;

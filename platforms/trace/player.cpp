@@ -182,11 +182,11 @@ void check(const Trace& trace, const platform::ReferencePlatformConfig& config) 
   bool domain_seen = false;
   for (const Statement& s : trace.statements) {
     const std::string& v = s.verb;
-    if (phase == Phase::Shutdown && v != "kexec") {
-      throw TraceError(s.where, "after 'shutdown' only 'kexec' may follow (the outgoing kernel has stopped)");
+    if (phase == Phase::Shutdown && v != "kexec" && v != "dma") {
+      throw TraceError(s.where, "after 'shutdown' only DMA and 'kexec' may follow (the outgoing kernel has stopped)");
     }
-    if (phase == Phase::Kexec && v != "adopt" && v != "dma" && v != "mem" && v != "mmio") {
-      throw TraceError(s.where, "after 'kexec' the new kernel must 'adopt' before driver steps");
+    if (phase == Phase::Kexec && v != "adopt" && v != "dma") {
+      throw TraceError(s.where, "after 'kexec' only DMA and 'adopt' may follow (no kernel runs until adopt)");
     }
     if (v == "domain") {
       const Argument& name = s.words[0];
@@ -344,6 +344,10 @@ void check(const Trace& trace, const platform::ReferencePlatformConfig& config) 
         throw TraceError(where_of(s, "iova"), "the burst runs past 2^64");
       }
       const std::string expect = s.has("expect") ? s.text("expect") : "";
+      if (phase == Phase::Kexec && expect == "fault") {
+        throw TraceError(where_of(s, "expect"), "between 'kexec' and 'adopt' no kernel reads the event queue: "
+                                                "expect the fault after 'adopt'");
+      }
       if (s.has("data") && !(expect == "ok" || (expect.empty() && s.words[0].text == "write"))) {
         throw TraceError(where_of(s, "data"), "data= goes with a write, or a read with expect=ok");
       }
@@ -447,7 +451,6 @@ void Recorder::statistics(const nlohmann::json& stats) { out_ << "statistics " <
 struct Player::State {
   platform::ReferencePlatform* platform = nullptr;
   std::map<std::string, driver::Domain*> domains;
-  std::vector<std::unique_ptr<driver::DriverMemory>> guest_memories;
   std::map<std::uint32_t, driver::Master*> masters;  // by StreamID
   std::map<std::uint32_t, unsigned> ssid_bits;       // the widest SubstreamID each StreamID's statements use
   std::vector<bool> consumed;                        // events an expectation took
@@ -455,14 +458,29 @@ struct Player::State {
   bool cpu_ahead = false;
   bool capturing = false;
   std::optional<std::uint64_t> downstream;           // the first address the current DMA reached
-  std::set<std::uint32_t> preserved;
-  std::uint64_t last_time_ps = 0;
+  // Live update: each preserved domain's name, found again after adopt
+  // through the StreamID it was attached to (or as that domain's nest parent).
+  struct Survivor {
+    std::uint32_t sid;
+    bool parent;
+  };
+  std::map<std::string, Survivor> survivors;
+
+  driver::Domain& domain(const std::string& name) {
+    auto it = domains.find(name);
+    if (it == domains.end()) {
+      throw std::runtime_error(fmt::format("domain '{}' does not exist now (it did not survive the live update)", name));
+    }
+    return *it->second;
+  }
 };
 
 Player::Player(const Trace& trace, Recorder* recorder)
     : trace_(trace), recorder_(recorder), state_(std::make_unique<State>()) {
+  // A master's SubstreamID width comes from its attach statements (a DMA with
+  // a wider SubstreamID is the C_BAD_SUBSTREAMID a trace may want).
   for (const Statement& s : trace_.statements) {
-    if (!s.has("sid")) continue;
+    if (s.verb != "attach") continue;
     const auto sid = static_cast<std::uint32_t>(s.number("sid"));
     unsigned& bits = state_->ssid_bits[sid];
     if (s.has("ssid")) bits = std::max(bits, bits_for(s.number("ssid")));
@@ -530,6 +548,11 @@ void Player::operator()(platform::ReferencePlatform& platform) {
   st.consumed.resize(platform.events().size(), false);
   outcome_.unexpected_events =
       static_cast<std::uint64_t>(std::count(st.consumed.begin(), st.consumed.end(), false));
+  if (recorder_ != nullptr) {
+    for (const handover::Finding& f : platform.findings()) {
+      recorder_->note(sc_core::sc_time_stamp().value(), "finding " + f.describe());
+    }
+  }
 }
 
 void Player::run(const Statement& s) {
@@ -555,14 +578,14 @@ void Player::run(const Statement& s) {
     options.nest_parent = s.has("nest_parent") && s.text("nest_parent") == "true";
     driver::Domain* domain = nullptr;
     if (type == DomainType::Nested) {
-      driver::Domain& parent = *st.domains.at(s.text("parent"));
+      driver::Domain& parent = st.domain(s.text("parent"));
       driver::DriverMemoryConfig guest;
       guest.base = s.number("guest");
       guest.size = s.number("guest_size");
-      st.guest_memories.push_back(std::make_unique<driver::DriverMemory>(guest));
+      driver::DriverMemory& guest_memory = p.add_guest_memory(guest);
       // The VMM maps the guest's RAM at IPA = PA before the guest builds its tables there.
       parent.map(guest.base, guest.base, guest.size);
-      domain = &domains.create_nested(parent, *st.guest_memories.back(),
+      domain = &domains.create_nested(parent, guest_memory,
                                       static_cast<std::uint16_t>(s.number_or("asid", 1)), options.granule_log2);
     } else {
       domain = &domains.create(type, options);
@@ -585,7 +608,7 @@ void Player::run(const Statement& s) {
       return;
     }
     if (v == "attach") {
-      driver::Domain& domain = *st.domains.at(s.words[0].text);
+      driver::Domain& domain = st.domain(s.words[0].text);
       if (ssid == 0) domains.attach(*master, domain);
       else domains.attach_pasid(*master, ssid, domain);
     } else if (ssid == 0) {
@@ -594,11 +617,11 @@ void Player::run(const Statement& s) {
       domains.detach_pasid(*master, ssid);
     }
   } else if (v == "map") {
-    st.domains.at(s.words[0].text)->map(s.number("iova"), s.number("pa"), s.number("size"),
+    st.domain(s.words[0].text).map(s.number("iova"), s.number("pa"), s.number("size"),
                                         parse_prot(s.has("prot") ? s.text("prot") : "rw"));
   } else if (v == "unmap") {
     const std::uint64_t size = s.number("size");
-    const std::uint64_t unmapped = st.domains.at(s.words[0].text)->unmap(s.number("iova"), size);
+    const std::uint64_t unmapped = st.domain(s.words[0].text).unmap(s.number("iova"), size);
     if (unmapped != size) {
       fail(s.where, fmt::format("unmapped {} of {} bytes (iommu_unmap stops at the first hole)", hex(unmapped),
                                 hex(size)));
@@ -607,9 +630,9 @@ void Player::run(const Statement& s) {
     if (s.words[0].text == "all") {
       p.driver().invalidate_all();
     } else if (s.has("iova")) {
-      st.domains.at(s.words[0].text)->invalidate_range(s.number("iova"), s.number("size"));
+      st.domain(s.words[0].text).invalidate_range(s.number("iova"), s.number("size"));
     } else {
-      st.domains.at(s.words[0].text)->invalidate_all();
+      st.domain(s.words[0].text).invalidate_all();
     }
   } else if (v == "mmio") {
     const std::uint64_t offset = s.word_register(1);
@@ -641,10 +664,60 @@ void Player::run(const Statement& s) {
       p.cpu().clean_to_poc(pa, s.number("size"));
     }
   } else if (v == "preserve") {
-    for (std::size_t i = 0; i < s.words.size(); ++i) st.preserved.insert(static_cast<std::uint32_t>(s.word_number(i)));
-    fail(s.where, "live-update phases are parsed and checked but not played yet (issue 15, docs/status.md)");
-  } else if (v == "shutdown" || v == "kexec" || v == "adopt" || v == "finish") {
-    // Played with 'preserve' (see above).
+    std::vector<driver::Master*> masters;
+    st.survivors.clear();
+    for (std::size_t i = 0; i < s.words.size(); ++i) {
+      const auto sid = static_cast<std::uint32_t>(s.word_number(i));
+      auto it = st.masters.find(sid);
+      if (it == st.masters.end()) {
+        fail(s.words[i].where, fmt::format("StreamID {} was never attached: nothing to preserve", hex(sid)));
+        continue;
+      }
+      masters.push_back(it->second);
+      const driver::Domain* attached = it->second->domain();
+      for (const auto& [name, domain] : st.domains) {
+        if (attached == nullptr) break;
+        if (domain == attached) st.survivors[name] = {sid, false};
+        if (domain == attached->parent()) st.survivors[name] = {sid, true};
+      }
+    }
+    p.begin_live_update(masters);
+  } else if (v == "shutdown") {
+    p.handover().run_shutdown(p);
+  } else if (v == "kexec") {
+    // The outgoing kernel's objects are gone with it.
+    st.domains.clear();
+    st.masters.clear();
+    p.handover().run_kexec(p);
+  } else if (v == "adopt") {
+    const bool refusal_expected = s.has("expect") && s.text("expect") == "refused";
+    if (refusal_expected) ++outcome_.expectations;
+    try {
+      p.handover().run_adopt(p);
+    } catch (const driver::DriverError& e) {
+      // Like Linux when it cannot adopt: probe afresh (a full reset); every
+      // stream aborts until a driver attaches it.
+      if (recorder_ != nullptr) recorder_->note(sc_core::sc_time_stamp().value(), std::string("adopt failed ") + e.what());
+      if (!refusal_expected) fail(s.where, std::string("the new kernel could not adopt: ") + e.what());
+      p.driver().reset();
+      p.cpu().serve_interrupts(p.driver(), &p);
+      return;
+    }
+    if (refusal_expected) fail(where_of(s, "expect"), "the new kernel adopted the SMMU, expected a refusal");
+    for (const auto& master : p.domains().masters()) {
+      for (std::uint32_t sid : master->config().stream_ids) st.masters[sid] = master.get();
+    }
+    for (const auto& [name, survivor] : st.survivors) {
+      auto it = st.masters.find(survivor.sid);
+      if (it == st.masters.end() || it->second->domain() == nullptr) continue;
+      driver::Domain* domain = survivor.parent ? it->second->domain()->parent() : it->second->domain();
+      if (domain != nullptr) st.domains[name] = domain;
+    }
+    for (const std::string& reason : p.refused()) {
+      if (recorder_ != nullptr) recorder_->note(sc_core::sc_time_stamp().value(), "adopt refused " + reason);
+    }
+  } else if (v == "finish") {
+    p.handover().run_finish();
   }
 }
 
@@ -716,7 +789,8 @@ void Player::expect_event(const Statement& s, std::uint64_t address, std::uint64
   const std::optional<smmu::EventId> id = s.has("event") ? event_id(s.text("event")) : std::nullopt;
   const auto concerns = [&](const smmu::EventRecord& r) {
     if (r.stream_id != sid) return false;
-    if (ssid && !(r.ssv && r.substream_id == *ssid)) return false;
+    // Some records carry no SubstreamID (F_STREAM_DISABLED for a reserved SSID 0).
+    if (ssid && r.ssv && r.substream_id != *ssid) return false;
     // Configuration events carry no address; translation events name the input address.
     const bool addressed = r.input_addr != 0 || r.id == smmu::EventId::F_TRANSLATION;
     return !addressed || (r.input_addr >= address && r.input_addr - address < size);

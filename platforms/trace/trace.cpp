@@ -62,7 +62,8 @@ const std::map<std::string, Schema>& schemas() {
                 {"sid", "iova", "size"}, {{0, {"read", "write"}}},
                 {{"expect", {"ok", "fault", "terminated"}}}, false};
     t["preserve"] = {1, 1u << 16, {Kind::Number}, {}, {}, {}, {}, false};
-    for (const char* phase : {"shutdown", "kexec", "adopt", "finish"}) t[phase] = {0, 0, {}, {}, {}, {}, {}, false};
+    for (const char* phase : {"shutdown", "kexec", "finish"}) t[phase] = {0, 0, {}, {}, {}, {}, {}, false};
+    t["adopt"] = {0, 0, {}, {{"expect", Kind::Name}}, {}, {}, {{"expect", {"adopted", "refused"}}}, false};
     return t;
   }();
   return table;

@@ -314,7 +314,10 @@ void check(const Trace& trace, const platform::ReferencePlatformConfig& config) 
         if (s.words.size() != 2) throw TraceError(s.words.back().where, fmt::format("'mem {}' takes an address", op));
         if (!s.has("size")) throw TraceError(s.where, fmt::format("'mem {}' needs size=", op));
         const std::uint64_t size = s.number("size");
-        no_wrap(s, pa, size, "size");
+        if (size == 0) throw TraceError(where_of(s, "size"), "size= must not be 0");
+        if (size - 1 > ~std::uint64_t{0} - pa) {
+          throw TraceError(s.words[1].where, fmt::format("{} + size={} wraps past 2^64", hex(pa), hex(size)));
+        }
         if (size > kMaxFill) throw TraceError(where_of(s, "size"), "size= is at most 1G");
         if (op == "fill") {
           if (!s.has("byte")) throw TraceError(s.where, "'mem fill' needs byte=");
@@ -351,6 +354,7 @@ void check(const Trace& trace, const platform::ReferencePlatformConfig& config) 
       if (s.has("data") && !(expect == "ok" || (expect.empty() && s.words[0].text == "write"))) {
         throw TraceError(where_of(s, "data"), "data= goes with a write, or a read with expect=ok");
       }
+      if (s.has("pa") && expect != "ok") throw TraceError(where_of(s, "pa"), "pa= needs expect=ok");
       for (const char* key : {"event", "input", "s2"}) {
         if (s.has(key) && expect != "fault") throw TraceError(where_of(s, key), fmt::format("{}= needs expect=fault", key));
       }
@@ -557,7 +561,6 @@ void Player::operator()(platform::ReferencePlatform& platform) {
 
 void Player::run(const Statement& s) {
   State& st = *state_;
-  platform::ReferencePlatform& p = *st.platform;
   const std::string& v = s.verb;
   if (v == "dma") {
     settle_cpu();
@@ -567,6 +570,15 @@ void Player::run(const Statement& s) {
   if (v == "option") return;  // applied by configure()
   settle_dma();
   st.cpu_ahead = true;
+  if (v == "domain" || v == "attach" || v == "detach") run_driver_step(s);
+  else run_other(s);
+}
+
+// domain, attach, detach: the kernel's domains and masters (a kernel runs: check() allows these only then).
+void Player::run_driver_step(const Statement& s) {
+  State& st = *state_;
+  platform::ReferencePlatform& p = *st.platform;
+  const std::string& v = s.verb;
   driver::IommuDomains& domains = p.domains();
   if (v == "domain") {
     DomainType type = DomainType::Stage1;
@@ -616,7 +628,14 @@ void Player::run(const Statement& s) {
     } else {
       domains.detach_pasid(*master, ssid);
     }
-  } else if (v == "map") {
+  }
+}
+
+void Player::run_other(const Statement& s) {
+  State& st = *state_;
+  platform::ReferencePlatform& p = *st.platform;
+  const std::string& v = s.verb;
+  if (v == "map") {
     st.domain(s.words[0].text).map(s.number("iova"), s.number("pa"), s.number("size"),
                                         parse_prot(s.has("prot") ? s.text("prot") : "rw"));
   } else if (v == "unmap") {
@@ -746,7 +765,7 @@ void Player::dma(const Statement& s) {
       data.assign(size, 0);
     }
     const std::uint64_t time = sc_core::sc_time_stamp().value() + master.local_time().value();
-    st.capturing = recorder_ != nullptr;
+    st.capturing = recorder_ != nullptr || s.has("pa");
     st.downstream.reset();
     const pcie::DmaResult result = master.transfer(write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND, address,
                                                    data.data(), size, attributes);
@@ -765,6 +784,10 @@ void Player::dma(const Statement& s) {
     if (expect == "ok") {
       if (!ok) {
         fail(s.where, fmt::format("{}: expected ok, got {}", what, pcie::to_string(result.status)));
+      } else if (s.has("pa") && st.downstream != s.number("pa") + k * stride) {
+        fail(where_of(s, "pa"), fmt::format("{}: reached memory at {}, expected pa={}", what,
+                                            st.downstream ? hex(*st.downstream) : std::string("no address"),
+                                            hex(s.number("pa") + k * stride)));
       } else if (!write && s.has("data") && data != expected) {
         std::uint64_t got = 0;
         for (std::size_t b = 0; b < std::min<std::size_t>(8, data.size()); ++b) got |= std::uint64_t{data[b]} << (8 * b);

@@ -92,6 +92,8 @@ class Player {
  private:
   struct State;
   void run(const Statement& s);
+  void run_driver_step(const Statement& s);
+  void run_other(const Statement& s);
   void fail(const Location& where, const std::string& message);
   void dma(const Statement& s);
   void expect_event(const Statement& s, std::uint64_t address, std::uint64_t size, std::uint32_t sid,

@@ -58,7 +58,7 @@ const std::map<std::string, Schema>& schemas() {
                 {{"sid", Kind::Number}, {"ssid", Kind::Number}, {"iova", Kind::Number}, {"size", Kind::Number},
                  {"priv", Kind::Bool}, {"inst", Kind::Bool}, {"count", Kind::Number}, {"stride", Kind::Number},
                  {"expect", Kind::Name}, {"data", Kind::Number}, {"event", Kind::Name}, {"input", Kind::Number},
-                 {"s2", Kind::Bool}},
+                 {"s2", Kind::Bool}, {"pa", Kind::Number}},
                 {"sid", "iova", "size"}, {{0, {"read", "write"}}},
                 {{"expect", {"ok", "fault", "terminated"}}}, false};
     t["preserve"] = {1, 1u << 16, {Kind::Number}, {}, {}, {}, {}, false};

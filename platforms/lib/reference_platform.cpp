@@ -192,6 +192,26 @@ const std::vector<Parameter>& parameters() {
       number("memory.read_latency_ns", "memory read latency", &ReferencePlatformConfig::memory_read_latency_ns, 0, 1e9),
       number("memory.write_latency_ns", "memory write latency", &ReferencePlatformConfig::memory_write_latency_ns,
              0, 1e9),
+      Parameter{"driver.memory.base",
+                "where the kernel's own allocations (stream table, queues, CD and page tables) start: a multiple "
+                "of 64 KiB below 2^48",
+                [](ReferencePlatformConfig& c, const nlohmann::json& v) {
+                  const std::uint64_t b = v.is_number_unsigned() ? v.get<std::uint64_t>() : 1;
+                  if (b % 0x10000 != 0 || b >= (std::uint64_t{1} << 48)) {
+                    throw std::invalid_argument("must be a multiple of 0x10000 below 2^48, got " + v.dump());
+                  }
+                  c.driver_memory.base = b;
+                },
+                [](const ReferencePlatformConfig& c) { return nlohmann::json(c.driver_memory.base); }},
+      Parameter{"driver.memory.size", "bytes of the kernel's own allocations: 16 MiB to 4 GiB, a multiple of 64 KiB",
+                [](ReferencePlatformConfig& c, const nlohmann::json& v) {
+                  const std::uint64_t n = v.is_number_unsigned() ? v.get<std::uint64_t>() : 0;
+                  if (n % 0x10000 != 0 || n < (std::uint64_t{16} << 20) || n > (std::uint64_t{4} << 30)) {
+                    throw std::invalid_argument("must be a multiple of 0x10000 in [16 MiB, 4 GiB], got " + v.dump());
+                  }
+                  c.driver_memory.size = n;
+                },
+                [](const ReferencePlatformConfig& c) { return nlohmann::json(c.driver_memory.size); }},
       driver_flag("driver.disable_s1", "hide IDR0.S1P from the driver: every DMA domain is stage 2",
                   &driver::DriverOptions::disable_s1),
       driver_flag("driver.disable_msipolling", "CMD_SYNC completion by CONS polling instead of MSI polling",
@@ -242,6 +262,16 @@ void apply_parameter_assignment(ReferencePlatformConfig& config, const std::stri
 
 void validate(const ReferencePlatformConfig& config) {
   const smmu::Capabilities& caps = config.smmu.capabilities;
+  const driver::DriverMemoryConfig& kernel = config.driver_memory;
+  const driver::DriverMemoryConfig& crash = config.crash_kernel_memory;
+  if (kernel.base + kernel.size > (std::uint64_t{1} << 48)) {
+    throw std::invalid_argument("driver.memory.base + driver.memory.size: the kernel's memory ends beyond 2^48");
+  }
+  if (kernel.base < crash.base + crash.size && crash.base < kernel.base + kernel.size) {
+    throw std::invalid_argument(fmt::format("driver.memory.base/size: [{:#x}, +{:#x}) overlaps the crash kernel's "
+                                            "memory [{:#x}, +{:#x})", kernel.base, kernel.size, crash.base,
+                                            crash.size));
+  }
   const bool stage1 = caps.stage1 && !config.driver.disable_s1;
   if (!caps.supports_granule(config.granule_log2)) {
     throw std::invalid_argument(fmt::format("platform.granule: the SMMU (smmu.capabilities) has no {} KiB granule",

@@ -32,29 +32,20 @@ struct DriverJobs {
 DriverJobs* jobs = nullptr;
 platform::ReferencePlatform* bench_platform = nullptr;
 
-void run_job(std::function<void(platform::ReferencePlatform&)> job, benchmark::State& state, double* simulated_ns) {
-  jobs->job = std::move(job);
-  jobs->done = false;
-  jobs->start.notify(sc_core::SC_ZERO_TIME);
-  while (!jobs->done) sc_core::sc_start(sc_core::sc_time(1, sc_core::SC_MS));
-  if (!jobs->error.empty()) state.SkipWithError(jobs->error.c_str());
-  *simulated_ns = jobs->simulated.to_seconds() * 1e9;
-}
-
 void map_unmap(benchmark::State& state, std::uint64_t chunk) {
   const std::uint64_t count = kGiB / chunk;
   double map_sim_ns = 0, unmap_sim_ns = 0, map_host_ns = 0, unmap_host_ns = 0;
   for (auto _ : state) {
     driver::Domain* domain = nullptr;
     auto t0 = std::chrono::steady_clock::now();
-    run_job(
+    run_on_cpu(
         [&](platform::ReferencePlatform& p) {
           domain = &p.domains().create(driver::DomainType::Stage1);
           for (std::uint64_t i = 0; i < count; ++i) domain->map(kIova + i * chunk, kPa + i * chunk, chunk);
         },
         state, &map_sim_ns);
     auto t1 = std::chrono::steady_clock::now();
-    run_job(
+    run_on_cpu(
         [&](platform::ReferencePlatform& p) {
           for (std::uint64_t i = 0; i < count; ++i) domain->unmap(kIova + i * chunk, chunk);
           p.domains().destroy(*domain);
@@ -79,13 +70,25 @@ BENCHMARK(BM_DriverMapUnmap1GiB_2M)->Iterations(1)->Unit(benchmark::kMillisecond
 
 }  // namespace
 
+void run_on_cpu(std::function<void(platform::ReferencePlatform&)> job, benchmark::State& state, double* simulated_ns) {
+  jobs->job = std::move(job);
+  jobs->done = false;
+  jobs->error.clear();
+  jobs->start.notify(sc_core::SC_ZERO_TIME);
+  while (!jobs->done) sc_core::sc_start(sc_core::sc_time(1, sc_core::SC_MS));
+  if (!jobs->error.empty()) state.SkipWithError(jobs->error.c_str());
+  *simulated_ns = jobs->simulated.to_seconds() * 1e9;
+}
+
 void create_driver_bench_platform() {
   static DriverJobs job_queue;
   jobs = &job_queue;
   platform::ReferencePlatformConfig config;
   config.devices = {{driver::DomainType::Identity, 0}};
   config.fault_after_unmap = false;
+  config.trace_port = true;  // the trace player's benchmark (trace_bench.cpp) plays here too
   config.driver_memory.size = 0x4000'0000;  // room for 1 GiB of 4 KiB-page tables and more
+  config.crash_kernel_memory.base = 0x8000'0000;  // past the enlarged kernel memory
   // Never destroyed: it lives as long as the simulation context does.
   auto* p = new platform::ReferencePlatform("driver_bench", config, [](platform::ReferencePlatform& platform) {
     while (true) {

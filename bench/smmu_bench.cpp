@@ -215,5 +215,8 @@ int sc_main(int argc, char* argv[]) {
   ratio("s1-miss/hit", "BM_S1Miss", "BM_S1Hit");
   ratio("s2-miss/hit", "BM_S2Miss", "BM_S1Hit");
   ratio("nested-miss/hit", "BM_NestedMiss", "BM_S1Hit");
+  // The trace player's host time against the same DMAs issued directly (goal: at most 1.5).
+  ratio("trace-bursts/direct", "BM_TraceBursts1M", "BM_TraceDirect1M");
+  ratio("trace-lines/direct", "BM_TraceLines1M", "BM_TraceDirect1M");
   return 0;
 }

@@ -754,21 +754,32 @@ void Player::dma(const Statement& s) {
   const std::uint64_t stride = s.number_or("stride", size);
   const std::uint64_t iova = s.number("iova");
   const std::string expect = s.has("expect") ? s.text("expect") : "";
-  std::vector<std::uint8_t> data;
+  const bool expect_ok = expect == "ok";
+  // Everything a DMA of the burst needs, decided once: this loop is the player's hit path.
+  const bool check_data = s.has("data") && !write && expect_ok;
+  const bool check_pa = s.has("pa");
+  const std::uint64_t expected_pa = check_pa ? s.number("pa") : 0;
+  const bool capture = recorder_ != nullptr || check_pa;
+  const tlm::tlm_command command = write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND;
   std::vector<std::uint8_t> expected;
   if (s.has("data")) expected = repeated(s.number("data"), size);
+  std::vector<std::uint8_t> data(size);
+  // The failure text, built only for a failure.
+  const auto what = [&](std::uint64_t k, std::uint64_t address) {
+    return fmt::format("DMA {} {} +{}{}", write ? "write" : "read", hex(address), size,
+                       count > 1 ? fmt::format(" (#{} of {})", k + 1, count) : "");
+  };
   for (std::uint64_t k = 0; k < count; ++k) {
     const std::uint64_t address = iova + k * stride;
     if (write) {
       data = s.has("data") ? expected : repeated(0x0706050403020100ull + 0x0808080808080808ull * (s.where.line + k), size);
-    } else {
-      data.assign(size, 0);
+    } else if (check_data) {
+      std::fill(data.begin(), data.end(), 0);
     }
-    const std::uint64_t time = sc_core::sc_time_stamp().value() + master.local_time().value();
-    st.capturing = recorder_ != nullptr || s.has("pa");
+    const std::uint64_t time = recorder_ != nullptr ? sc_core::sc_time_stamp().value() + master.local_time().value() : 0;
+    st.capturing = capture;
     st.downstream.reset();
-    const pcie::DmaResult result = master.transfer(write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND, address,
-                                                   data.data(), size, attributes);
+    const pcie::DmaResult result = master.transfer(command, address, data.data(), size, attributes);
     st.capturing = false;
     st.dma_ahead = true;
     ++outcome_.dmas;
@@ -777,30 +788,28 @@ void Player::dma(const Statement& s) {
       recorder_->dma(time, attributes.stream_id, attributes.substream_id, address, st.downstream, size, write,
                      ok ? "ok" : std::string("error ") + pcie::to_string(result.status));
     }
-    const std::string what = fmt::format("DMA {} {} +{}{}", write ? "write" : "read", hex(address), size,
-                                         count > 1 ? fmt::format(" (#{} of {})", k + 1, count) : "");
     if (expect.empty()) continue;
     ++outcome_.expectations;
-    if (expect == "ok") {
+    if (expect_ok) {
       if (!ok) {
-        fail(s.where, fmt::format("{}: expected ok, got {}", what, pcie::to_string(result.status)));
-      } else if (s.has("pa") && st.downstream != s.number("pa") + k * stride) {
-        fail(where_of(s, "pa"), fmt::format("{}: reached memory at {}, expected pa={}", what,
+        fail(s.where, fmt::format("{}: expected ok, got {}", what(k, address), pcie::to_string(result.status)));
+      } else if (check_pa && st.downstream != expected_pa + k * stride) {
+        fail(where_of(s, "pa"), fmt::format("{}: reached memory at {}, expected pa={}", what(k, address),
                                             st.downstream ? hex(*st.downstream) : std::string("no address"),
-                                            hex(s.number("pa") + k * stride)));
-      } else if (!write && s.has("data") && data != expected) {
+                                            hex(expected_pa + k * stride)));
+      } else if (check_data && data != expected) {
         std::uint64_t got = 0;
         for (std::size_t b = 0; b < std::min<std::size_t>(8, data.size()); ++b) got |= std::uint64_t{data[b]} << (8 * b);
-        fail(s.where, fmt::format("{}: read {} (first bytes, little-endian), expected data={}", what, hex(got),
-                                  hex(s.number("data"))));
+        fail(s.where, fmt::format("{}: read {} (first bytes, little-endian), expected data={}", what(k, address),
+                                  hex(got), hex(s.number("data"))));
       }
       continue;
     }
     if (ok) {
-      fail(s.where, fmt::format("{}: expected {}, but it completed", what, expect));
+      fail(s.where, fmt::format("{}: expected {}, but it completed", what(k, address), expect));
       continue;
     }
-    expect_event(s, address, size, attributes.stream_id, attributes.substream_id, expect == "fault", what);
+    expect_event(s, address, size, attributes.stream_id, attributes.substream_id, expect == "fault", what(k, address));
   }
 }
 

@@ -106,21 +106,32 @@ std::vector<Token> tokenize(const std::string& line, const Location& at) {
 
 }  // namespace
 
-std::string Location::str() const { return fmt::format("{}:{}:{}", file, line, column); }
+const std::string& Location::file_name() const {
+  static const std::string kNone;
+  return file ? *file : kNone;
+}
+
+std::string Location::str() const { return fmt::format("{}:{}:{}", file_name(), line, column); }
+
+const Argument& Keys::at(std::string_view key) const {
+  const auto it = find(key);
+  if (it == end()) throw std::out_of_range("no key " + std::string(key));
+  return it->second;
+}
 
 TraceError::TraceError(const Location& where, const std::string& message)
     : std::runtime_error(fmt::format("{}: {}", where.str(), message)), where_(where) {}
 
-std::optional<std::uint64_t> parse_number(const std::string& text) {
+std::optional<std::uint64_t> parse_number(std::string_view text) {
   if (text.empty()) return std::nullopt;
-  std::string digits;
   std::uint64_t scale = 1;
-  std::string body = text;
+  std::string_view body = text;
   const char last = body.back();
   if (last == 'K' || last == 'M' || last == 'G' || last == 'T') {
     scale = last == 'K' ? 1ull << 10 : last == 'M' ? 1ull << 20 : last == 'G' ? 1ull << 30 : 1ull << 40;
-    body.pop_back();
+    body.remove_suffix(1);
   }
+  if (body.empty()) return std::nullopt;
   unsigned base = 10;
   std::size_t i = 0;
   if (body.size() > 2 && body[0] == '0' && (body[1] == 'x' || body[1] == 'X')) {
@@ -161,20 +172,22 @@ std::optional<std::uint64_t> parse_time_ps(const std::string& text) {
   return std::nullopt;
 }
 
-std::uint64_t Statement::number(const std::string& key) const {
+std::uint64_t Statement::number(std::string_view key) const {
   auto it = keys.find(key);
   if (it == keys.end()) throw TraceError(where, fmt::format("'{}' needs {}=", verb, key));
+  if (it->second.value) return *it->second.value;
   const std::optional<std::uint64_t> n = parse_number(it->second.text);
   if (!n) throw TraceError(it->second.where, fmt::format("{}= must be a number, got '{}'", key, it->second.text));
   return *n;
 }
 
-std::uint64_t Statement::number_or(const std::string& key, std::uint64_t fallback) const {
+std::uint64_t Statement::number_or(std::string_view key, std::uint64_t fallback) const {
   return has(key) ? number(key) : fallback;
 }
 
 std::uint64_t Statement::word_number(std::size_t index) const {
   if (index >= words.size()) throw TraceError(where, fmt::format("'{}' needs argument {}", verb, index + 1));
+  if (words[index].value) return *words[index].value;
   const std::optional<std::uint64_t> n = parse_number(words[index].text);
   if (!n) throw TraceError(words[index].where, fmt::format("expected a number, got '{}'", words[index].text));
   return *n;
@@ -194,7 +207,7 @@ std::uint64_t Statement::word_register(std::size_t index) const {
   return *n;
 }
 
-const std::string& Statement::text(const std::string& key) const {
+const std::string& Statement::text(std::string_view key) const {
   auto it = keys.find(key);
   if (it == keys.end()) throw TraceError(where, fmt::format("'{}' needs {}=", verb, key));
   return it->second.text;
@@ -202,23 +215,28 @@ const std::string& Statement::text(const std::string& key) const {
 
 namespace {
 
-void check_kind(Kind kind, const Argument& a, const std::string& what) {
+// Checks (and for a number, parses) argument `a` of kind `kind`: key `key`, or
+// positional word `word` (0-based) when `key` is empty. The name of the
+// argument is spelled only for an error.
+void check_kind(Kind kind, Argument& a, std::string_view key, std::size_t word) {
+  const auto what = [&] { return key.empty() ? fmt::format("argument {}", word + 1) : fmt::format("{}=", key); };
   switch (kind) {
     case Kind::Number:
-      if (!parse_number(a.text)) throw TraceError(a.where, fmt::format("{} must be a number, got '{}'", what, a.text));
+      a.value = parse_number(a.text);
+      if (!a.value) throw TraceError(a.where, fmt::format("{} must be a number, got '{}'", what(), a.text));
       break;
     case Kind::Bool:
       if (a.text != "true" && a.text != "false") {
-        throw TraceError(a.where, fmt::format("{} must be true or false, got '{}'", what, a.text));
+        throw TraceError(a.where, fmt::format("{} must be true or false, got '{}'", what(), a.text));
       }
       break;
     case Kind::Name:
-      if (!is_name(a.text)) throw TraceError(a.where, fmt::format("{} must be a name, got '{}'", what, a.text));
+      if (!is_name(a.text)) throw TraceError(a.where, fmt::format("{} must be a name, got '{}'", what(), a.text));
       break;
     case Kind::Register:
       if (!register_offset(a.text)) {
         throw TraceError(a.where, fmt::format("{} must be a number or a register name (CR0, GBPA, ...), got '{}'",
-                                              what, a.text));
+                                              what(), a.text));
       }
       break;
     case Kind::Text:
@@ -235,27 +253,23 @@ Trace parse(std::istream& in, const std::string& file) {
   bool header_seen = false;
   bool action_seen = false;
   std::string line;
-  Location at{file, 0, 1};
+  std::vector<char> buffer(kMaxLineBytes + 2);
+  Location at(file, 0, 1);
   while (true) {
-    // Read one line without letting a huge one through.
-    line.clear();
-    bool got = false;
-    bool too_long = false;
-    char c;
-    while (in.get(c)) {
-      got = true;
-      if (c == '\n') break;
-      if (line.size() < kMaxLineBytes) line.push_back(c);
-      else too_long = true;
-    }
-    if (!got) break;
+    // Read one line without letting a huge one through: at most kMaxLineBytes
+    // and the newline; a longer line fills the buffer and fails the stream.
+    in.getline(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    const std::streamsize got = in.gcount();
+    if (got == 0 && (in.eof() || in.fail())) break;
     ++at.line;
     at.column = 1;
-    if (too_long) {
+    if (in.fail() && !in.eof()) {
       Location w = at;
       w.column = static_cast<unsigned>(kMaxLineBytes + 1);
       throw TraceError(w, fmt::format("line longer than {} bytes", kMaxLineBytes));
     }
+    // gcount counts the newline when one was extracted (not at end of file).
+    line.assign(buffer.data(), static_cast<std::size_t>(in.eof() ? got : got - 1));
     if (!line.empty() && line.back() == '\r') line.pop_back();
     for (std::size_t i = 0; i < line.size(); ++i) {
       const unsigned char b = static_cast<unsigned char>(line[i]);
@@ -347,13 +361,13 @@ Trace parse(std::istream& in, const std::string& file) {
         if (s.keys.count(key) != 0) throw TraceError(a.where, fmt::format("{}= given twice", key));
         auto k = schema.keys.find(key);
         if (k == schema.keys.end()) throw TraceError(a.where, fmt::format("'{}' takes no key '{}'", s.verb, key));
-        check_kind(k->second, a, key + "=");
+        check_kind(k->second, a, key, 0);
         auto choices = schema.key_choices.find(key);
         if (choices != schema.key_choices.end() && choices->second.count(a.text) == 0) {
           throw TraceError(a.where, fmt::format("{}= must be one of {}, got '{}'", key,
                                                 fmt::join(choices->second, ", "), a.text));
         }
-        s.keys[key] = a;
+        s.keys.add(key, a);
       }
     }
     if (s.words.size() < schema.min_words || s.words.size() > schema.max_words) {
@@ -366,7 +380,7 @@ Trace parse(std::istream& in, const std::string& file) {
     for (std::size_t i = 0; i < s.words.size(); ++i) {
       const Kind kind = schema.word_kinds.empty() ? Kind::Text
                                                   : schema.word_kinds[std::min(i, schema.word_kinds.size() - 1)];
-      check_kind(kind, s.words[i], fmt::format("argument {}", i + 1));
+      check_kind(kind, s.words[i], {}, i);
       auto choices = schema.word_choices.find(i);
       if (choices != schema.word_choices.end() && choices->second.count(s.words[i].text) == 0) {
         throw TraceError(s.words[i].where, fmt::format("argument {} must be one of {}, got '{}'", i + 1,
@@ -382,7 +396,7 @@ Trace parse(std::istream& in, const std::string& file) {
     }
     trace.statements.push_back(std::move(s));
   }
-  if (!header_seen) throw TraceError(Location{file, at.line + 1, 1}, "empty trace: no 'smmu-trace 1' header");
+  if (!header_seen) throw TraceError(Location(at.file, at.line + 1, 1), "empty trace: no 'smmu-trace 1' header");
   return trace;
 }
 

@@ -8,17 +8,27 @@
 #include <cstdint>
 #include <istream>
 #include <map>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace smmuv3tlm::trace {
 
+// Where a token is: file (shared by every location of a trace), 1-based line
+// and 1-based byte column.
 struct Location {
-  std::string file;
+  Location() = default;
+  Location(std::string file_name, unsigned line_number, unsigned column_number)
+      : file(std::make_shared<const std::string>(std::move(file_name))), line(line_number), column(column_number) {}
+  Location(std::shared_ptr<const std::string> file_name, unsigned line_number, unsigned column_number)
+      : file(std::move(file_name)), line(line_number), column(column_number) {}
+  std::shared_ptr<const std::string> file;
   unsigned line = 0;
-  unsigned column = 0;  // 1-based byte offset
+  unsigned column = 0;
+  const std::string& file_name() const;
   std::string str() const;
 };
 
@@ -34,6 +44,31 @@ class TraceError : public std::runtime_error {
 struct Argument {
   std::string text;  // after `$name` substitution
   Location where;
+  std::optional<std::uint64_t> value;  // the number, for a numeric argument (parsed once)
+};
+
+// A statement's key=value arguments, in the order written (a handful: a
+// vector searched by name beats a map on a per-DMA path).
+class Keys {
+ public:
+  using Entry = std::pair<std::string, Argument>;
+  using const_iterator = std::vector<Entry>::const_iterator;
+  const_iterator find(std::string_view key) const {
+    for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+      if (it->first == key) return it;
+    }
+    return entries_.end();
+  }
+  std::size_t count(std::string_view key) const { return find(key) != end() ? 1 : 0; }
+  const Argument& at(std::string_view key) const;  // throws std::out_of_range
+  void add(std::string key, Argument value) { entries_.emplace_back(std::move(key), std::move(value)); }
+  const_iterator begin() const { return entries_.begin(); }
+  const_iterator end() const { return entries_.end(); }
+  bool empty() const { return entries_.empty(); }
+  std::size_t size() const { return entries_.size(); }
+
+ private:
+  std::vector<Entry> entries_;
 };
 
 struct Statement {
@@ -42,16 +77,16 @@ struct Statement {
   std::optional<std::uint64_t> time_ps;  // `@T` or `+T`
   bool relative_time = false;            // `+T`
   std::vector<Argument> words;           // positional arguments after the verb
-  std::map<std::string, Argument> keys;  // key=value arguments
+  Keys keys;                             // key=value arguments
 
-  bool has(const std::string& key) const { return keys.count(key) != 0; }
+  bool has(std::string_view key) const { return keys.count(key) != 0; }
   // The value of a numeric key or word; throws TraceError at its location.
-  std::uint64_t number(const std::string& key) const;
-  std::uint64_t number_or(const std::string& key, std::uint64_t fallback) const;
+  std::uint64_t number(std::string_view key) const;
+  std::uint64_t number_or(std::string_view key, std::uint64_t fallback) const;
   std::uint64_t word_number(std::size_t index) const;
   // A register's offset, written as a number or its name (CR0, GBPA, ...).
   std::uint64_t word_register(std::size_t index) const;
-  const std::string& text(const std::string& key) const;
+  const std::string& text(std::string_view key) const;
 };
 
 struct Setting {
@@ -74,7 +109,7 @@ inline constexpr std::size_t kMaxLineBytes = 4096;
 Trace parse(std::istream& in, const std::string& file);
 
 // 4096, 0x1000, 0x1_0000, 4K, 2M, 1G; nullopt if it is not a number or overflows.
-std::optional<std::uint64_t> parse_number(const std::string& text);
+std::optional<std::uint64_t> parse_number(std::string_view text);
 // A register name of IHI 0070 (as in smmu::reg::kRegisters) or a number.
 std::optional<std::uint64_t> register_offset(const std::string& text);
 // 10ns, 2us, 500ps, 1ms, 1s -> picoseconds; nullopt if malformed.

@@ -82,13 +82,16 @@ void HandoverController::run_adopt(Kernel& kernel) {
 void HandoverController::run_finish() { enter(Phase::Finish); }
 
 void HandoverController::crash_and_adopt(Kernel& kernel) {
+  run_crash(kernel);
+  run_adopt(kernel);
+  run_finish();
+}
+
+void HandoverController::run_crash(Kernel& kernel) {
   preserved_.clear();
   enter(Phase::Kexec);
   kernel.destroy();
   kexec(false);
-  enter(Phase::Adopt);
-  kernel.adopt();
-  enter(Phase::Finish);
 }
 
 void HandoverController::kexec(bool scrub) {

@@ -94,6 +94,9 @@ class HandoverController : public sc_core::sc_module {
   void run_kexec(Kernel& kernel);
   void run_adopt(Kernel& kernel);
   void run_finish();
+  // kdump's first phase: the kernel crashes (kexec without preserve, shutdown
+  // or scrub); crash_and_adopt() is run_crash, run_adopt, run_finish.
+  void run_crash(Kernel& kernel);
 
   // Called on the CPU thread as each phase begins (statistics snapshots).
   void set_phase_observer(std::function<void(Phase)> observer) { phase_observer_ = std::move(observer); }

@@ -595,6 +595,7 @@ void ReferencePlatform::attach_checkers() {
   });
   cpu_->add_register_observer([this](std::uint64_t offset, std::uint64_t value, unsigned) {
     phase_counters_[static_cast<std::size_t>(counting_)].registers_written.insert(offset);
+    if ((offset & ~std::uint64_t{4}) == smmu::reg::STRTAB_BASE) ids_.on_stream_table_change();
     smmu::ProgrammingInterface& pi = system_->smmu.programming_interface();
     adoption_rules_.on_register_write(sc_core::sc_time_stamp().to_seconds() * 1e9, offset, value, pi.cr0ack(),
                                       pi.active_global_errors());
@@ -665,9 +666,16 @@ driver::DriverMemory& ReferencePlatform::add_guest_memory(const driver::DriverMe
 }
 
 driver::KdumpAdoption ReferencePlatform::crash_and_adopt() {
-  kdump_ = true;
-  handover_->crash_and_adopt(*this);
+  begin_crash();
+  handover_->run_adopt(*this);
+  handover_->run_finish();
   return kdump_outcome_;
+}
+
+void ReferencePlatform::begin_crash() {
+  kdump_ = true;
+  refused_.clear();
+  handover_->run_crash(*this);
 }
 
 std::vector<handover::MemoryRange> ReferencePlatform::preserve() {

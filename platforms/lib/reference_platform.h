@@ -197,6 +197,12 @@ class ReferencePlatform : public sc_core::sc_module, public driver::EventListene
   // the others through handover() (run_shutdown, run_kexec, run_adopt,
   // run_finish), with work of its own between them.
   void begin_live_update(const std::vector<driver::Master*>& masters);
+  // kdump's first phase (the kernel crashes); the caller runs the others
+  // through handover() (run_adopt, run_finish).
+  void begin_crash();
+  bool kdump() const { return kdump_; }
+  // What the crash kernel made of the SMMU at adopt (kdump only).
+  const driver::KdumpAdoption& kdump_outcome() const { return kdump_outcome_; }
   // The masters the incoming kernel refused at adopt (the reasons).
   const std::vector<std::string>& refused() const { return refused_; }
   // A guest's RAM (nested domains build their tables in it); the new kernel

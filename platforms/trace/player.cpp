@@ -182,15 +182,23 @@ void check(const Trace& trace, const platform::ReferencePlatformConfig& config) 
   bool domain_seen = false;
   for (const Statement& s : trace.statements) {
     const std::string& v = s.verb;
-    if (phase == Phase::Shutdown && v != "kexec" && v != "dma") {
-      throw TraceError(s.where, "after 'shutdown' only DMA and 'kexec' may follow (the outgoing kernel has stopped)");
+    if (phase == Phase::Shutdown && v != "kexec" && v != "dma" && v != "mem") {
+      throw TraceError(s.where, "after 'shutdown' only DMA, memory and 'kexec' may follow (the outgoing kernel has "
+                                "stopped)");
     }
-    if (phase == Phase::Kexec && v != "adopt" && v != "dma") {
-      throw TraceError(s.where, "after 'kexec' only DMA and 'adopt' may follow (no kernel runs until adopt)");
+    if (phase == Phase::Kexec && v != "adopt" && v != "dma" && v != "mem") {
+      throw TraceError(s.where, "after 'kexec' or 'crash' only DMA, memory and 'adopt' may follow (no kernel runs "
+                                "until adopt)");
+    }
+    if (phase == Phase::Kexec && v == "mem" && s.words[0].text == "clean") {
+      throw TraceError(s.where, "no CPU runs between 'kexec' and 'adopt' to clean its cache");
     }
     if (v == "domain") {
       const Argument& name = s.words[0];
       if (domains.count(name.text) != 0) throw TraceError(name.where, fmt::format("domain '{}' already exists", name.text));
+      if (name.text == "all" || name.text == "ste") {
+        throw TraceError(name.where, fmt::format("'{}' is reserved (invalidate {} ...)", name.text, name.text));
+      }
       DomainType type = DomainType::Stage1;
       parse_domain_kind(s.words[1].text, type);
       if (type == DomainType::Stage1 && !stage1) type = DomainType::Stage2;  // arm_smmu_domain_finalise
@@ -271,7 +279,12 @@ void check(const Trace& trace, const platform::ReferencePlatformConfig& config) 
         no_wrap(s, pa, size, "pa");
       }
     } else if (v == "invalidate") {
-      if (s.words[0].text != "all") {
+      if (s.words[0].text == "ste") {
+        stream(s);
+        if (s.keys.size() != 1) throw TraceError(s.where, "'invalidate ste' takes sid= only");
+      } else if (s.has("sid")) {
+        throw TraceError(where_of(s, "sid"), "sid= belongs to 'invalidate ste'");
+      } else if (s.words[0].text != "all") {
         const DomainInfo& d = known_domain(s, s.words[0]);
         if (s.has("iova") != s.has("size")) throw TraceError(s.where, "a range invalidation needs both iova= and size=");
         if (s.has("iova")) no_wrap(s, aligned(s, "iova", d.granule_log2), aligned(s, "size", d.granule_log2), "iova");
@@ -362,6 +375,35 @@ void check(const Trace& trace, const platform::ReferencePlatformConfig& config) 
         throw TraceError(where_of(s, "event"), fmt::format("'{}' is not an event of IHI 0070 (F_TRANSLATION, "
                                                            "C_BAD_STE, ...)", s.text("event")));
       }
+    } else if (v == "entry") {
+      const bool pte = s.words[0].text == "pte";
+      if (pte) {
+        if (s.words.size() != 2) throw TraceError(s.where, "'entry pte' needs a domain: entry pte D iova=...");
+        const DomainInfo& d = known_domain(s, s.words[1]);
+        if (d.type == DomainType::Identity || d.type == DomainType::Blocked) {
+          throw TraceError(s.words[1].where, "that domain has no page table");
+        }
+        if (!s.has("iova")) throw TraceError(s.where, "'entry pte' needs iova=");
+        for (const char* key : {"sid", "qword"}) {
+          if (s.has(key)) throw TraceError(where_of(s, key), fmt::format("{}= belongs to 'entry ste'", key));
+        }
+      } else {
+        if (s.words.size() != 1) throw TraceError(s.words[1].where, "'entry ste' takes sid= and qword=, no domain");
+        if (!s.has("sid") || !s.has("qword")) throw TraceError(s.where, "'entry ste' needs sid= and qword=");
+        stream(s);
+        if (s.number("qword") > 7) throw TraceError(where_of(s, "qword"), "qword= must be 0..7 (an STE is 8 qwords)");
+        if (s.has("iova")) throw TraceError(where_of(s, "iova"), "iova= belongs to 'entry pte'");
+      }
+      if (s.has("value") == s.has("xor")) throw TraceError(s.where, "'entry' takes one of value= and xor=");
+      const std::uint64_t bytes = s.number_or("bytes", 8);
+      const std::uint64_t offset = s.number_or("offset", 0);
+      if ((bytes != 1 && bytes != 2 && bytes != 4 && bytes != 8) || offset % bytes != 0 || offset + bytes > 8) {
+        throw TraceError(where_of(s, s.has("offset") ? "offset" : "bytes"),
+                         "bytes= must be 1, 2, 4 or 8 and offset= a multiple of it within the 8-byte word");
+      }
+    } else if (v == "crash") {
+      if (phase != Phase::Running) throw TraceError(s.where, "'crash' belongs where no live update is under way");
+      phase = Phase::Kexec;
     } else if (v == "preserve") {
       if (phase != Phase::Running) throw TraceError(s.where, "'preserve' belongs before 'shutdown'");
       for (std::size_t i = 0; i < s.words.size(); ++i) {
@@ -371,7 +413,8 @@ void check(const Trace& trace, const platform::ReferencePlatformConfig& config) 
                                                          caps.sid_bits));
         }
       }
-      phase = Phase::Preserved;
+      // A refused preserve ends the live update before it began.
+      phase = s.has("expect") && s.text("expect") == "refused" ? Phase::Running : Phase::Preserved;
     } else if (v == "shutdown") {
       if (phase != Phase::Preserved) throw TraceError(s.where, "'shutdown' needs 'preserve' first (even of nothing)");
       phase = Phase::Shutdown;
@@ -469,6 +512,8 @@ struct Player::State {
     bool parent;
   };
   std::map<std::string, Survivor> survivors;
+  // Where `entry pte D iova=` statements stored, by (domain name, iova).
+  std::map<std::pair<std::string, std::uint64_t>, std::uint64_t> entries;
 
   driver::Domain& domain(const std::string& name) {
     auto it = domains.find(name);
@@ -646,7 +691,14 @@ void Player::run_other(const Statement& s) {
                                 hex(size)));
     }
   } else if (v == "invalidate") {
-    if (s.words[0].text == "all") {
+    if (s.words[0].text == "ste") {
+      // CFGI_STE (leaf) for one StreamID, synced: what the driver issues after an STE store.
+      smmu::Command cfgi;
+      cfgi.opcode = smmu::CommandOpcode::CFGI_STE;
+      cfgi.stream_id = static_cast<std::uint32_t>(s.number("sid"));
+      cfgi.leaf = true;
+      p.driver().issue({cfgi});
+    } else if (s.words[0].text == "all") {
       p.driver().invalidate_all();
     } else if (s.has("iova")) {
       st.domain(s.words[0].text).invalidate_range(s.number("iova"), s.number("size"));
@@ -672,7 +724,10 @@ void Player::run_other(const Statement& s) {
   } else if (v == "mem") {
     const std::uint64_t pa = s.word_number(1);
     const std::string& op = s.words[0].text;
-    if (op == "write") {
+    if (p.handover().phase() == handover::Phase::Kexec) {
+      // No CPU runs: a stray write to memory itself (a device, firmware, a bug).
+      stray_write(s);
+    } else if (op == "write") {
       const auto bytes = static_cast<unsigned>(s.number_or("size", 8));
       if (bytes == 8) p.cpu().store64(pa, s.word_number(2));
       else p.cpu().store_narrow(pa, s.word_number(2), bytes);
@@ -682,6 +737,13 @@ void Player::run_other(const Statement& s) {
     } else {
       p.cpu().clean_to_poc(pa, s.number("size"));
     }
+  } else if (v == "entry") {
+    store_entry(s);
+  } else if (v == "crash") {
+    st.domains.clear();
+    st.masters.clear();
+    st.survivors.clear();
+    p.begin_crash();
   } else if (v == "preserve") {
     std::vector<driver::Master*> masters;
     st.survivors.clear();
@@ -700,7 +762,18 @@ void Player::run_other(const Statement& s) {
         if (domain == attached->parent()) st.survivors[name] = {sid, true};
       }
     }
-    p.begin_live_update(masters);
+    const bool refusal_expected = s.has("expect") && s.text("expect") == "refused";
+    if (s.has("expect")) ++outcome_.expectations;
+    try {
+      p.begin_live_update(masters);
+    } catch (const driver::DriverError& e) {
+      if (recorder_ != nullptr) recorder_->note(sc_core::sc_time_stamp().value(), std::string("preserve refused ") + e.what());
+      // The live update ends before it began; the kernel keeps running.
+      p.handover().run_finish();
+      if (!refusal_expected) fail(s.where, std::string("the outgoing kernel could not preserve: ") + e.what());
+      return;
+    }
+    if (refusal_expected) fail(where_of(s, "expect"), "the outgoing kernel preserved them, expected a refusal");
   } else if (v == "shutdown") {
     p.handover().run_shutdown(p);
   } else if (v == "kexec") {
@@ -722,6 +795,20 @@ void Player::run_other(const Statement& s) {
       p.cpu().serve_interrupts(p.driver(), &p);
       return;
     }
+    if (p.kdump()) {
+      // kdump: a crash kernel that cannot adopt resets the SMMU instead (arm_smmu_device_reset).
+      const driver::KdumpAdoption& k = p.kdump_outcome();
+      if (recorder_ != nullptr) {
+        recorder_->note(sc_core::sc_time_stamp().value(),
+                        k.adopted ? fmt::format("kdump adopted, {} live streams", k.live_streams.size())
+                                  : "kdump reset " + k.reason);
+      }
+      if (k.adopted == refusal_expected) {
+        fail(s.where, k.adopted ? "the crash kernel adopted the SMMU, expected a refusal"
+                                : "the crash kernel could not adopt: " + k.reason);
+      }
+      return;
+    }
     if (refusal_expected) fail(where_of(s, "expect"), "the new kernel adopted the SMMU, expected a refusal");
     for (const auto& master : p.domains().masters()) {
       for (std::uint32_t sid : master->config().stream_ids) st.masters[sid] = master.get();
@@ -738,6 +825,56 @@ void Player::run_other(const Statement& s) {
   } else if (v == "finish") {
     p.handover().run_finish();
   }
+}
+
+void Player::store_entry(const Statement& s) {
+  State& st = *state_;
+  platform::ReferencePlatform& p = *st.platform;
+  std::uint64_t address = 0;
+  if (s.words[0].text == "pte") {
+    driver::IoPageTable* table = st.domain(s.words[1].text).page_table();
+    std::optional<std::uint64_t> leaf = table != nullptr ? table->leaf_address(s.number("iova")) : std::nullopt;
+    // An entry this trace made invalid (V=0, the first half of a break-before-make
+    // or Will Deacon's sequence) is found where it was last stored.
+    const auto key = std::make_pair(s.words[1].text, s.number("iova"));
+    if (!leaf) {
+      auto it = st.entries.find(key);
+      if (it != st.entries.end()) leaf = it->second;
+    }
+    if (!leaf) throw std::runtime_error(fmt::format("no leaf entry maps iova={}", hex(s.number("iova"))));
+    address = *leaf;
+    st.entries[key] = address;
+  } else {
+    address = p.driver().ste_address(static_cast<std::uint32_t>(s.number("sid"))) + 8 * s.number("qword");
+  }
+  // One store of `bytes` at `offset` within the 64-bit entry word: a hitless
+  // writer's 64-bit store, or the narrow stores a torn update is made of.
+  const std::uint64_t old = p.driver().load_table_word(address);
+  const std::uint64_t word = s.has("value") ? s.number("value") : old ^ s.number("xor");
+  const auto bytes = static_cast<unsigned>(s.number_or("bytes", 8));
+  const std::uint64_t offset = s.number_or("offset", 0);
+  if (bytes == 8) {
+    p.cpu().store64(address, word);
+  } else {
+    const std::uint64_t mask = (std::uint64_t{1} << (8 * bytes)) - 1;
+    p.cpu().store_narrow(address + offset, (word >> (8 * offset)) & mask, bytes);
+  }
+  if (s.has("clean") && s.text("clean") == "true") p.cpu().clean_to_poc(address, 8);
+}
+
+void Player::stray_write(const Statement& s) {
+  memory::SparseMemory& memory = state_->platform->memory();
+  const std::uint64_t pa = s.word_number(1);
+  if (s.words[0].text == "fill") {
+    const std::uint64_t word = 0x0101010101010101ull * s.number("byte");
+    for (std::uint64_t a = pa; a < pa + s.number("size"); a += 8) memory.write64(a, word);
+    return;
+  }
+  const auto bytes = static_cast<unsigned>(s.number_or("size", 8));
+  const std::uint64_t aligned = pa & ~std::uint64_t{7};
+  const unsigned shift = static_cast<unsigned>(8 * (pa - aligned));
+  const std::uint64_t mask = bytes == 8 ? ~std::uint64_t{0} : ((std::uint64_t{1} << (8 * bytes)) - 1) << shift;
+  memory.write64(aligned, (memory.read64(aligned) & ~mask) | ((s.word_number(2) << shift) & mask));
 }
 
 void Player::dma(const Statement& s) {
@@ -777,6 +914,8 @@ void Player::dma(const Statement& s) {
       std::fill(data.begin(), data.end(), 0);
     }
     const std::uint64_t time = recorder_ != nullptr ? sc_core::sc_time_stamp().value() + master.local_time().value() : 0;
+    // Only records that arrive from now on can be this DMA's.
+    const std::size_t first_event = st.platform->events().size();
     st.capturing = capture;
     st.downstream.reset();
     const pcie::DmaResult result = master.transfer(command, address, data.data(), size, attributes);
@@ -809,12 +948,14 @@ void Player::dma(const Statement& s) {
       fail(s.where, fmt::format("{}: expected {}, but it completed", what(k, address), expect));
       continue;
     }
-    expect_event(s, address, size, attributes.stream_id, attributes.substream_id, expect == "fault", what(k, address));
+    expect_event(s, address, size, attributes.stream_id, attributes.substream_id, expect == "fault", what(k, address),
+                 first_event);
   }
 }
 
 void Player::expect_event(const Statement& s, std::uint64_t address, std::uint64_t size, std::uint32_t sid,
-                          const std::optional<std::uint32_t>& ssid, bool must_see, const std::string& what) {
+                          const std::optional<std::uint32_t>& ssid, bool must_see, const std::string& what,
+                          std::size_t first_event) {
   State& st = *state_;
   platform::ReferencePlatform& p = *st.platform;
   settle_dma();
@@ -832,7 +973,7 @@ void Player::expect_event(const Statement& s, std::uint64_t address, std::uint64
     // wait_for_event passes the platform's records by reference: their index is their place.
     const auto i = static_cast<std::size_t>(&r - p.events().data());
     st.consumed.resize(p.events().size(), false);
-    if (st.consumed[i] || !concerns(r)) return false;
+    if (i < first_event || st.consumed[i] || !concerns(r)) return false;
     found = i;
     return true;
   };

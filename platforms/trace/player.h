@@ -96,8 +96,13 @@ class Player {
   void run_other(const Statement& s);
   void fail(const Location& where, const std::string& message);
   void dma(const Statement& s);
+  void store_entry(const Statement& s);
+  void stray_write(const Statement& s);
+  // Waits for the event record of a DMA that failed: one that arrived after
+  // event `first_event` for its stream and address.
   void expect_event(const Statement& s, std::uint64_t address, std::uint64_t size, std::uint32_t sid,
-                    const std::optional<std::uint32_t>& ssid, bool must_see, const std::string& what);
+                    const std::optional<std::uint32_t>& ssid, bool must_see, const std::string& what,
+                    std::size_t first_event);
   void wait_until(const Statement& s);
   void settle_dma();
   void settle_cpu();

@@ -48,7 +48,13 @@ const std::map<std::string, Schema>& schemas() {
                 false};
     t["unmap"] = {1, 1, {Kind::Name}, {{"iova", Kind::Number}, {"size", Kind::Number}}, {"iova", "size"}, {}, {},
                   false};
-    t["invalidate"] = {1, 1, {Kind::Name}, {{"iova", Kind::Number}, {"size", Kind::Number}}, {}, {}, {}, false};
+    t["invalidate"] = {1, 1, {Kind::Name}, {{"iova", Kind::Number}, {"size", Kind::Number}, {"sid", Kind::Number}},
+                       {}, {}, {}, false};
+    t["entry"] = {1, 2, {Kind::Name, Kind::Name},
+                  {{"iova", Kind::Number}, {"sid", Kind::Number}, {"qword", Kind::Number}, {"value", Kind::Number},
+                   {"xor", Kind::Number}, {"bytes", Kind::Number}, {"offset", Kind::Number}, {"clean", Kind::Bool}},
+                  {}, {{0, {"pte", "ste"}}}, {}, false};
+    t["crash"] = {0, 0, {}, {}, {}, {}, {}, false};
     t["mmio"] = {2, 3, {Kind::Name, Kind::Register, Kind::Number},
                  {{"expect", Kind::Number}, {"mask", Kind::Number}, {"size", Kind::Number}},
                  {}, {{0, {"read", "write"}}}, {}, false};
@@ -61,7 +67,8 @@ const std::map<std::string, Schema>& schemas() {
                  {"s2", Kind::Bool}, {"pa", Kind::Number}},
                 {"sid", "iova", "size"}, {{0, {"read", "write"}}},
                 {{"expect", {"ok", "fault", "terminated"}}}, false};
-    t["preserve"] = {1, 1u << 16, {Kind::Number}, {}, {}, {}, {}, false};
+    t["preserve"] = {1, 1u << 16, {Kind::Number}, {{"expect", Kind::Name}}, {}, {},
+                     {{"expect", {"preserved", "refused"}}}, false};
     for (const char* phase : {"shutdown", "kexec", "finish"}) t[phase] = {0, 0, {}, {}, {}, {}, {}, false};
     t["adopt"] = {0, 0, {}, {{"expect", Kind::Name}}, {}, {}, {{"expect", {"adopted", "refused"}}}, false};
     return t;

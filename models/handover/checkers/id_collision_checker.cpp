@@ -65,4 +65,10 @@ void IdCollisionChecker::on_entry(const SmmuAccess& access, std::uint64_t base, 
   }
 }
 
+void IdCollisionChecker::on_stream_table_change() {
+  partial_.clear();
+  streams_.clear();
+  asids_.clear();
+}
+
 }  // namespace smmuv3tlm::handover

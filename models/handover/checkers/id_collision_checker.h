@@ -20,6 +20,10 @@ class IdCollisionChecker : public Checker {
  public:
   IdCollisionChecker() : Checker("id-collision") {}
   void on_smmu_access(const SmmuAccess& access);
+  // A new stream table (STRTAB_BASE written, as a reset does): nothing learned
+  // from the old one is reachable any more, and the reset's TLBI_NSNH_ALL
+  // leaves no entry tagged by its identifiers.
+  void on_stream_table_change();
 
  private:
   void on_entry(const SmmuAccess& access, std::uint64_t base, const smmu::EntryWords& w);

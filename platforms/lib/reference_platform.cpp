@@ -4,6 +4,7 @@
 #include <set>
 #include <stdexcept>
 
+#include <boost/icl/interval_set.hpp>
 #include <fmt/format.h>
 #include <tlm_utils/tlm_quantumkeeper.h>
 
@@ -122,6 +123,24 @@ ReferencePlatformConfig::ReferencePlatformConfig() {
   devices = {{DomainType::Stage1, 0}, {DomainType::Stage1, 0}, {DomainType::Stage2, 0}, {DomainType::Nested, 0}};
 }
 
+namespace {
+// A JSON address or size: a number, or a string such as "0x7000_0000" is not
+// (underscores are a trace's); "0x70000000" and "4096" are.
+std::uint64_t address_value(const nlohmann::json& v) {
+  if (v.is_number_unsigned()) return v.get<std::uint64_t>();
+  if (v.is_string()) {
+    const std::string text = v.get<std::string>();
+    std::size_t used = 0;
+    try {
+      const std::uint64_t n = std::stoull(text, &used, 0);
+      if (used == text.size() && !text.empty() && text[0] != '-') return n;
+    } catch (const std::exception&) {
+    }
+  }
+  throw std::invalid_argument("expected an address (a number or \"0x...\"), got " + v.dump());
+}
+}  // namespace
+
 const std::vector<Parameter>& parameters() {
   static const std::vector<Parameter> table = [] {
     std::vector<Parameter> t;
@@ -189,6 +208,34 @@ const std::vector<Parameter>& parameters() {
           "handover.kexec_writes_back_dirty_lines",
           "at kexec the CPU cache's dirty lines reach memory (true) or are lost (false)",
           &ReferencePlatformConfig::kexec_writes_back_dirty_lines),
+      Parameter{"memory.holes",
+                "address ranges that are not memory, [[base, size], ...] (numbers or \"0x...\" strings, 4 KiB "
+                "aligned, below 2^52): accesses there get an address error (walks, STE and CD fetches abort)",
+                [](ReferencePlatformConfig& c, const nlohmann::json& v) {
+                  if (!v.is_array()) throw std::invalid_argument("must be an array of [base, size], got " + v.dump());
+                  std::vector<std::pair<std::uint64_t, std::uint64_t>> holes;
+                  for (const nlohmann::json& h : v) {
+                    if (!h.is_array() || h.size() != 2) {
+                      throw std::invalid_argument("each hole is [base, size], got " + h.dump());
+                    }
+                    const std::uint64_t base = address_value(h[0]);
+                    const std::uint64_t size = address_value(h[1]);
+                    if (base % 0x1000 != 0 || size % 0x1000 != 0 || size == 0 || base >= (std::uint64_t{1} << 52) ||
+                        size > (std::uint64_t{1} << 52) - base) {
+                      throw std::invalid_argument("a hole must be 4 KiB aligned, non-empty and below 2^52, got " +
+                                                  h.dump());
+                    }
+                    holes.emplace_back(base, size);
+                  }
+                  c.memory_holes = holes;
+                },
+                [](const ReferencePlatformConfig& c) {
+                  nlohmann::json j = nlohmann::json::array();
+                  for (const auto& [base, size] : c.memory_holes) {
+                    j.push_back({fmt::format("{:#x}", base), fmt::format("{:#x}", size)});
+                  }
+                  return j;
+                }},
       number("memory.read_latency_ns", "memory read latency", &ReferencePlatformConfig::memory_read_latency_ns, 0, 1e9),
       number("memory.write_latency_ns", "memory write latency", &ReferencePlatformConfig::memory_write_latency_ns,
              0, 1e9),
@@ -267,6 +314,12 @@ void validate(const ReferencePlatformConfig& config) {
   if (kernel.base + kernel.size > (std::uint64_t{1} << 48)) {
     throw std::invalid_argument("driver.memory.base + driver.memory.size: the kernel's memory ends beyond 2^48");
   }
+  for (const auto& [base, size] : config.memory_holes) {
+    if (base < kernel.base + kernel.size && kernel.base < base + size) {
+      throw std::invalid_argument(fmt::format("memory.holes: [{:#x}, +{:#x}) overlaps the kernel's memory (driver.memory.base)",
+                                              base, size));
+    }
+  }
   if (kernel.base < crash.base + crash.size && crash.base < kernel.base + kernel.size) {
     throw std::invalid_argument(fmt::format("driver.memory.base/size: [{:#x}, +{:#x}) overlaps the crash kernel's "
                                             "memory [{:#x}, +{:#x})", kernel.base, kernel.size, crash.base,
@@ -327,6 +380,15 @@ ReferencePlatform::ReferencePlatform(const sc_core::sc_module_name& name, const 
   for (const Engine& e : engines_) smmu_config.default_stream_ids.push_back(e.stream_id);
   if (config_.trace_port) smmu_config.default_stream_ids.push_back(0);
   system_ = std::make_unique<SmmuSystem>("system", smmu_config, memory_config);
+  if (!config_.memory_holes.empty()) {
+    // Memory is what the holes leave of the address space.
+    boost::icl::interval_set<std::uint64_t> memory;
+    memory += boost::icl::interval<std::uint64_t>::right_open(0, memory_config.size);
+    for (const auto& [base, size] : config_.memory_holes) {
+      memory -= boost::icl::interval<std::uint64_t>::right_open(base, base + size);
+    }
+    for (const auto& range : memory) system_->memory.add_region(range.lower(), range.upper() - range.lower());
+  }
   tlm_utils::tlm_quantumkeeper::set_global_quantum(sc_core::sc_time(config_.quantum_ns, sc_core::SC_NS));
 
   cpu_ = std::make_unique<driver::DriverCpu>("cpu", system_->cpu, [this](driver::DriverCpu& c) { cpu_main(c); });

@@ -395,6 +395,7 @@ void check(const Trace& trace, const platform::ReferencePlatformConfig& config) 
         if (s.has("iova")) throw TraceError(where_of(s, "iova"), "iova= belongs to 'entry pte'");
       }
       if (s.has("value") == s.has("xor")) throw TraceError(s.where, "'entry' takes one of value= and xor=");
+      if (s.has("mask") && !s.has("value")) throw TraceError(where_of(s, "mask"), "mask= goes with value=");
       const std::uint64_t bytes = s.number_or("bytes", 8);
       const std::uint64_t offset = s.number_or("offset", 0);
       if ((bytes != 1 && bytes != 2 && bytes != 4 && bytes != 8) || offset % bytes != 0 || offset + bytes > 8) {
@@ -850,14 +851,16 @@ void Player::store_entry(const Statement& s) {
   // One store of `bytes` at `offset` within the 64-bit entry word: a hitless
   // writer's 64-bit store, or the narrow stores a torn update is made of.
   const std::uint64_t old = p.driver().load_table_word(address);
-  const std::uint64_t word = s.has("value") ? s.number("value") : old ^ s.number("xor");
+  // value= (only the bits of mask= when given), or the old word XOR xor=.
+  const std::uint64_t mask = s.number_or("mask", ~std::uint64_t{0});
+  const std::uint64_t word = s.has("value") ? (old & ~mask) | (s.number("value") & mask) : old ^ s.number("xor");
   const auto bytes = static_cast<unsigned>(s.number_or("bytes", 8));
   const std::uint64_t offset = s.number_or("offset", 0);
   if (bytes == 8) {
     p.cpu().store64(address, word);
   } else {
-    const std::uint64_t mask = (std::uint64_t{1} << (8 * bytes)) - 1;
-    p.cpu().store_narrow(address + offset, (word >> (8 * offset)) & mask, bytes);
+    const std::uint64_t lanes = (std::uint64_t{1} << (8 * bytes)) - 1;
+    p.cpu().store_narrow(address + offset, (word >> (8 * offset)) & lanes, bytes);
   }
   if (s.has("clean") && s.text("clean") == "true") p.cpu().clean_to_poc(address, 8);
 }

@@ -52,7 +52,8 @@ const std::map<std::string, Schema>& schemas() {
                        {}, {}, {}, false};
     t["entry"] = {1, 2, {Kind::Name, Kind::Name},
                   {{"iova", Kind::Number}, {"sid", Kind::Number}, {"qword", Kind::Number}, {"value", Kind::Number},
-                   {"xor", Kind::Number}, {"bytes", Kind::Number}, {"offset", Kind::Number}, {"clean", Kind::Bool}},
+                   {"xor", Kind::Number}, {"mask", Kind::Number}, {"bytes", Kind::Number}, {"offset", Kind::Number},
+                   {"clean", Kind::Bool}},
                   {}, {{0, {"pte", "ste"}}}, {}, false};
     t["crash"] = {0, 0, {}, {}, {}, {}, {}, false};
     t["mmio"] = {2, 3, {Kind::Name, Kind::Register, Kind::Number},

@@ -368,7 +368,7 @@ void check(const Trace& trace, const platform::ReferencePlatformConfig& config) 
         throw TraceError(where_of(s, "data"), "data= goes with a write, or a read with expect=ok");
       }
       if (s.has("pa") && expect != "ok") throw TraceError(where_of(s, "pa"), "pa= needs expect=ok");
-      for (const char* key : {"event", "input", "s2"}) {
+      for (const char* key : {"event", "input", "s2", "rnw", "pnu", "ind", "class", "ipa", "fetch"}) {
         if (s.has(key) && expect != "fault") throw TraceError(where_of(s, key), fmt::format("{}= needs expect=fault", key));
       }
       if (s.has("event") && !event_id(s.text("event"))) {
@@ -1003,8 +1003,27 @@ void Player::expect_event(const Statement& s, std::uint64_t address, std::uint64
     fail(where_of(s, "input"), fmt::format("{}: event input address {}, expected {}", what, hex(r.input_addr),
                                            hex(s.number("input"))));
   }
-  if (s.has("s2") && r.s2 != (s.text("s2") == "true")) {
-    fail(where_of(s, "s2"), fmt::format("{}: event S2={}, expected {}", what, r.s2, s.text("s2")));
+  // The record's other fields, each when the trace names it.
+  const auto flag = [&](const char* key, bool actual) {
+    if (s.has(key) && actual != (s.text(key) == "true")) {
+      fail(where_of(s, key), fmt::format("{}: event {}={}, expected {}", what, key, actual, s.text(key)));
+    }
+  };
+  const auto field = [&](const char* key, std::uint64_t actual) {
+    if (s.has(key) && actual != s.number(key)) {
+      fail(where_of(s, key), fmt::format("{}: event {}={}, expected {}", what, key, hex(actual), hex(s.number(key))));
+    }
+  };
+  flag("s2", r.s2);
+  flag("rnw", r.rnw);
+  flag("pnu", r.pnu);
+  flag("ind", r.ind);
+  field("ipa", r.ipa);
+  field("fetch", r.fetch_addr);
+  static const char* const kClasses[] = {"CD", "TT", "IN"};
+  if (s.has("class") && s.text("class") != kClasses[static_cast<unsigned>(r.fault_class) % 3]) {
+    fail(where_of(s, "class"), fmt::format("{}: event class {}, expected {}", what,
+                                           kClasses[static_cast<unsigned>(r.fault_class) % 3], s.text("class")));
   }
 }
 

@@ -65,9 +65,11 @@ const std::map<std::string, Schema>& schemas() {
                 {{"sid", Kind::Number}, {"ssid", Kind::Number}, {"iova", Kind::Number}, {"size", Kind::Number},
                  {"priv", Kind::Bool}, {"inst", Kind::Bool}, {"count", Kind::Number}, {"stride", Kind::Number},
                  {"expect", Kind::Name}, {"data", Kind::Number}, {"event", Kind::Name}, {"input", Kind::Number},
-                 {"s2", Kind::Bool}, {"pa", Kind::Number}},
+                 {"s2", Kind::Bool}, {"pa", Kind::Number},
+                 {"rnw", Kind::Bool}, {"pnu", Kind::Bool}, {"ind", Kind::Bool}, {"class", Kind::Name},
+                 {"ipa", Kind::Number}, {"fetch", Kind::Number}},
                 {"sid", "iova", "size"}, {{0, {"read", "write"}}},
-                {{"expect", {"ok", "fault", "terminated"}}}, false};
+                {{"expect", {"ok", "fault", "terminated"}}, {"class", {"CD", "TT", "IN"}}}, false};
     t["preserve"] = {1, 1u << 16, {Kind::Number}, {{"expect", Kind::Name}}, {}, {},
                      {{"expect", {"preserved", "refused"}}}, false};
     for (const char* phase : {"shutdown", "kexec", "finish"}) t[phase] = {0, 0, {}, {}, {}, {}, {}, false};

@@ -2,6 +2,8 @@
 """Plays one malformed trace with smmu-sim and checks that it is refused before
 anything runs: exit status 2, no crash, no hang, and a `file:line:column:
 message` naming the place the trace's first line gives (`# expect: L:C: text`).
+A trace whose second line is `# exit: 1` is well formed but must fail while
+playing: exit status 1 and the message about the expectation that set it.
 
   check_malformed.py SMMU_SIM TRACE         a file from tests/traces/malformed
   check_malformed.py SMMU_SIM --generate K  K: long-line, binary-garbage, empty
@@ -22,6 +24,7 @@ GENERATED = {
 
 def main():
     sim, what = sys.argv[1], sys.argv[2]
+    wanted_exit = 2
     with tempfile.TemporaryDirectory() as tmp:
         if what == "--generate":
             content, expect = GENERATED[sys.argv[3]]
@@ -36,6 +39,11 @@ def main():
                 print(f"{trace}: the first line must be '# expect: LINE:COLUMN: message'")
                 return 1
             expect = first[len("# expect: "):].strip()
+            with open(trace, encoding="ascii", errors="replace") as f:
+                f.readline()
+                second = f.readline()
+            if second.startswith("# exit: "):
+                wanted_exit = int(second[len("# exit: "):])
         env = dict(os.environ, SYSTEMC_DISABLE_COPYRIGHT_MESSAGE="1")
         try:
             run = subprocess.run([sim, "--trace", trace], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -43,12 +51,12 @@ def main():
         except subprocess.TimeoutExpired:
             print(f"{trace}: smmu-sim did not finish within 60 s")
             return 1
-        err = run.stderr.decode(errors="replace")
+        err = run.stderr.decode(errors="replace") + run.stdout.decode(errors="replace")
         location, _, message = expect.partition(": ")
         wanted = f"{trace}:{location}: "
         ok = True
-        if run.returncode != 2:
-            print(f"exit status {run.returncode}, expected 2")
+        if run.returncode != wanted_exit:
+            print(f"exit status {run.returncode}, expected {wanted_exit}")
             ok = False
         if wanted not in err or message not in err:
             print(f"expected '{wanted}' and '{message}' in stderr")

@@ -20,7 +20,8 @@ RegisterFile::RegisterFile(const sc_core::sc_module_name& name, const Capabiliti
   sensitive << ack_due_;
   dont_initialize();
   // The programming interface's counters: commands, event records, MSIs, errors.
-  registration_.add(this->name(), [this] { return stats::to_json(core_.statistics()); });
+  registration_.add(
+      this->name(), [this] { return stats::to_json(core_.statistics()); }, [this] { core_.reset_statistics(); });
 }
 
 void RegisterFile::reset(bool cold) {

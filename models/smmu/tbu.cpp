@@ -76,7 +76,12 @@ Tbu::Tbu(const sc_core::sc_module_name& name, const TbuConfig& config, Tcu& tcu,
   upstream.register_b_transport(this, &Tbu::b_transport);
   upstream.register_get_direct_mem_ptr(this, &Tbu::get_direct_mem_ptr);
   upstream.register_transport_dbg(this, &Tbu::transport_dbg);
-  registration_.add_struct(this->name(), stats_);
+  registration_.add(
+      this->name(), [this] { return stats::to_json(stats_); },
+      [this] {
+        stats_ = TbuStatistics{};
+        latency_histogram_ = nullptr;  // it pointed into the map just cleared
+      });
 }
 
 TranslationRequest Tbu::request_for(const tlm::tlm_generic_payload& trans) const {
@@ -111,6 +116,7 @@ void Tbu::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) 
   // one translated piece at a time (a streaming burst stays at one address).
   while (done < length) {
     request.address = address + (streaming ? 0 : done);
+    const sc_core::sc_time start = delay;
     const TranslationResult result = tcu_.translate(request, memo_, &micro_tlb_);
     delay += config_.hit_latency;
     if (result.event) {
@@ -121,6 +127,7 @@ void Tbu::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) 
       context.local_time = &delay;
       events_.record(*result.event, context);
     }
+    record_latency(request.stream_id, delay - start);
     if (result.outcome == TranslationOutcome::Terminated) {
       ++stats_.terminated;
       trans.set_response_status(result.fault == EventId::F_PERMISSION ? tlm::TLM_COMMAND_ERROR_RESPONSE
@@ -157,6 +164,17 @@ void Tbu::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) 
   }
   trans.set_dmi_allowed(false);
   trans.set_response_status(tlm::TLM_OK_RESPONSE);
+}
+
+void Tbu::record_latency(std::uint32_t stream_id, const sc_core::sc_time& latency) {
+  // Picoseconds per time unit: an integer for every resolution of 1 ps or coarser.
+  static const std::uint64_t kPsPerUnit =
+      std::max<std::uint64_t>(1, static_cast<std::uint64_t>(sc_core::sc_get_time_resolution().to_seconds() * 1e12 + 0.5));
+  if (latency_histogram_ == nullptr || stream_id != latency_stream_) {
+    latency_histogram_ = &stats_.translation_latency[stream_id];
+    latency_stream_ = stream_id;
+  }
+  latency_histogram_->add(latency.value() * kPsPerUnit);
 }
 
 void Tbu::forward_piece(tlm::tlm_generic_payload& trans, const TranslationResult& result, unsigned offset,

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <vector>
 
 #include <systemc>
@@ -36,13 +37,17 @@ struct TbuStatistics {
   std::uint64_t split_pieces = 0;
   std::uint64_t dmi_grants = 0;
   std::uint64_t dmi_revocations = 0;
+  // The time the SMMU adds to each transaction (translation, walks, events),
+  // per StreamID, in ns; the downstream access is not included.
+  std::map<std::uint32_t, stats::Histogram> translation_latency;
 };
 inline auto statistic_fields(const TbuStatistics&) {
   using S = TbuStatistics;
   return std::make_tuple(stats::field("transactions", &S::transactions), stats::field("translated", &S::translated),
                          stats::field("bypassed", &S::bypassed), stats::field("terminated", &S::terminated),
                          stats::field("split_pieces", &S::split_pieces), stats::field("dmi_grants", &S::dmi_grants),
-                         stats::field("dmi_revocations", &S::dmi_revocations));
+                         stats::field("dmi_revocations", &S::dmi_revocations),
+                         stats::field("translation_latency", &S::translation_latency));
 }
 
 class Tbu : public sc_core::sc_module {
@@ -89,6 +94,10 @@ class Tbu : public sc_core::sc_module {
   TranslationEngine::MicroTlbEntry micro_tlb_;
   std::vector<Grant> grants_;
   TbuStatistics stats_;
+  // The histogram of the last StreamID seen (most transactions repeat it).
+  std::uint32_t latency_stream_ = 0;
+  stats::Histogram* latency_histogram_ = nullptr;
+  void record_latency(std::uint32_t stream_id, const sc_core::sc_time& latency);
   stats::Registration registration_;
 };
 

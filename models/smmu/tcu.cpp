@@ -29,6 +29,13 @@ class Tcu::TableWalkPort : public MemoryPort {
     return access(context, tlm::TLM_WRITE_COMMAND, pa, const_cast<std::uint8_t*>(data), size, purpose);
   }
 
+  std::uint64_t local_time_ps(const AccessContext& context) const override {
+    if (context.local_time == nullptr) return 0;
+    static const double kPsPerUnit = sc_core::sc_get_time_resolution().to_seconds() * 1e12;
+    return static_cast<std::uint64_t>(static_cast<double>(static_cast<const sc_core::sc_time*>(context.local_time)->value()) *
+                                      kPsPerUnit);
+  }
+
   sc_core::sc_time take_unowned() {
     const sc_core::sc_time d = unowned_;
     unowned_ = sc_core::SC_ZERO_TIME;
@@ -141,7 +148,9 @@ Tcu::Tcu(const sc_core::sc_module_name& name, const Capabilities& caps, const Tr
       debug_engine_(caps, *debug_port_, debug_engine_config()) {
   table_walk.register_invalidate_direct_mem_ptr(this, &Tcu::table_walk_invalidate);
   const std::string base = this->name();
-  registration_.add_struct(base, engine_.statistics());
+  // Resetting the TCU's group resets its TLB and walk caches too.
+  registration_.add(
+      base, [this] { return stats::to_json(engine_.statistics()); }, [this] { engine_.reset_statistics(); });
   registration_.add(base + ".tlb", [this] {
     nlohmann::json j = stats::to_json(engine_.tlb().statistics());
     j["valid_entries"] = engine_.tlb().valid_entries();

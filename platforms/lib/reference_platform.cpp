@@ -677,11 +677,13 @@ ReferencePlatform::Snapshot ReferencePlatform::snapshot() {
 
 void ReferencePlatform::close_phase(const Snapshot& now) {
   PhaseCounters& c = phase_counters_[static_cast<std::size_t>(counting_)];
+  // A statistics reset within the phase (a trace's `stats reset`) restarts the counters from 0.
+  const auto delta = [](std::uint64_t end, std::uint64_t start) { return end >= start ? end - start : end; };
   c.duration += now.time - phase_start_.time;
-  c.register_writes += now.register_writes - phase_start_.register_writes;
-  c.commands += now.commands - phase_start_.commands;
-  c.walks += now.walks - phase_start_.walks;
-  c.tlb_misses += now.tlb_misses - phase_start_.tlb_misses;
+  c.register_writes += delta(now.register_writes, phase_start_.register_writes);
+  c.commands += delta(now.commands, phase_start_.commands);
+  c.walks += delta(now.walks, phase_start_.walks);
+  c.tlb_misses += delta(now.tlb_misses, phase_start_.tlb_misses);
 }
 
 void ReferencePlatform::on_phase(handover::Phase phase) {

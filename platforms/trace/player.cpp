@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "models/common/statistics.h"
 #include "models/smmu/arch/command.h"
 #include "models/smmu/arch/event.h"
 #include "models/smmu/arch/registers.h"
@@ -402,6 +403,10 @@ void check(const Trace& trace, const platform::ReferencePlatformConfig& config) 
         throw TraceError(where_of(s, s.has("offset") ? "offset" : "bytes"),
                          "bytes= must be 1, 2, 4 or 8 and offset= a multiple of it within the 8-byte word");
       }
+    } else if (v == "stats") {
+      if (s.words[0].text == "dump" && s.words.size() != 2) {
+        throw TraceError(s.where, "'stats dump' needs a file name");
+      }
     } else if (v == "crash") {
       if (phase != Phase::Running) throw TraceError(s.where, "'crash' belongs where no live update is under way");
       phase = Phase::Kexec;
@@ -740,6 +745,16 @@ void Player::run_other(const Statement& s) {
     }
   } else if (v == "entry") {
     store_entry(s);
+  } else if (v == "stats") {
+    settle_dma();
+    if (s.words[0].text == "reset") {
+      // Every resettable group (below the prefix, when given) starts again.
+      stats::Registry::global().reset(s.words.size() > 1 ? s.words[1].text : std::string());
+    } else {
+      std::ofstream out(s.words[1].text);
+      out << stats::Registry::global().dump().dump(2) << "\n";
+      if (!out) throw std::runtime_error("cannot write " + s.words[1].text);
+    }
   } else if (v == "crash") {
     st.domains.clear();
     st.masters.clear();

@@ -56,6 +56,7 @@ const std::map<std::string, Schema>& schemas() {
                    {"clean", Kind::Bool}},
                   {}, {{0, {"pte", "ste"}}}, {}, false};
     t["crash"] = {0, 0, {}, {}, {}, {}, {}, false};
+    t["stats"] = {1, 2, {Kind::Name, Kind::Text}, {}, {}, {{0, {"reset", "dump"}}}, {}, false};
     t["mmio"] = {2, 3, {Kind::Name, Kind::Register, Kind::Number},
                  {{"expect", Kind::Number}, {"mask", Kind::Number}, {"size", Kind::Number}},
                  {}, {{0, {"read", "write"}}}, {}, false};

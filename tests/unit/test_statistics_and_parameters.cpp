@@ -38,6 +38,60 @@ TEST(StatisticsRegistry, GroupsAreKeyedByHierarchicalNameAndLeaveWithTheirOwner)
   EXPECT_FALSE(stats::Registry::global().contains("topology"));
 }
 
+struct Timed {
+  std::uint64_t walks = 0;
+  stats::Histogram latency;
+  stats::Histogram occupancy{"entries", 1.0};
+};
+inline auto statistic_fields(const Timed&) {
+  return std::make_tuple(stats::field("walks", &Timed::walks), stats::field("latency", &Timed::latency),
+                         stats::field("occupancy", &Timed::occupancy));
+}
+
+TEST(StatisticsHistogram, PowerOfTwoBucketsWithMeanExtremesAndPercentiles) {
+  stats::Histogram h;  // picoseconds in, nanoseconds out
+  for (std::uint64_t ps : {0ull, 1000ull, 1000ull, 3000ull, 10000ull}) h.add(ps);
+  EXPECT_EQ(h.count(), 5u);
+  EXPECT_DOUBLE_EQ(h.mean_ps(), 3000.0);
+  EXPECT_EQ(h.min_ps(), 0u);
+  EXPECT_EQ(h.max_ps(), 10000u);
+  // 1000 ps lies in [512, 1024): bucket 10; 3000 in [2048, 4096); 10000 in [8192, 16384).
+  EXPECT_EQ(h.buckets()[0], 1u);
+  EXPECT_EQ(h.buckets()[10], 2u);
+  EXPECT_EQ(h.buckets()[12], 1u);
+  EXPECT_EQ(h.buckets()[14], 1u);
+  EXPECT_EQ(h.quantile_upper_ps(0.5), 1023u) << "the median's bucket bound";
+  EXPECT_EQ(h.quantile_upper_ps(1.0), 10000u) << "never beyond the maximum";
+  const nlohmann::json j = h.to_json();
+  EXPECT_EQ(j.at("unit"), "ns");
+  EXPECT_DOUBLE_EQ(j.at("mean").get<double>(), 3.0);
+  EXPECT_DOUBLE_EQ(j.at("max").get<double>(), 10.0);
+  EXPECT_EQ(j.at("buckets").size(), 4u) << "only non-empty buckets";
+  stats::Histogram empty;
+  EXPECT_EQ(empty.to_json().at("count"), 0);
+  EXPECT_EQ(empty.to_json().at("min"), 0.0);
+}
+
+TEST(StatisticsRegistry, ResettableGroupsStartAgainAtAPhaseBoundary) {
+  Timed timed;
+  Counters fixed;
+  stats::Registration registration;
+  registration.add_struct("soc.tcu", timed);
+  registration.add_struct("soc.other", static_cast<const Counters&>(fixed));  // read-only: never reset
+  timed.walks = 7;
+  timed.latency.add(5000);
+  timed.occupancy.add(3);
+  fixed.hits = 2;
+  EXPECT_EQ(stats::Registry::global().dump("soc").at("soc.tcu").at("occupancy").at("unit"), "entries");
+  EXPECT_EQ(stats::Registry::global().reset("soc.tcu"), 1u);
+  EXPECT_EQ(timed.walks, 0u);
+  EXPECT_EQ(timed.latency.count(), 0u);
+  EXPECT_EQ(stats::Registry::global().dump("soc").at("soc.tcu").at("occupancy").at("unit"), "entries")
+      << "a reset keeps each histogram's unit";
+  EXPECT_EQ(stats::Registry::global().reset("soc"), 1u) << "the read-only group is not reset";
+  EXPECT_EQ(fixed.hits, 2u);
+}
+
 struct Settings {
   unsigned entries = 16;
   double latency = 1.0;

@@ -61,6 +61,14 @@ class MemoryPort {
     return write(pa, data, size, purpose);
   }
 
+  // How far the operation of `context` has come in simulated time, in
+  // picoseconds (its local time), for latency statistics; a port without a
+  // notion of time answers 0.
+  virtual std::uint64_t local_time_ps(const AccessContext& context) const {
+    (void)context;
+    return 0;
+  }
+
   // Little-endian 64-bit helpers: tables and queues are made of 64-bit words and
   // the SMMU guarantees single-copy atomicity only at this size.
   bool read64(std::uint64_t pa, std::uint64_t& value, AccessPurpose purpose, const AccessContext& context = {});

@@ -265,6 +265,8 @@ const ProgrammingInterface::RegisterBehaviour& ProgrammingInterface::behaviour_o
       {reg::CMDQ_PROD, [](const PI& p) -> std::uint64_t { return p.cmdq_.prod; },
        [](PI& p, std::uint64_t v) {
          p.cmdq_.prod = static_cast<std::uint32_t>(v) & kPointerBits;
+         const QueueGeometry g = p.cmdq_geometry();
+         p.stats_.command_queue_occupancy.add(g.occupancy(p.cmdq_.prod, p.cmdq_.cons));
          p.commands_may_be_pending();
        },
        [](PI& p, std::uint64_t v) { p.cmdq_.prod = static_cast<std::uint32_t>(v); }},
@@ -723,6 +725,7 @@ bool ProgrammingInterface::record_event(const EventRecord& record, const AccessC
     return false;
   }
   ++stats_.events_recorded;
+  stats_.event_queue_occupancy.add(g.occupancy(eventq_reserved_, eventq_.cons));
   if (event_writes_in_flight_ != 0) return true;  // PROD moves when the last one lands
   const bool was_empty = g.empty(eventq_.prod, eventq_.cons);
   eventq_.prod = (eventq_.prod & qp::OVFLG) | (eventq_reserved_ & ~qp::OVFLG);

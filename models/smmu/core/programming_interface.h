@@ -84,6 +84,10 @@ struct ProgrammingInterfaceStatistics {
   std::uint64_t gerrors_raised = 0;                    // error bits activated
   std::uint64_t constrained_unpredictable_writes = 0;  // ignored
   std::uint64_t bad_accesses = 0;                      // wrong size/alignment/offset
+  // Entries in the queue: the command queue's each time software moves PROD,
+  // the event queue's each time a record lands.
+  stats::Histogram command_queue_occupancy{"entries", 1.0};
+  stats::Histogram event_queue_occupancy{"entries", 1.0};
 };
 inline auto statistic_fields(const ProgrammingInterfaceStatistics&) {
   using S = ProgrammingInterfaceStatistics;
@@ -97,7 +101,9 @@ inline auto statistic_fields(const ProgrammingInterfaceStatistics&) {
       stats::field("msi_writes", &S::msi_writes), stats::field("msi_write_aborts", &S::msi_write_aborts),
       stats::field("gerrors_raised", &S::gerrors_raised),
       stats::field("constrained_unpredictable_writes", &S::constrained_unpredictable_writes),
-      stats::field("bad_accesses", &S::bad_accesses));
+      stats::field("bad_accesses", &S::bad_accesses),
+      stats::field("command_queue_occupancy", &S::command_queue_occupancy),
+      stats::field("event_queue_occupancy", &S::event_queue_occupancy));
 }
 inline void to_json(nlohmann::json& json, const ProgrammingInterfaceStatistics& statistics) {
   json = stats::to_json(statistics);
@@ -210,6 +216,10 @@ class ProgrammingInterface {
       return ((prod ^ cons) & pointer_mask) == (index_mask + 1);
     }
     std::uint32_t next(std::uint32_t pointer) const { return (pointer + 1) & pointer_mask; }
+    // Entries between CONS and PROD (the wrap bit makes a full queue distinct from an empty one).
+    std::uint32_t occupancy(std::uint32_t prod, std::uint32_t cons) const {
+      return ((prod & pointer_mask) - (cons & pointer_mask)) & pointer_mask;
+    }
   };
   struct MsiConfig {
     std::uint64_t cfg0 = 0;  // ADDR

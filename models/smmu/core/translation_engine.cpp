@@ -297,6 +297,15 @@ std::shared_ptr<const ContextDescriptor> TranslationEngine::lookup_cd(const Stre
 bool TranslationEngine::walk_stage(const StageWalk& walk, std::uint64_t input, TlbEntry& out,
                                    Fault& fault, TranslationResult& result) {
   ++stats_.walks;
+  // The walk's latency, however it ends.
+  struct WalkTimer {
+    const MemoryPort& port;
+    const AccessContext& access;
+    stats::Histogram& histogram;
+    std::uint64_t start;
+    ~WalkTimer() { histogram.add(port.local_time_ps(access) - start); }
+  } timer{tables_, *walk.access, walk.stage2 ? stats_.s2_walk_latency : stats_.s1_walk_latency,
+          tables_.local_time_ps(*walk.access)};
   const std::uint64_t epoch = invalidations_;  // see invalidations_
   const unsigned granule = walk.granule_log2;
   const unsigned stride = granule - 3;
@@ -347,8 +356,12 @@ bool TranslationEngine::walk_stage(const StageWalk& walk, std::uint64_t input, T
     std::uint64_t raw = 0;
     ++result.walk_accesses;
     ++(walk.stage2 ? stats_.s2_walk_accesses_per_level : stats_.s1_walk_accesses_per_level)[static_cast<unsigned>(level)];
-    if (!tables_.read64(desc_pa, raw, walk.stage2 ? AccessPurpose::Stage2Walk : AccessPurpose::Stage1Walk,
-                        *walk.access)) {
+    const std::uint64_t read_start = tables_.local_time_ps(*walk.access);
+    const bool read_ok = tables_.read64(desc_pa, raw, walk.stage2 ? AccessPurpose::Stage2Walk : AccessPurpose::Stage1Walk,
+                                        *walk.access);
+    (walk.stage2 ? stats_.s2_walk_level_latency : stats_.s1_walk_level_latency)[static_cast<unsigned>(level)].add(
+        tables_.local_time_ps(*walk.access) - read_start);
+    if (!read_ok) {
       fail(EventId::F_WALK_EABT, level, "translation table fetch aborted");
       fault.fetch_addr = desc_pa;
       // A stage-1 table fetch is CLASS=TT; a stage-2 one keeps the class of what

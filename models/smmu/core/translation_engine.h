@@ -153,6 +153,11 @@ struct TranslationStatistics {
   std::uint64_t hardware_updates = 0;
   std::uint64_t micro_tlb_hits = 0;  // translations a TBU's micro-TLB answered
   std::map<EventId, std::uint64_t> faults;
+  // Walk latency: a whole stage's walk, and each level's table read (ns).
+  stats::Histogram s1_walk_latency;
+  stats::Histogram s2_walk_latency;
+  std::array<stats::Histogram, 4> s1_walk_level_latency;
+  std::array<stats::Histogram, 4> s2_walk_level_latency;
 };
 inline auto statistic_fields(const TranslationStatistics&) {
   using S = TranslationStatistics;
@@ -165,7 +170,10 @@ inline auto statistic_fields(const TranslationStatistics&) {
       stats::field("config_cache_hits", &S::config_cache_hits),
       stats::field("config_cache_misses", &S::config_cache_misses),
       stats::field("hardware_updates", &S::hardware_updates), stats::field("micro_tlb_hits", &S::micro_tlb_hits),
-      stats::field("faults", &S::faults));
+      stats::field("faults", &S::faults), stats::field("s1_walk_latency", &S::s1_walk_latency),
+      stats::field("s2_walk_latency", &S::s2_walk_latency),
+      stats::field("s1_walk_level_latency", &S::s1_walk_level_latency),
+      stats::field("s2_walk_level_latency", &S::s2_walk_level_latency));
 }
 
 class TranslationEngine : public CacheMaintenance {

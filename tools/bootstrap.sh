@@ -14,7 +14,8 @@ case "$mode" in
 esac
 
 packages=(g++ cmake make pkg-config libsystemc-dev nlohmann-json3-dev libcli11-dev libfmt-dev
-          libgtest-dev libgmock-dev googletest libbenchmark-dev libboost-dev python3)
+          libgtest-dev libgmock-dev googletest libbenchmark-dev libboost-dev python3
+          python3-matplotlib)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

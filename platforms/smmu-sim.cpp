@@ -20,6 +20,7 @@
 
 #include "models/common/statistics.h"
 #include "platforms/lib/handover_scenarios.h"
+#include "platforms/lib/perfetto_trace.h"
 #include "platforms/lib/reference_platform.h"
 #include "platforms/trace/player.h"
 
@@ -148,6 +149,49 @@ nlohmann::json print_summary(platform::ReferencePlatform& platform, double wall)
   return stats;
 }
 
+// The views a run may write: a Perfetto/Chrome JSON trace and a VCD of the
+// IRQ lines and queue pointers. Attached before sc_start, written after.
+struct ViewFiles {
+  std::string perfetto;
+  std::string vcd;
+};
+
+class Views {
+ public:
+  Views(platform::ReferencePlatform& platform, const ViewFiles& files) : files_(files) {
+    if (!files.perfetto.empty()) perfetto_ = std::make_unique<platform::PerfettoTrace>(platform);
+    if (!files.vcd.empty()) {
+      std::string name = files.vcd;
+      if (name.size() > 4 && name.compare(name.size() - 4, 4, ".vcd") == 0) name.resize(name.size() - 4);
+      vcd_ = sc_core::sc_create_vcd_trace_file(name.c_str());  // SystemC adds ".vcd"
+      vcd_->set_time_unit(1, sc_core::SC_NS);
+      const smmu::ProgrammingInterface& pi = platform.smmu().programming_interface();
+      sc_core::sc_trace(vcd_, platform.eventq_irq(), "eventq_irq");
+      sc_core::sc_trace(vcd_, platform.gerror_irq(), "gerror_irq");
+      sc_core::sc_trace(vcd_, pi.cmdq_prod(), "cmdq_prod");
+      sc_core::sc_trace(vcd_, pi.cmdq_cons(), "cmdq_cons");
+      sc_core::sc_trace(vcd_, pi.eventq_prod(), "eventq_prod");
+      sc_core::sc_trace(vcd_, pi.eventq_cons(), "eventq_cons");
+    }
+  }
+  ~Views() {
+    if (vcd_ != nullptr) sc_core::sc_close_vcd_trace_file(vcd_);
+  }
+  Views(const Views&) = delete;
+  Views& operator=(const Views&) = delete;
+  void finish() {
+    if (perfetto_) {
+      std::ofstream out(files_.perfetto);
+      perfetto_->write(out);
+    }
+  }
+
+ private:
+  ViewFiles files_;
+  std::unique_ptr<platform::PerfettoTrace> perfetto_;
+  sc_core::sc_trace_file* vcd_ = nullptr;
+};
+
 std::string quoted(const std::string& text) {
   std::string q = "'";
   for (char c : text) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
@@ -156,7 +200,8 @@ std::string quoted(const std::string& text) {
 
 // One trace on the reference platform: the summary, the expectations missed,
 // PASS or FAIL; the record and the statistics when asked.
-int play(const trace::LoadedTrace& loaded, const std::string& record_file, const std::string& stats_file) {
+int play(const trace::LoadedTrace& loaded, const std::string& record_file, const std::string& stats_file,
+         const ViewFiles& view_files) {
   sc_core::sc_report_handler::set_actions(sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
   std::ofstream record;
   std::unique_ptr<trace::Recorder> recorder;
@@ -168,8 +213,10 @@ int play(const trace::LoadedTrace& loaded, const std::string& record_file, const
   platform::ReferencePlatform platform("platform", loaded.config,
                                        [&player](platform::ReferencePlatform& p) { player(p); });
   if (recorder) recorder->attach(platform);
+  Views views(platform, view_files);
   const auto start = std::chrono::steady_clock::now();
   sc_core::sc_start();
+  views.finish();
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!platform.finished()) {
     std::cerr << "smmu-sim: " << loaded.trace.file << ": the run did not finish: " << platform.error() << "\n";
@@ -240,6 +287,10 @@ int sc_main(int argc, char* argv[]) {
   app.add_option("--trace", traces,
                  "play trace FILE(s) (traces/README.md) instead of the main job; several run one per process");
   app.add_option("--record", record_file, "with one --trace: write the run's deterministic record to FILE");
+  ViewFiles view_files;
+  app.add_option("--perfetto", view_files.perfetto,
+                 "write a Perfetto/Chrome JSON trace to FILE (a track per StreamID, commands, events, phases)");
+  app.add_option("--vcd", view_files.vcd, "write a VCD of the IRQ lines and queue pointers to FILE (.vcd)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -312,12 +363,17 @@ int sc_main(int argc, char* argv[]) {
       }
       probe_output(stats_file, "--stats");
       probe_output(record_file, "--record");
+      probe_output(view_files.perfetto, "--perfetto");
+      probe_output(view_files.vcd, "--vcd");
+      if (traces.size() > 1 && (!view_files.perfetto.empty() || !view_files.vcd.empty())) {
+        throw std::invalid_argument("--perfetto and --vcd take one --trace");
+      }
     } catch (const std::exception& e) {
       std::cerr << "smmu-sim: " << e.what() << "\n";
       return 2;
     }
     if (traces.size() > 1) return play_each(traces, config_file, assignments);
-    return play(loaded.front(), record_file, stats_file);
+    return play(loaded.front(), record_file, stats_file, view_files);
   }
   if (!record_file.empty()) {
     std::cerr << "smmu-sim: --record needs --trace\n";
@@ -326,6 +382,8 @@ int sc_main(int argc, char* argv[]) {
   try {
     apply_command_line(config);
     probe_output(stats_file, "--stats");
+    probe_output(view_files.perfetto, "--perfetto");
+    probe_output(view_files.vcd, "--vcd");
   } catch (const std::exception& e) {
     std::cerr << "smmu-sim: " << e.what() << "\n";
     return 2;
@@ -333,8 +391,10 @@ int sc_main(int argc, char* argv[]) {
 
   sc_core::sc_report_handler::set_actions(sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
   platform::ReferencePlatform platform("platform", config);
+  Views views(platform, view_files);
   const auto start = std::chrono::steady_clock::now();
   sc_core::sc_start();
+  views.finish();
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   if (!platform.finished()) {

@@ -129,6 +129,10 @@ class Smmuv3 : public sc_core::sc_module {
   // Observers of every access the SMMU makes through `table_walk`.
   unsigned add_memory_observer(MemoryAccessObserver observer) { return tcu_.add_observer(std::move(observer)); }
   void remove_memory_observer(unsigned id) { tcu_.remove_observer(id); }
+  // Observers of every upstream transaction, on every TBU.
+  void add_transaction_observer(const TransactionObserver& observer) {
+    for (auto& tbu : tbus_) tbu->add_transaction_observer(observer);
+  }
 
   // The statistics of every unit of this SMMU, keyed by hierarchical name (the
   // entries of stats::Registry::global() below this module), as JSON.

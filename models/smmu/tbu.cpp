@@ -101,6 +101,29 @@ TranslationRequest Tbu::request_for(const tlm::tlm_generic_payload& trans) const
 }
 
 void Tbu::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) {
+  if (observers_.empty()) {
+    transport(trans, delay);
+    return;
+  }
+  TransactionRecord record;
+  const TranslationRequest request = request_for(trans);
+  record.stream_id = request.stream_id;
+  record.ssv = request.ssv;
+  record.substream_id = request.substream_id;
+  record.address = trans.get_address();
+  record.length = trans.get_data_length();
+  record.write = trans.is_write();
+  record.start = sc_core::sc_time_stamp() + delay;
+  first_output_.reset();
+  transport(trans, delay);
+  record.end = sc_core::sc_time_stamp() + delay;
+  record.status = trans.get_response_status();
+  record.forwarded = first_output_.has_value();
+  record.output_address = first_output_.value_or(0);
+  for (const TransactionObserver& observer : observers_) observer(record);
+}
+
+void Tbu::transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) {
   ++stats_.transactions;
   if (trans.get_command() == tlm::TLM_IGNORE_COMMAND) {
     trans.set_response_status(tlm::TLM_OK_RESPONSE);
@@ -148,6 +171,7 @@ void Tbu::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) 
       // The whole transaction in one piece: forward it as it is (the hit path),
       // its side-band changed only when an attribute override applies.
       trans.set_address(result.output_address);
+      if (!observers_.empty()) first_output_ = result.output_address;
       if (config_.attribute_overrides && (result.privcfg >= 2 || result.instcfg >= 2)) {
         DownstreamSideband sideband(trans, trans.get_extension<tlm_ext::SidebandExtension>(), request, result, true);
         downstream_->b_transport(trans, delay);
@@ -158,6 +182,7 @@ void Tbu::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) 
       trans.set_address(address);
       return;
     }
+    if (!observers_.empty() && !first_output_) first_output_ = result.output_address;
     forward_piece(trans, result, done, piece, streaming, delay);
     if (!trans.is_response_ok()) return;
     done += piece;

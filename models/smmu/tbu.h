@@ -8,6 +8,8 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
+#include <functional>
 #include <vector>
 
 #include <systemc>
@@ -50,6 +52,23 @@ inline auto statistic_fields(const TbuStatistics&) {
                          stats::field("translation_latency", &S::translation_latency));
 }
 
+// One upstream transaction as the SMMU served it, for views (a Perfetto
+// track per StreamID): simulated times include the initiator's local time.
+struct TransactionRecord {
+  std::uint32_t stream_id = 0;
+  bool ssv = false;
+  std::uint32_t substream_id = 0;
+  std::uint64_t address = 0;         // as the master sent it (IOVA)
+  std::uint64_t output_address = 0;  // where its first byte went downstream (when it went)
+  bool forwarded = false;
+  unsigned length = 0;
+  bool write = false;
+  sc_core::sc_time start;
+  sc_core::sc_time end;
+  tlm::tlm_response_status status = tlm::TLM_INCOMPLETE_RESPONSE;
+};
+using TransactionObserver = std::function<void(const TransactionRecord&)>;
+
 class Tbu : public sc_core::sc_module {
  public:
   tlm_utils::simple_target_socket<Tbu> upstream;
@@ -62,6 +81,9 @@ class Tbu : public sc_core::sc_module {
   std::size_t revoke_downstream(std::uint64_t start, std::uint64_t end);  // the target withdrew [start, end]
   std::size_t revoke_all();                                        // control change, reset
   std::size_t dmi_grants() const { return grants_.size(); }
+
+  // Called after every transaction this TBU served (none: no cost on the hit path).
+  void add_transaction_observer(TransactionObserver observer) { observers_.push_back(std::move(observer)); }
 
   // Memo and grants dropped; statistics too when `cold`.
   void reset(bool cold);
@@ -78,6 +100,7 @@ class Tbu : public sc_core::sc_module {
   };
 
   void b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
+  void transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
   bool get_direct_mem_ptr(tlm::tlm_generic_payload& trans, tlm::tlm_dmi& dmi);
   unsigned transport_dbg(tlm::tlm_generic_payload& trans);
   TranslationRequest request_for(const tlm::tlm_generic_payload& trans) const;
@@ -94,6 +117,8 @@ class Tbu : public sc_core::sc_module {
   TranslationEngine::MicroTlbEntry micro_tlb_;
   std::vector<Grant> grants_;
   TbuStatistics stats_;
+  std::vector<TransactionObserver> observers_;
+  std::optional<std::uint64_t> first_output_;  // the current transaction's first downstream address
   // The histogram of the last StreamID seen (most transactions repeat it).
   std::uint32_t latency_stream_ = 0;
   stats::Histogram* latency_histogram_ = nullptr;

@@ -692,6 +692,7 @@ void ReferencePlatform::on_phase(handover::Phase phase) {
   close_phase(now);
   counting_ = phase;
   phase_start_ = now;
+  for (const auto& observer : phase_observers_) observer(phase);
 }
 
 std::vector<handover::Finding> ReferencePlatform::findings() const {
@@ -813,7 +814,7 @@ void ReferencePlatform::on_event(const smmu::EventRecord& record) {
   ++phase.events;
   ++phase.events_by_stream[record.stream_id];
   ++report_.events_by_type[smmu::to_string(record.id)];
-  if (event_observer_) event_observer_(record);
+  for (const auto& observer : event_observers_) observer(record);
 }
 
 void ReferencePlatform::on_overflow() { ++report_.event_overflows; }

@@ -151,6 +151,9 @@ class ReferencePlatform : public sc_core::sc_module, public driver::EventListene
   ~ReferencePlatform() override;
 
   const ReferencePlatformConfig& config() const { return config_; }
+  // The SMMU's interrupt lines to the CPU (when wired), for waveform tracing.
+  const sc_core::sc_signal<bool>& eventq_irq() const { return eventq_irq_; }
+  const sc_core::sc_signal<bool>& gerror_irq() const { return gerror_irq_; }
   bool finished() const { return cpu_->finished(); }
   const std::string& error() const { return cpu_->error(); }
 
@@ -171,8 +174,12 @@ class ReferencePlatform : public sc_core::sc_module, public driver::EventListene
   const ScenarioReport& report() const { return report_; }
   const std::vector<smmu::EventRecord>& events() const { return events_; }
   // Called with every event record the driver handles, as it handles it.
-  void set_event_observer(std::function<void(const smmu::EventRecord&)> observer) {
-    event_observer_ = std::move(observer);
+  void add_event_observer(std::function<void(const smmu::EventRecord&)> observer) {
+    event_observers_.push_back(std::move(observer));
+  }
+  // Called as each handover phase begins (after the platform's own bookkeeping).
+  void add_phase_observer(std::function<void(handover::Phase)> observer) {
+    phase_observers_.push_back(std::move(observer));
   }
 
   // Scenario steps (on the CPU thread).
@@ -296,7 +303,8 @@ class ReferencePlatform : public sc_core::sc_module, public driver::EventListene
   };
   std::vector<MappingRecord> mappings_;
   std::vector<smmu::EventRecord> events_;
-  std::function<void(const smmu::EventRecord&)> event_observer_;
+  std::vector<std::function<void(const smmu::EventRecord&)>> event_observers_;
+  std::vector<std::function<void(handover::Phase)>> phase_observers_;
   ScenarioReport report_;
 };
 

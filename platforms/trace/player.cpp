@@ -477,7 +477,7 @@ void Recorder::attach(platform::ReferencePlatform& platform) {
       out_ << fmt::format("{} cmd {} {:#018x} {:#018x}\n", r.time.value(), name, words[0], words[1]);
     }
   });
-  platform.set_event_observer([this](const smmu::EventRecord& e) {
+  platform.add_event_observer([this](const smmu::EventRecord& e) {
     out_ << fmt::format("{} event {} sid={:#x}{} input={:#x}{}{}{}\n", sc_core::sc_time_stamp().value(),
                         smmu::to_string(e.id), e.stream_id, e.ssv ? fmt::format(" ssid={:#x}", e.substream_id) : "",
                         e.input_addr, e.rnw ? " read" : " write", e.s2 ? " s2" : "",

@@ -175,6 +175,11 @@ class ProgrammingInterface {
   // ---- State the translation side reads --------------------------------------
   bool smmu_enabled() const { return (cr0ack_ & reg::cr0::SMMUEN) != 0; }
   std::uint32_t cr0ack() const { return cr0ack_; }
+  // The queues' pointers as they change, by reference for waveform tracing (sc_trace).
+  const std::uint32_t& cmdq_prod() const { return cmdq_.prod; }
+  const std::uint32_t& cmdq_cons() const { return cmdq_.cons; }
+  const std::uint32_t& eventq_prod() const { return eventq_.prod; }
+  const std::uint32_t& eventq_cons() const { return eventq_.cons; }
   std::uint32_t gbpa() const { return gbpa_effective_; }  // without UPDATE
   std::uint64_t strtab_base() const { return strtab_base_; }
   std::uint32_t strtab_base_cfg() const { return strtab_base_cfg_; }

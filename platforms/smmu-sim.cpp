@@ -22,6 +22,7 @@
 #include "platforms/lib/handover_scenarios.h"
 #include "platforms/lib/perfetto_trace.h"
 #include "platforms/lib/reference_platform.h"
+#include "platforms/lib/statistics_sampler.h"
 #include "platforms/trace/player.h"
 
 using namespace smmuv3tlm;
@@ -154,11 +155,17 @@ nlohmann::json print_summary(platform::ReferencePlatform& platform, double wall)
 struct ViewFiles {
   std::string perfetto;
   std::string vcd;
+  std::string stats_interval;  // e.g. "10us": a statistics sample every interval
 };
 
 class Views {
  public:
-  Views(platform::ReferencePlatform& platform, const ViewFiles& files) : files_(files) {
+  Views(platform::ReferencePlatform& platform, const ViewFiles& files) : platform_(platform), files_(files) {
+    if (!files.stats_interval.empty()) {
+      const std::uint64_t ps = trace::parse_time_ps(files.stats_interval).value_or(0);
+      sampler_ = std::make_unique<platform::StatisticsSampler>("stats_sampler", platform,
+                                                               sc_core::sc_time(static_cast<double>(ps), sc_core::SC_PS));
+    }
     if (!files.perfetto.empty()) perfetto_ = std::make_unique<platform::PerfettoTrace>(platform);
     if (!files.vcd.empty()) {
       std::string name = files.vcd;
@@ -185,9 +192,17 @@ class Views {
       perfetto_->write(out);
     }
   }
+  // The time series and the handover timeline, added to the statistics.
+  void add_to(nlohmann::json& stats) const {
+    if (sampler_) stats["timeline"] = sampler_->samples();
+    const nlohmann::json handover = platform::handover_timeline(platform_);
+    if (!handover.is_null()) stats["platform.handover"] = handover;
+  }
 
  private:
+  platform::ReferencePlatform& platform_;
   ViewFiles files_;
+  std::unique_ptr<platform::StatisticsSampler> sampler_;
   std::unique_ptr<platform::PerfettoTrace> perfetto_;
   sc_core::sc_trace_file* vcd_ = nullptr;
 };
@@ -227,7 +242,8 @@ int play(const trace::LoadedTrace& loaded, const std::string& record_file, const
                            "{} event records no expectation asked for\n",
                            loaded.trace.file, outcome.statements, outcome.dmas, outcome.expectations, outcome.failed,
                            outcome.unexpected_events);
-  const nlohmann::json stats = print_summary(platform, wall);
+  nlohmann::json stats = print_summary(platform, wall);
+  views.add_to(stats);
   for (const trace::Failure& f : outcome.failures) std::cout << "  " << f.str() << "\n";
   if (outcome.failed > outcome.failures.size()) {
     std::cout << fmt::format("  ... and {} more\n", outcome.failed - outcome.failures.size());
@@ -291,6 +307,8 @@ int sc_main(int argc, char* argv[]) {
   app.add_option("--perfetto", view_files.perfetto,
                  "write a Perfetto/Chrome JSON trace to FILE (a track per StreamID, commands, events, phases)");
   app.add_option("--vcd", view_files.vcd, "write a VCD of the IRQ lines and queue pointers to FILE (.vcd)");
+  app.add_option("--stats-interval", view_files.stats_interval,
+                 "with --stats: sample hit rates and bytes per StreamID every T of simulated time (e.g. 10us)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -349,6 +367,14 @@ int sc_main(int argc, char* argv[]) {
     std::ofstream probe(file, std::ios::app);
     if (!probe) throw std::invalid_argument(std::string(option) + ": cannot write " + file);
   };
+  if (!view_files.stats_interval.empty()) {
+    const std::optional<std::uint64_t> ps = trace::parse_time_ps(view_files.stats_interval);
+    if (!ps || *ps == 0 || stats_file.empty()) {
+      std::cerr << "smmu-sim: --stats-interval needs --stats and a time such as 10us (ps, ns, us, ms, s), got '"
+                << view_files.stats_interval << "'\n";
+      return 2;
+    }
+  }
   if (!traces.empty()) {
     // Every trace is read and checked before any runs: a malformed one exits 2.
     std::vector<trace::LoadedTrace> loaded;
@@ -401,7 +427,8 @@ int sc_main(int argc, char* argv[]) {
     std::cerr << "smmu-sim: the run did not finish: " << platform.error() << "\n";
     return EXIT_FAILURE;
   }
-  const nlohmann::json stats = print_summary(platform, wall);
+  nlohmann::json stats = print_summary(platform, wall);
+  views.add_to(stats);
   if (!stats_file.empty()) {
     std::ofstream out(stats_file);
     out << stats.dump(2) << "\n";

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include <fmt/format.h>
+
 #include "models/smmu/event_queue.h"
 #include "models/smmu/tcu.h"
 #include "tlm/sideband.h"
@@ -80,7 +82,7 @@ Tbu::Tbu(const sc_core::sc_module_name& name, const TbuConfig& config, Tcu& tcu,
       this->name(), [this] { return stats::to_json(stats_); },
       [this] {
         stats_ = TbuStatistics{};
-        latency_histogram_ = nullptr;  // it pointed into the map just cleared
+        latency_stream_stats_ = nullptr;  // it pointed into the map just cleared
       });
 }
 
@@ -150,7 +152,10 @@ void Tbu::transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) {
       context.local_time = &delay;
       events_.record(*result.event, context);
     }
-    record_latency(request.stream_id, delay - start);
+    // A transaction's bytes count once, with its first translation (a transaction
+    // split at a translation boundary adds a latency sample per piece).
+    record_stream(request.stream_id, delay - start,
+                  done == 0 && result.outcome != TranslationOutcome::Terminated ? length : 0);
     if (result.outcome == TranslationOutcome::Terminated) {
       ++stats_.terminated;
       trans.set_response_status(result.fault == EventId::F_PERMISSION ? tlm::TLM_COMMAND_ERROR_RESPONSE
@@ -191,15 +196,24 @@ void Tbu::transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) {
   trans.set_response_status(tlm::TLM_OK_RESPONSE);
 }
 
-void Tbu::record_latency(std::uint32_t stream_id, const sc_core::sc_time& latency) {
+void Tbu::record_stream(std::uint32_t stream_id, const sc_core::sc_time& latency, unsigned bytes) {
   // Picoseconds per time unit: an integer for every resolution of 1 ps or coarser.
   static const std::uint64_t kPsPerUnit =
       std::max<std::uint64_t>(1, static_cast<std::uint64_t>(sc_core::sc_get_time_resolution().to_seconds() * 1e12 + 0.5));
-  if (latency_histogram_ == nullptr || stream_id != latency_stream_) {
-    latency_histogram_ = &stats_.translation_latency[stream_id];
+  if (latency_stream_stats_ == nullptr || stream_id != latency_stream_) {
+    latency_stream_stats_ = &stats_.streams[stream_id];
     latency_stream_ = stream_id;
   }
-  latency_histogram_->add(latency.value() * kPsPerUnit);
+  latency_stream_stats_->latency.add(latency.value() * kPsPerUnit);
+  latency_stream_stats_->bytes += bytes;
+}
+
+nlohmann::json counter_json(const std::map<std::uint32_t, TbuStatistics::Stream>& streams) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [sid, s] : streams) {
+    j[fmt::format("{:#x}", sid)] = {{"bytes", s.bytes}, {"transactions", s.latency.count()}, {"latency", s.latency.to_json()}};
+  }
+  return j;
 }
 
 void Tbu::forward_piece(tlm::tlm_generic_payload& trans, const TranslationResult& result, unsigned offset,

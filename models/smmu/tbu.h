@@ -39,17 +39,24 @@ struct TbuStatistics {
   std::uint64_t split_pieces = 0;
   std::uint64_t dmi_grants = 0;
   std::uint64_t dmi_revocations = 0;
-  // The time the SMMU adds to each transaction (translation, walks, events),
-  // per StreamID, in ns; the downstream access is not included.
-  std::map<std::uint32_t, stats::Histogram> translation_latency;
+  // Per StreamID: bytes of the transactions the SMMU did not terminate, and
+  // the time it added to each translation (walks, events; not the downstream
+  // access; a transaction split at a translation boundary counts per piece).
+  struct Stream {
+    std::uint64_t bytes = 0;
+    stats::Histogram latency;
+  };
+  std::map<std::uint32_t, Stream> streams;
 };
+// {"0x10": {"bytes": ..., "transactions": ..., "latency": {histogram}}, ...}
+nlohmann::json counter_json(const std::map<std::uint32_t, TbuStatistics::Stream>& streams);
 inline auto statistic_fields(const TbuStatistics&) {
   using S = TbuStatistics;
   return std::make_tuple(stats::field("transactions", &S::transactions), stats::field("translated", &S::translated),
                          stats::field("bypassed", &S::bypassed), stats::field("terminated", &S::terminated),
                          stats::field("split_pieces", &S::split_pieces), stats::field("dmi_grants", &S::dmi_grants),
                          stats::field("dmi_revocations", &S::dmi_revocations),
-                         stats::field("translation_latency", &S::translation_latency));
+                         stats::field("streams", &S::streams));
 }
 
 // One upstream transaction as the SMMU served it, for views (a Perfetto
@@ -121,8 +128,8 @@ class Tbu : public sc_core::sc_module {
   std::optional<std::uint64_t> first_output_;  // the current transaction's first downstream address
   // The histogram of the last StreamID seen (most transactions repeat it).
   std::uint32_t latency_stream_ = 0;
-  stats::Histogram* latency_histogram_ = nullptr;
-  void record_latency(std::uint32_t stream_id, const sc_core::sc_time& latency);
+  TbuStatistics::Stream* latency_stream_stats_ = nullptr;
+  void record_stream(std::uint32_t stream_id, const sc_core::sc_time& latency, unsigned bytes);
   stats::Registration registration_;
 };
 

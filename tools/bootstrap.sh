@@ -15,7 +15,7 @@ esac
 
 packages=(g++ cmake make pkg-config libsystemc-dev nlohmann-json3-dev libcli11-dev libfmt-dev
           libgtest-dev libgmock-dev googletest libbenchmark-dev libboost-dev python3
-          python3-matplotlib)
+          python3-matplotlib python3-distributed)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -85,6 +85,18 @@ class Farm(unittest.TestCase):
         self.assertTrue((out / "sweep-memory_read_latency_ns.png").stat().st_size > 5000)
         self.assertTrue((out / "sweep-smmu_tlb_entries.png").stat().st_size > 5000)
 
+    def test_a_tlb_size_sweep_shows_walks_falling_as_entries_grow(self):
+        out = pathlib.Path(self.tmp.name) / "sweep-tlb"
+        sizes = ["16", "256", "1024", "4096"]
+        result = self.run_tool([str(ROOT / "tools" / "smmu-sweep"), "--sim", SIM, "--scheduler", self.address,
+                                "--trace", str(ROOT / "traces" / "tlb-pressure.trace"),
+                                "--grid", "smmu.tlb.entries=" + ",".join(sizes), "-o", str(out)])
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        rows = {r["smmu.tlb.entries"]: int(r["walks"]) for r in csv.DictReader((out / "sweep.csv").open())}
+        walks = [rows[s] for s in sizes]
+        self.assertEqual(walks, sorted(walks, reverse=True), f"walks never rise with more entries: {walks}")
+        self.assertGreater(walks[0], walks[-1], f"a TLB holding the working set walks less: {walks}")
+
     def test_a_failed_point_is_a_row_not_a_gap(self):
         out = pathlib.Path(self.tmp.name) / "sweep-bad"
         result = self.run_tool([str(ROOT / "tools" / "smmu-sweep"), "--sim", SIM, "--scheduler", self.address,

@@ -76,7 +76,7 @@ class Farm(unittest.TestCase):
                                 "--grid", "memory.read_latency_ns=10,40", "--grid", "smmu.tlb.entries=16,256",
                                 "-o", str(out)])
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
-        rows = list(csv.DictReader((out / "sweep.csv").open()))
+        rows = list(csv.DictReader((out / "sweep.csv").read_text().splitlines()))
         self.assertEqual(len(rows), 4)
         self.assertTrue(all(r["exit"] == "0" for r in rows))
         slow = [float(r["mean_walk_latency_ns"]) for r in rows if r["memory.read_latency_ns"] == "40"]
@@ -92,7 +92,7 @@ class Farm(unittest.TestCase):
                                 "--trace", str(ROOT / "traces" / "tlb-pressure.trace"),
                                 "--grid", "smmu.tlb.entries=" + ",".join(sizes), "-o", str(out)])
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
-        rows = {r["smmu.tlb.entries"]: int(r["walks"]) for r in csv.DictReader((out / "sweep.csv").open())}
+        rows = {r["smmu.tlb.entries"]: int(r["walks"]) for r in csv.DictReader((out / "sweep.csv").read_text().splitlines())}
         walks = [rows[s] for s in sizes]
         self.assertEqual(walks, sorted(walks, reverse=True), f"walks never rise with more entries: {walks}")
         self.assertGreater(walks[0], walks[-1], f"a TLB holding the working set walks less: {walks}")
@@ -103,7 +103,7 @@ class Farm(unittest.TestCase):
                                 "--trace", str(ROOT / "traces" / "s1-4k.trace"),
                                 "--grid", "platform.granule=4096,8192", "-o", str(out)])
         self.assertEqual(result.returncode, 1)
-        rows = list(csv.DictReader((out / "sweep.csv").open()))
+        rows = list(csv.DictReader((out / "sweep.csv").read_text().splitlines()))
         self.assertEqual([r["exit"] for r in rows], ["0", "2"])
         self.assertIn("platform.granule", rows[1]["error"])
 

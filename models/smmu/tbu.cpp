@@ -79,11 +79,7 @@ Tbu::Tbu(const sc_core::sc_module_name& name, const TbuConfig& config, Tcu& tcu,
   upstream.register_get_direct_mem_ptr(this, &Tbu::get_direct_mem_ptr);
   upstream.register_transport_dbg(this, &Tbu::transport_dbg);
   registration_.add(
-      this->name(), [this] { return stats::to_json(stats_); },
-      [this] {
-        stats_ = TbuStatistics{};
-        latency_stream_stats_ = nullptr;  // it pointed into the map just cleared
-      });
+      this->name(), [this] { return stats::to_json(stats_); }, [this] { clear_statistics(); });
 }
 
 TranslationRequest Tbu::request_for(const tlm::tlm_generic_payload& trans) const {
@@ -344,7 +340,12 @@ void Tbu::reset(bool cold) {
   revoke_all();
   memo_ = TranslationEngine::ContextMemo{};
   micro_tlb_ = TranslationEngine::MicroTlbEntry{};
-  if (cold) stats_ = TbuStatistics{};
+  if (cold) clear_statistics();
+}
+
+void Tbu::clear_statistics() {
+  stats_ = TbuStatistics{};
+  latency_stream_stats_ = nullptr;  // it pointed into the map just cleared
 }
 
 }  // namespace smmuv3tlm::smmu

@@ -130,6 +130,8 @@ class Tbu : public sc_core::sc_module {
   std::uint32_t latency_stream_ = 0;
   TbuStatistics::Stream* latency_stream_stats_ = nullptr;
   void record_stream(std::uint32_t stream_id, const sc_core::sc_time& latency, unsigned bytes);
+  // Every counter and histogram back to zero (a cold reset, a registry reset).
+  void clear_statistics();
   stats::Registration registration_;
 };
 

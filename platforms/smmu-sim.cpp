@@ -12,6 +12,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -209,6 +210,20 @@ class Views {
   sc_core::sc_trace_file* vcd_ = nullptr;
 };
 
+// Runs the simulation to its end and writes the views: the host seconds it
+// took, or nothing (and why, on stderr) when the platform's run did not finish.
+std::optional<double> simulate(platform::ReferencePlatform& platform, Views& views, const std::string& what) {
+  const auto start = std::chrono::steady_clock::now();
+  sc_core::sc_start();
+  views.finish();
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (!platform.finished()) {
+    std::cerr << "smmu-sim: " << what << "the run did not finish: " << platform.error() << "\n";
+    return std::nullopt;
+  }
+  return wall;
+}
+
 std::string quoted(const std::string& text) {
   std::string q = "'";
   for (char c : text) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
@@ -231,20 +246,14 @@ int play(const trace::LoadedTrace& loaded, const std::string& record_file, const
                                        [&player](platform::ReferencePlatform& p) { player(p); });
   if (recorder) recorder->attach(platform);
   Views views(platform, view_files);
-  const auto start = std::chrono::steady_clock::now();
-  sc_core::sc_start();
-  views.finish();
-  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  if (!platform.finished()) {
-    std::cerr << "smmu-sim: " << loaded.trace.file << ": the run did not finish: " << platform.error() << "\n";
-    return EXIT_FAILURE;
-  }
+  const std::optional<double> wall = simulate(platform, views, loaded.trace.file + ": ");
+  if (!wall) return EXIT_FAILURE;
   const trace::PlayOutcome& outcome = player.outcome();
   std::cout << fmt::format("smmu-sim: trace {}: {} statements, {} DMAs, {} expectations, {} failed, "
                            "{} event records no expectation asked for\n",
                            loaded.trace.file, outcome.statements, outcome.dmas, outcome.expectations, outcome.failed,
                            outcome.unexpected_events);
-  nlohmann::json stats = print_summary(platform, wall);
+  nlohmann::json stats = print_summary(platform, *wall);
   views.add_to(stats);
   for (const trace::Failure& f : outcome.failures) std::cout << "  " << f.str() << "\n";
   if (outcome.failed > outcome.failures.size()) {
@@ -420,16 +429,9 @@ int sc_main(int argc, char* argv[]) {
   sc_core::sc_report_handler::set_actions(sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
   platform::ReferencePlatform platform("platform", config);
   Views views(platform, view_files);
-  const auto start = std::chrono::steady_clock::now();
-  sc_core::sc_start();
-  views.finish();
-  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-
-  if (!platform.finished()) {
-    std::cerr << "smmu-sim: the run did not finish: " << platform.error() << "\n";
-    return EXIT_FAILURE;
-  }
-  nlohmann::json stats = print_summary(platform, wall);
+  const std::optional<double> wall = simulate(platform, views, "");
+  if (!wall) return EXIT_FAILURE;
+  nlohmann::json stats = print_summary(platform, *wall);
   views.add_to(stats);
   if (!stats_file.empty()) {
     std::ofstream out(stats_file);

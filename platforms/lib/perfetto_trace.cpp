@@ -40,8 +40,7 @@ PerfettoTrace::PerfettoTrace(ReferencePlatform& platform) {
     if (r.purpose != smmu::AccessPurpose::CommandQueue || r.write || r.data == nullptr || !r.ok) return;
     for (std::uint32_t off = 0; off + smmu::kCommandBytes <= r.size; off += smmu::kCommandBytes) {
       const std::uint8_t opcode = r.data[off];
-      const std::string name = smmu::is_command_opcode(opcode) ? smmu::to_string(static_cast<smmu::CommandOpcode>(opcode))
-                                                               : fmt::format("opcode {:#04x}", opcode);
+      const std::string name = smmu::opcode_name(opcode);
       events_.push_back({{"ph", "i"}, {"s", "t"}, {"name", name}, {"cat", "command"}, {"pid", kSmmuProcess},
                          {"tid", kCommandTrack}, {"ts", us(r.time)}});
     }

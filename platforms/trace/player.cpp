@@ -471,9 +471,7 @@ void Recorder::attach(platform::ReferencePlatform& platform) {
         }
       }
       const std::uint8_t opcode = static_cast<std::uint8_t>(words[0] & 0xff);
-      const std::string name = smmu::is_command_opcode(opcode)
-                                   ? smmu::to_string(static_cast<smmu::CommandOpcode>(opcode))
-                                   : fmt::format("opcode-{:#04x}", opcode);
+      const std::string name = smmu::opcode_name(opcode);
       out_ << fmt::format("{} cmd {} {:#018x} {:#018x}\n", r.time.value(), name, words[0], words[1]);
     }
   });

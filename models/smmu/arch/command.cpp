@@ -239,6 +239,11 @@ const char* to_string(CommandOpcode opcode) {
   return "CMD_UNKNOWN";
 }
 
+std::string opcode_name(std::uint8_t opcode) {
+  if (is_command_opcode(opcode)) return to_string(static_cast<CommandOpcode>(opcode));
+  return fmt::format("opcode {:#04x}", opcode);
+}
+
 bool is_command_opcode(std::uint8_t opcode) {
   for (CommandOpcode known : kAllCommandOpcodes) {
     if (static_cast<std::uint8_t>(known) == opcode) return true;

@@ -90,6 +90,8 @@ constexpr std::array<CommandOpcode, 24> kAllCommandOpcodes = {
 // True when `opcode` names a command of this enumeration (every other value is
 // Reserved or a Secure/ECMDQ/later-version command the model does not implement).
 bool is_command_opcode(std::uint8_t opcode);
+// The opcode's name (CMD_SYNC, ...), or "opcode 0xNN" for one the model does not implement.
+std::string opcode_name(std::uint8_t opcode);
 
 // The bits of each dword that the opcode's layout defines (including the opcode
 // field). Everything else is RES0.

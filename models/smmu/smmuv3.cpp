@@ -65,12 +65,15 @@ Smmuv3::Smmuv3(const sc_core::sc_module_name& name, const Config& config)
       irq_priq(event_queue_.irq_priq),
       irq_cmd_sync(event_queue_.irq_cmd_sync),
       rst("rst") {
+  tcu_.configure_timing(config_.timing.mode, config_.timing.at);
   for (unsigned i = 0; i < config_.ports; ++i) {
     TbuConfig tbu;
     tbu.default_stream_id = i < config_.default_stream_ids.size() ? config_.default_stream_ids[i] : 0;
     tbu.hit_latency = config_.timing.tlb_hit_latency;
     tbu.dmi = config_.dmi;
     tbu.attribute_overrides = config_.capabilities.attr_perms_override;
+    tbu.mode = config_.timing.mode;
+    tbu.at = config_.timing.at;
     tbus_.push_back(std::make_unique<Tbu>(fmt::format("tbu_{}", i).c_str(), tbu, tcu_, event_queue_, downstream));
   }
   downstream.register_invalidate_direct_mem_ptr(this, &Smmuv3::downstream_invalidate);

@@ -51,10 +51,16 @@ namespace smmuv3tlm::smmu {
 
 // Every latency the SMMU adds, in one place.
 struct Smmuv3Timing {
-  sc_core::sc_time tlb_hit_latency{1, sc_core::SC_NS};  // per translated piece (TBU)
+  // Loosely timed: a translation costs `tlb_hit_latency` plus its walk's memory
+  // latencies, annotated on the caller's time. Approximately timed: each stage
+  // below is waited for, walks queue for the TCU's walk slots, and upstream
+  // sockets take nb_transport with the base protocol's four phases.
+  TimingMode mode = TimingMode::LooselyTimed;
+  sc_core::sc_time tlb_hit_latency{1, sc_core::SC_NS};  // LT: per translated piece (TBU)
   sc_core::sc_time register_access_latency{0, sc_core::SC_NS};
   sc_core::sc_time ack_delay{0, sc_core::SC_NS};        // CR0ACK / GBPA / IRQ_CTRLACK
   sc_core::sc_time command_latency{0, sc_core::SC_NS};  // per command consumed, before its memory accesses
+  ApproximateTiming at;
 };
 
 struct Smmuv3Config {

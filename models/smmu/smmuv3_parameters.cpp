@@ -8,16 +8,28 @@ namespace {
 
 using P = config::Parameter<Smmuv3Config>;
 
-// A latency in nanoseconds stored as an sc_time member of the timing block.
-P latency(std::string key, std::string help, sc_core::sc_time Smmuv3Timing::*field) {
+// A latency in nanoseconds stored in an sc_time member of the timing block
+// (`member(config)` names it).
+template <typename Get>
+P latency(std::string key, std::string help, Get member) {
   return P{key, help,
-           [field](Smmuv3Config& c, const nlohmann::json& v) {
+           [member](Smmuv3Config& c, const nlohmann::json& v) {
              if (!v.is_number() || v.get<double>() < 0 || v.get<double>() > 1e9) {
                throw std::invalid_argument("must be a number of nanoseconds in [0, 1e9], got " + v.dump());
              }
-             c.timing.*field = sc_core::sc_time(v.get<double>(), sc_core::SC_NS);
+             member(c) = sc_core::sc_time(v.get<double>(), sc_core::SC_NS);
            },
-           [field](const Smmuv3Config& c) { return nlohmann::json((c.timing.*field).to_seconds() * 1e9); }};
+           [member](const Smmuv3Config& c) {
+             Smmuv3Config copy = c;  // `member` names a field of a mutable config
+             return nlohmann::json(member(copy).to_seconds() * 1e9);
+           }};
+}
+P latency(std::string key, std::string help, sc_core::sc_time Smmuv3Timing::*field) {
+  return latency(std::move(key), std::move(help), [field](Smmuv3Config& c) -> sc_core::sc_time& { return c.timing.*field; });
+}
+P at_latency(std::string key, std::string help, sc_core::sc_time ApproximateTiming::*field) {
+  return latency(std::move(key), std::move(help),
+                 [field](Smmuv3Config& c) -> sc_core::sc_time& { return c.timing.at.*field; });
 }
 
 // An unsigned member of a nested struct (TLB or walk-cache geometry).
@@ -99,7 +111,36 @@ const std::vector<P>& smmu_parameters() {
               [](Smmuv3Config& c) -> unsigned& { return c.translation.walk_cache.ways; }, 1, kMaxEntries),
         replacement("walk_cache.replacement", "walk-cache replacement: lru, random or round-robin",
                     [](Smmuv3Config& c) -> Replacement& { return c.translation.walk_cache.replacement; }),
-        latency("timing.tlb_hit_ns", "latency added to every translated piece", &Smmuv3Timing::tlb_hit_latency),
+        P{"timing",
+          "lt: loosely timed (b_transport, latencies annotated; the default) or at: approximately timed "
+          "(nb_transport with the base protocol too; micro-TLB, TBU-TCU, TLB and walk-cache latencies waited "
+          "for; walks contend for the TCU's walk slots; requests to a page whose walk is in flight merged)",
+          [](Smmuv3Config& c, const nlohmann::json& v) {
+            if (v == "lt") {
+              c.timing.mode = TimingMode::LooselyTimed;
+            } else if (v == "at") {
+              c.timing.mode = TimingMode::ApproximatelyTimed;
+            } else {
+              throw std::invalid_argument("must be lt or at, got " + v.dump());
+            }
+          },
+          [](const Smmuv3Config& c) {
+            return nlohmann::json(c.timing.mode == TimingMode::LooselyTimed ? "lt" : "at");
+          }},
+        count("tbu.outstanding",
+              "at: transactions each TBU accepts at once before END_REQ waits (gem5 SMMUv3DeviceInterface.xlate_slots)",
+              [](Smmuv3Config& c) -> unsigned& { return c.timing.at.tbu_outstanding; }, 1, 256),
+        count("tcu.walk_slots", "at: table walks the TCU runs at once (gem5 ptw_slots)",
+              [](Smmuv3Config& c) -> unsigned& { return c.timing.at.walk_slots; }, 1, 256),
+        at_latency("timing.utlb_lookup_ns", "at: TBU micro-TLB lookup (gem5 utlb_lat)", &ApproximateTiming::utlb_lookup),
+        at_latency("timing.tbu_to_tcu_ns", "at: a micro-TLB miss's trip to the TCU (gem5 ifc_smmu_lat)",
+                   &ApproximateTiming::tbu_to_tcu),
+        at_latency("timing.tcu_to_tbu_ns", "at: the TCU's answer's trip back (gem5 smmu_ifc_lat)",
+                   &ApproximateTiming::tcu_to_tbu),
+        at_latency("timing.tlb_lookup_ns", "at: main TLB lookup in the TCU (gem5 tlb_lat)", &ApproximateTiming::tlb_lookup),
+        at_latency("timing.walk_cache_lookup_ns", "at: walk-cache lookup, once per walk (gem5 walk_lat)",
+                   &ApproximateTiming::walk_cache_lookup),
+        latency("timing.tlb_hit_ns", "lt: latency added to every translated piece", &Smmuv3Timing::tlb_hit_latency),
         latency("timing.register_access_ns", "latency of a register access", &Smmuv3Timing::register_access_latency),
         latency("timing.ack_delay_ns", "CR0ACK / GBPA / IRQ_CTRLACK acknowledge delay", &Smmuv3Timing::ack_delay),
         latency("timing.command_ns", "cost of each command before it completes", &Smmuv3Timing::command_latency),

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string>
 
 #include <fmt/format.h>
 
@@ -80,6 +81,24 @@ Tbu::Tbu(const sc_core::sc_module_name& name, const TbuConfig& config, Tcu& tcu,
   upstream.register_transport_dbg(this, &Tbu::transport_dbg);
   registration_.add(
       this->name(), [this] { return stats::to_json(stats_); }, [this] { clear_statistics(); });
+  if (config_.mode == TimingMode::ApproximatelyTimed) {
+    // Every access is timed: no DMI (it would bypass the pipeline).
+    config_.dmi = false;
+    upstream.register_nb_transport_fw(this, &Tbu::nb_transport_fw);
+    const unsigned slots = std::max(1u, config_.at.tbu_outstanding);
+    slot_memos_.resize(slots);
+    slot_busy_.assign(slots, false);
+    requests_ = std::make_unique<tlm_utils::peq_with_get<tlm::tlm_generic_payload>>("requests");
+    for (unsigned i = 0; i < slots; ++i) {
+      sc_core::sc_spawn_options options;
+      options.dont_initialize();
+      options.set_sensitivity(&requests_->get_event());
+      sc_core::sc_spawn([this] { serve_requests(); }, fmt::format("slot_{}", i).c_str(), &options);
+    }
+    registration_.add(
+        std::string(this->name()) + ".at", [this] { return stats::to_json(timing_stats_); },
+        [this] { timing_stats_ = TbuTimingStatistics{}; });
+  }
 }
 
 TranslationRequest Tbu::request_for(const tlm::tlm_generic_payload& trans) const {
@@ -98,9 +117,151 @@ TranslationRequest Tbu::request_for(const tlm::tlm_generic_payload& trans) const
   return request;
 }
 
+// Loosely timed: the translation's cost is annotated on the caller's time.
+struct Tbu::LooselyTimed {
+  Tbu& tbu;
+  sc_core::sc_time now(const sc_core::sc_time& delay) const { return delay; }
+  TranslationResult translate(const TranslationRequest& request, sc_core::sc_time& delay) {
+    TranslationResult result = tbu.tcu_.translate(request, tbu.memo_, &tbu.micro_tlb_);
+    delay += tbu.config_.hit_latency;
+    return result;
+  }
+  void synchronize(sc_core::sc_time&) {}
+};
+
+// Approximately timed: the micro-TLB lookup, the hop to the TCU and back, and
+// the TCU's own stages are waited for, so concurrent transactions contend for
+// the walk slots while hits go on (hit-under-miss).
+struct Tbu::ApproximatelyTimed {
+  Tbu& tbu;
+  TranslationEngine::ContextMemo& memo;  // the transaction slot's own
+  sc_core::sc_time now(const sc_core::sc_time& delay) const { return sc_core::sc_time_stamp() + delay; }
+  TranslationResult translate(const TranslationRequest& request, sc_core::sc_time& delay) {
+    synchronize(delay);
+    const ApproximateTiming& at = tbu.config_.at;
+    sc_core::wait(at.utlb_lookup);
+    if (tbu.tcu_.engine().micro_tlb_covers(request, tbu.micro_tlb_)) {
+      ++tbu.timing_stats_.micro_tlb_hits;
+      return tbu.tcu_.translate(request, memo, &tbu.micro_tlb_);
+    }
+    sc_core::wait(at.tbu_to_tcu);
+    TranslationResult result = tbu.tcu_.translate_timed(request, memo, &tbu.micro_tlb_, delay);
+    sc_core::wait(at.tcu_to_tbu);
+    return result;
+  }
+  void synchronize(sc_core::sc_time& delay) {
+    if (delay == sc_core::SC_ZERO_TIME) return;
+    sc_core::wait(delay);
+    delay = sc_core::SC_ZERO_TIME;
+  }
+};
+
 void Tbu::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) {
+  if (config_.mode == TimingMode::LooselyTimed) {
+    serve(trans, delay, LooselyTimed{*this});
+    return;
+  }
+  // A blocking caller takes a transaction slot as a BEGIN_REQ would.
+  ++timing_stats_.blocking_requests;
+  sc_core::wait(delay);
+  delay = sc_core::SC_ZERO_TIME;
+  while (busy_slots_ == slot_busy_.size()) sc_core::wait(slot_freed_);
+  const unsigned slot = take_free_slot();
+  serve(trans, delay, ApproximatelyTimed{*this, slot_memos_[slot]});
+  release_slot(slot);
+}
+
+tlm::tlm_sync_enum Tbu::nb_transport_fw(tlm::tlm_generic_payload& trans, tlm::tlm_phase& phase,
+                                        sc_core::sc_time& t) {
+  if (phase == tlm::BEGIN_REQ) {
+    ++timing_stats_.nb_requests;
+    if (busy_slots_ < slot_busy_.size()) {
+      accept_request(trans, take_free_slot(), t);
+      phase = tlm::END_REQ;
+      return tlm::TLM_UPDATED;
+    }
+    // Every slot is busy: END_REQ when one frees (the initiator sends no
+    // other BEGIN_REQ meanwhile: the base protocol's request exclusion rule).
+    if (deferred_ != nullptr) {
+      SC_REPORT_ERROR("smmuv3tlm/tbu", (std::string(name()) +
+                                        ": BEGIN_REQ before the END_REQ of the previous request (TLM-2.0 base "
+                                        "protocol request exclusion rule); answered with a generic error")
+                                           .c_str());
+      trans.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
+      return tlm::TLM_COMPLETED;
+    }
+    ++timing_stats_.deferred_requests;
+    deferred_ = &trans;
+    return tlm::TLM_ACCEPTED;
+  }
+  if (phase == tlm::END_RESP) {
+    response_in_progress_ = false;
+    response_ended_.notify(t);
+    return tlm::TLM_COMPLETED;
+  }
+  SC_REPORT_ERROR("smmuv3tlm/tbu", (std::string(name()) + ": nb_transport_fw with phase " +
+                                    phase.get_name() + ", which an initiator never sends (base protocol)")
+                                       .c_str());
+  return tlm::TLM_COMPLETED;
+}
+
+unsigned Tbu::take_free_slot() {
+  const auto free = std::find(slot_busy_.begin(), slot_busy_.end(), false);
+  *free = true;
+  ++busy_slots_;
+  timing_stats_.peak_outstanding = std::max<std::uint64_t>(timing_stats_.peak_outstanding, busy_slots_);
+  return static_cast<unsigned>(free - slot_busy_.begin());
+}
+
+void Tbu::accept_request(tlm::tlm_generic_payload& trans, unsigned slot, const sc_core::sc_time& delay) {
+  slot_of_[&trans] = slot;
+  requests_->notify(trans, delay);
+}
+
+void Tbu::release_slot(unsigned slot) {
+  if (deferred_ != nullptr) {
+    // The slot passes to the request waiting for its END_REQ.
+    tlm::tlm_generic_payload& trans = *deferred_;
+    deferred_ = nullptr;
+    accept_request(trans, slot, sc_core::SC_ZERO_TIME);
+    tlm::tlm_phase phase = tlm::END_REQ;
+    sc_core::sc_time t = sc_core::SC_ZERO_TIME;
+    upstream->nb_transport_bw(trans, phase, t);
+    return;
+  }
+  slot_busy_[slot] = false;
+  --busy_slots_;
+  slot_freed_.notify();
+}
+
+void Tbu::serve_requests() {
+  for (;;) {
+    while (tlm::tlm_generic_payload* trans = requests_->get_next_transaction()) {
+      const auto it = slot_of_.find(trans);
+      const unsigned slot = it->second;
+      slot_of_.erase(it);
+      sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
+      serve(*trans, delay, ApproximatelyTimed{*this, slot_memos_[slot]});
+      if (delay != sc_core::SC_ZERO_TIME) sc_core::wait(delay);
+      // One response at a time on the socket (response exclusion rule).
+      while (response_in_progress_) sc_core::wait(response_ended_);
+      tlm::tlm_phase phase = tlm::BEGIN_RESP;
+      sc_core::sc_time t = sc_core::SC_ZERO_TIME;
+      const tlm::tlm_sync_enum status = upstream->nb_transport_bw(*trans, phase, t);
+      if (status == tlm::TLM_ACCEPTED || (status == tlm::TLM_UPDATED && phase == tlm::BEGIN_RESP)) {
+        response_in_progress_ = true;
+      }
+      release_slot(slot);
+    }
+    sc_core::wait();  // the request queue's event (static sensitivity)
+  }
+}
+
+template <typename Timing>
+void Tbu::serve(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay, Timing timing) {
   if (observers_.empty()) {
-    transport(trans, delay);
+    transport(trans, delay, timing, nullptr);
+    timing.synchronize(delay);
     return;
   }
   TransactionRecord record;
@@ -112,16 +273,19 @@ void Tbu::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) 
   record.length = trans.get_data_length();
   record.write = trans.is_write();
   record.start = sc_core::sc_time_stamp() + delay;
-  first_output_.reset();
-  transport(trans, delay);
+  std::optional<std::uint64_t> first_output;
+  transport(trans, delay, timing, &first_output);
+  timing.synchronize(delay);
   record.end = sc_core::sc_time_stamp() + delay;
   record.status = trans.get_response_status();
-  record.forwarded = first_output_.has_value();
-  record.output_address = first_output_.value_or(0);
+  record.forwarded = first_output.has_value();
+  record.output_address = first_output.value_or(0);
   for (const TransactionObserver& observer : observers_) observer(record);
 }
 
-void Tbu::transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) {
+template <typename Timing>
+void Tbu::transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay, Timing& timing,
+                    std::optional<std::uint64_t>* first_output) {
   ++stats_.transactions;
   if (trans.get_command() == tlm::TLM_IGNORE_COMMAND) {
     trans.set_response_status(tlm::TLM_OK_RESPONSE);
@@ -137,9 +301,8 @@ void Tbu::transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) {
   // one translated piece at a time (a streaming burst stays at one address).
   while (done < length) {
     request.address = address + (streaming ? 0 : done);
-    const sc_core::sc_time start = delay;
-    const TranslationResult result = tcu_.translate(request, memo_, &micro_tlb_);
-    delay += config_.hit_latency;
+    const sc_core::sc_time start = timing.now(delay);
+    const TranslationResult result = timing.translate(request, delay);
     if (result.event) {
       AccessContext context;  // the record's write adds to this transaction's time
       context.stream_id = request.stream_id;
@@ -150,7 +313,7 @@ void Tbu::transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) {
     }
     // A transaction's bytes count once, with its first translation (a transaction
     // split at a translation boundary adds a latency sample per piece).
-    record_stream(request.stream_id, delay - start,
+    record_stream(request.stream_id, timing.now(delay) - start,
                   done == 0 && result.outcome != TranslationOutcome::Terminated ? length : 0);
     if (result.outcome == TranslationOutcome::Terminated) {
       ++stats_.terminated;
@@ -172,7 +335,7 @@ void Tbu::transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) {
       // The whole transaction in one piece: forward it as it is (the hit path),
       // its side-band changed only when an attribute override applies.
       trans.set_address(result.output_address);
-      if (!observers_.empty()) first_output_ = result.output_address;
+      if (first_output != nullptr) *first_output = result.output_address;
       if (config_.attribute_overrides && (result.privcfg >= 2 || result.instcfg >= 2)) {
         DownstreamSideband sideband(trans, trans.get_extension<tlm_ext::SidebandExtension>(), request, result, true);
         downstream_->b_transport(trans, delay);
@@ -183,8 +346,9 @@ void Tbu::transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) {
       trans.set_address(address);
       return;
     }
-    if (!observers_.empty() && !first_output_) first_output_ = result.output_address;
+    if (first_output != nullptr && !*first_output) *first_output = result.output_address;
     forward_piece(trans, result, done, piece, streaming, delay);
+    timing.synchronize(delay);
     if (!trans.is_response_ok()) return;
     done += piece;
   }

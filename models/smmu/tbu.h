@@ -8,16 +8,19 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <functional>
 #include <vector>
 
 #include <systemc>
 #include <tlm>
+#include <tlm_utils/peq_with_get.h>
 #include <tlm_utils/simple_target_socket.h>
 
 #include "models/common/statistics.h"
 #include "models/smmu/core/translation_engine.h"
+#include "models/smmu/timing.h"
 
 namespace smmuv3tlm::smmu {
 
@@ -29,7 +32,26 @@ struct TbuConfig {
   sc_core::sc_time hit_latency{1, sc_core::SC_NS};  // added to every translated piece
   bool dmi = true;
   bool attribute_overrides = false;  // IDR1.ATTR_PERMS_OVR: STE/GBPA PRIVCFG/INSTCFG travel downstream
+  TimingMode mode = TimingMode::LooselyTimed;
+  ApproximateTiming at;  // the approximately-timed pipeline (mode ApproximatelyTimed)
 };
+
+// What the approximately-timed TBU adds to the statistics (group "<tbu>.at").
+struct TbuTimingStatistics {
+  std::uint64_t nb_requests = 0;        // BEGIN_REQs taken
+  std::uint64_t blocking_requests = 0;  // b_transport calls
+  std::uint64_t deferred_requests = 0;  // BEGIN_REQs whose END_REQ waited for a free slot
+  std::uint64_t micro_tlb_hits = 0;     // answered after the micro-TLB lookup alone
+  std::uint64_t peak_outstanding = 0;
+};
+inline auto statistic_fields(const TbuTimingStatistics&) {
+  using S = TbuTimingStatistics;
+  return std::make_tuple(stats::field("nb_requests", &S::nb_requests),
+                         stats::field("blocking_requests", &S::blocking_requests),
+                         stats::field("deferred_requests", &S::deferred_requests),
+                         stats::field("micro_tlb_hits", &S::micro_tlb_hits),
+                         stats::field("peak_outstanding", &S::peak_outstanding));
+}
 
 struct TbuStatistics {
   std::uint64_t transactions = 0;
@@ -106,13 +128,31 @@ class Tbu : public sc_core::sc_module {
     Boxed<TranslationScope> scope;  // none: every invalidation revokes it
   };
 
+  // The timing policies of transport(): the loosely-timed one annotates, the
+  // approximately-timed one waits (and runs only in a thread).
+  struct LooselyTimed;
+  struct ApproximatelyTimed;
+
   void b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
-  void transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
+  tlm::tlm_sync_enum nb_transport_fw(tlm::tlm_generic_payload& trans, tlm::tlm_phase& phase, sc_core::sc_time& t);
+  // The observers' record around transport().
+  template <typename Timing>
+  void serve(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay, Timing timing);
+  // `first_output`, when given, receives the first downstream address.
+  template <typename Timing>
+  void transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay, Timing& timing,
+                 std::optional<std::uint64_t>* first_output);
   bool get_direct_mem_ptr(tlm::tlm_generic_payload& trans, tlm::tlm_dmi& dmi);
   unsigned transport_dbg(tlm::tlm_generic_payload& trans);
   TranslationRequest request_for(const tlm::tlm_generic_payload& trans) const;
   void forward_piece(tlm::tlm_generic_payload& trans, const TranslationResult& result, unsigned offset,
                      unsigned length, bool streaming, sc_core::sc_time& delay);
+  // Approximately timed: a transaction slot per outstanding transaction (each
+  // with its own context memo), taken by a BEGIN_REQ or a b_transport call.
+  unsigned take_free_slot();
+  void release_slot(unsigned slot);
+  void accept_request(tlm::tlm_generic_payload& trans, unsigned slot, const sc_core::sc_time& delay);
+  void serve_requests();  // one thread per slot: the accepted BEGIN_REQs
   template <typename Covered>
   std::size_t revoke_if(Covered covered);
 
@@ -125,7 +165,17 @@ class Tbu : public sc_core::sc_module {
   std::vector<Grant> grants_;
   TbuStatistics stats_;
   std::vector<TransactionObserver> observers_;
-  std::optional<std::uint64_t> first_output_;  // the current transaction's first downstream address
+  // Approximately-timed state.
+  std::vector<TranslationEngine::ContextMemo> slot_memos_;
+  std::vector<bool> slot_busy_;
+  unsigned busy_slots_ = 0;
+  sc_core::sc_event slot_freed_;
+  std::unique_ptr<tlm_utils::peq_with_get<tlm::tlm_generic_payload>> requests_;
+  std::map<const tlm::tlm_generic_payload*, unsigned> slot_of_;
+  tlm::tlm_generic_payload* deferred_ = nullptr;  // a BEGIN_REQ waiting for its END_REQ
+  bool response_in_progress_ = false;             // BEGIN_RESP sent, END_RESP not yet received
+  sc_core::sc_event response_ended_;
+  TbuTimingStatistics timing_stats_;
   // The histogram of the last StreamID seen (most transactions repeat it).
   std::uint32_t latency_stream_ = 0;
   TbuStatistics::Stream* latency_stream_stats_ = nullptr;

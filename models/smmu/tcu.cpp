@@ -1,5 +1,6 @@
 #include "models/smmu/tcu.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace smmuv3tlm::smmu {
@@ -89,6 +90,10 @@ class Tcu::TableWalkPort : public MemoryPort {
     const bool is_read = command == tlm::TLM_READ_COMMAND;
     sc_core::sc_time& delay =
         context.local_time != nullptr ? *static_cast<sc_core::sc_time*>(context.local_time) : unowned_;
+    if (context.walk_slot != nullptr) {
+      auto& claim = *static_cast<WalkClaim*>(context.walk_slot);
+      if (!claim.held) owner_.claim_walk_slot(claim, delay);
+    }
     bool ok = is_read && read_through_dmi(pa, data, size, delay);
     if (!ok) {
       // A payload per access: a walk's accesses may be outstanding together when
@@ -218,6 +223,79 @@ void Tcu::reset(bool cold) {
   port_->invalidate_all();
   port_->take_unowned();
   if (cold) engine_.reset_statistics();
+}
+
+void Tcu::configure_timing(TimingMode mode, const ApproximateTiming& timing) {
+  mode_ = mode;
+  timing_ = timing;
+  if (mode_ != TimingMode::ApproximatelyTimed) return;
+  slot_busy_.assign(timing_.walk_slots, false);
+  registration_.add(
+      std::string(name()) + ".at", [this] { return stats::to_json(timing_stats_); },
+      [this] { timing_stats_ = TcuTimingStatistics{}; });
+}
+
+TranslationResult Tcu::translate_timed(TranslationRequest request, TranslationEngine::ContextMemo& memo,
+                                       TranslationEngine::MicroTlbEntry* micro, sc_core::sc_time& delay) {
+  sc_core::wait(timing_.tlb_lookup);
+  const PageKey page{request.stream_id, request.ssv, request.ssv ? request.substream_id : 0, request.address >> 12};
+  if (pages_in_flight_.count(page) != 0) {
+    ++timing_stats_.merged_requests;
+    do {
+      sc_core::wait(walk_finished_);
+    } while (pages_in_flight_.count(page) != 0);
+  }
+  // Marked in flight for the whole translation: a hit returns without
+  // waiting, so only a walk is ever seen in flight by another request.
+  pages_in_flight_.insert(page);
+  WalkClaim claim;
+  claim.stream_id = request.stream_id;
+  claim.address = request.address;
+  request.local_time = &delay;
+  request.walk_slot = &claim;
+  TranslationResult result = engine_.translate(request, memo, micro);
+  if (delay != sc_core::SC_ZERO_TIME) {
+    sc_core::wait(delay);  // the walk's table reads complete
+    delay = sc_core::SC_ZERO_TIME;
+  }
+  if (claim.held) release_walk_slot(claim);
+  pages_in_flight_.erase(page);
+  walk_finished_.notify();
+  return result;
+}
+
+void Tcu::claim_walk_slot(WalkClaim& claim, sc_core::sc_time& delay) {
+  if (delay != sc_core::SC_ZERO_TIME) {
+    sc_core::wait(delay);
+    delay = sc_core::SC_ZERO_TIME;
+  }
+  claim.requested = sc_core::sc_time_stamp();
+  if (busy_slots_ == slot_busy_.size()) {
+    ++timing_stats_.slot_waits;
+    do {
+      sc_core::wait(slot_freed_);
+    } while (busy_slots_ == slot_busy_.size());
+  }
+  const auto free = std::find(slot_busy_.begin(), slot_busy_.end(), false);
+  claim.slot = static_cast<unsigned>(free - slot_busy_.begin());
+  *free = true;
+  ++busy_slots_;
+  claim.held = true;
+  claim.start = sc_core::sc_time_stamp();
+  ++timing_stats_.walks;
+  timing_stats_.peak_busy_slots = std::max<std::uint64_t>(timing_stats_.peak_busy_slots, busy_slots_);
+  timing_stats_.slot_wait_latency.add(static_cast<std::uint64_t>((claim.start - claim.requested).to_seconds() * 1e12));
+  delay += timing_.walk_cache_lookup;  // the walk caches are looked up before the first read
+}
+
+void Tcu::release_walk_slot(const WalkClaim& claim) {
+  slot_busy_[claim.slot] = false;
+  --busy_slots_;
+  slot_freed_.notify();
+  if (walk_slot_observers_.empty()) return;
+  const WalkSlotRecord record{claim.slot, claim.stream_id, claim.address, claim.requested, claim.start,
+                              sc_core::sc_time_stamp()};
+  for (const WalkSlotObserver& observer : walk_slot_observers_) observer(record);
 }
 
 void Tcu::table_walk_invalidate(sc_dt::uint64 start, sc_dt::uint64 end) { port_->invalidate(start, end); }

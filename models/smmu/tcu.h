@@ -10,6 +10,9 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
+#include <tuple>
+#include <vector>
 
 #include <systemc>
 #include <tlm>
@@ -19,6 +22,7 @@
 #include "models/smmu/arch/capabilities.h"
 #include "models/smmu/arch/memory_port.h"
 #include "models/smmu/core/translation_engine.h"
+#include "models/smmu/timing.h"
 
 namespace smmuv3tlm::smmu {
 
@@ -39,6 +43,34 @@ struct MemoryAccessRecord {
 };
 using MemoryAccessObserver = std::function<void(const MemoryAccessRecord&)>;
 
+// One walk as a TCU walk slot served it (approximately-timed mode), for views:
+// the slot is held from the walk's first table access to its last.
+struct WalkSlotRecord {
+  unsigned slot = 0;
+  std::uint32_t stream_id = 0;
+  std::uint64_t address = 0;  // the input address that missed
+  sc_core::sc_time requested;  // when the walk asked for a slot
+  sc_core::sc_time start;      // when it got one
+  sc_core::sc_time end;        // when it gave it back
+};
+using WalkSlotObserver = std::function<void(const WalkSlotRecord&)>;
+
+// What the approximately-timed TCU adds to the statistics (group "<tcu>.at").
+struct TcuTimingStatistics {
+  std::uint64_t walks = 0;             // translations that held a walk slot
+  std::uint64_t merged_requests = 0;   // waited for a walk of the same page already in flight
+  std::uint64_t slot_waits = 0;        // walks that found every slot busy
+  std::uint64_t peak_busy_slots = 0;
+  stats::Histogram slot_wait_latency;  // time a walk waited for a slot
+};
+inline auto statistic_fields(const TcuTimingStatistics&) {
+  using S = TcuTimingStatistics;
+  return std::make_tuple(stats::field("walks", &S::walks), stats::field("merged_requests", &S::merged_requests),
+                         stats::field("slot_waits", &S::slot_waits),
+                         stats::field("peak_busy_slots", &S::peak_busy_slots),
+                         stats::field("slot_wait_latency", &S::slot_wait_latency));
+}
+
 class Tcu : public sc_core::sc_module {
  public:
   tlm_utils::simple_initiator_socket<Tcu> table_walk;
@@ -52,6 +84,22 @@ class Tcu : public sc_core::sc_module {
                               TranslationEngine::MicroTlbEntry* micro = nullptr) {
     return engine_.translate(request, memo, micro);
   }
+  // The approximately-timed translation, for a TBU's thread that has waited
+  // out its micro-TLB lookup and the hop to the TCU: waits for the main TLB
+  // lookup, then for a walk of the same 4 KiB page already in flight (the
+  // request is merged with it: it finds the walk's TLB entry), then translates;
+  // a translation that touches memory first takes one of the walk slots (the
+  // port waits for a free one) and holds it until its last table access has
+  // completed. `delay` is the caller's local time: zero on entry and on return.
+  TranslationResult translate_timed(TranslationRequest request, TranslationEngine::ContextMemo& memo,
+                                    TranslationEngine::MicroTlbEntry* micro, sc_core::sc_time& delay);
+  // Called by the SMMU before simulation starts; in the approximately-timed
+  // mode the walk slots and their statistics ("<tcu>.at") exist.
+  void configure_timing(TimingMode mode, const ApproximateTiming& timing);
+  unsigned busy_walk_slots() const { return busy_slots_; }
+  void add_walk_slot_observer(WalkSlotObserver observer) { walk_slot_observers_.push_back(std::move(observer)); }
+  const TcuTimingStatistics& timing_statistics() const { return timing_stats_; }
+
   // A debugger's translation: reads tables with transport_dbg, writes nothing,
   // fills no cache, changes no statistic and reports to no observer.
   TranslationResult translate_debug(TranslationRequest request);
@@ -80,6 +128,20 @@ class Tcu : public sc_core::sc_module {
   friend class TableWalkPort;
   friend class DebugPort;
 
+  // A translation's hold on a walk slot (AccessContext::walk_slot).
+  struct WalkClaim {
+    std::uint32_t stream_id = 0;
+    std::uint64_t address = 0;
+    bool held = false;
+    unsigned slot = 0;
+    sc_core::sc_time requested;
+    sc_core::sc_time start;
+  };
+  // Requests for one 4 KiB page of one context, merged while its walk is in flight.
+  using PageKey = std::tuple<std::uint32_t, bool, std::uint32_t, std::uint64_t>;
+
+  void claim_walk_slot(WalkClaim& claim, sc_core::sc_time& delay);  // from the port, at a walk's first access
+  void release_walk_slot(const WalkClaim& claim);
   void table_walk_invalidate(sc_dt::uint64 start, sc_dt::uint64 end);
   static TranslationConfig debug_engine_config();
 
@@ -90,6 +152,16 @@ class Tcu : public sc_core::sc_module {
   // the tables in memory and leaves the real engine untouched.
   TranslationEngine debug_engine_;
   std::map<unsigned, MemoryAccessObserver> observers_;
+  // Approximately-timed state.
+  TimingMode mode_ = TimingMode::LooselyTimed;
+  ApproximateTiming timing_;
+  std::vector<bool> slot_busy_;
+  unsigned busy_slots_ = 0;
+  sc_core::sc_event slot_freed_;
+  std::set<PageKey> pages_in_flight_;
+  sc_core::sc_event walk_finished_;
+  TcuTimingStatistics timing_stats_;
+  std::vector<WalkSlotObserver> walk_slot_observers_;
   unsigned next_observer_ = 0;
   stats::Registration registration_;
 };

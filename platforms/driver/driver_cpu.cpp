@@ -110,6 +110,7 @@ void DriverCpu::interrupt_thread() {
     if (!serving_) continue;
     if (wired && !eventq_irq->read() && !gerror_irq->read()) {
       sc_core::wait(eventq_irq->posedge_event() | gerror_irq->posedge_event() | serving_changed_);
+      if (irq_latency_ != sc_core::SC_ZERO_TIME && (eventq_irq->read() || gerror_irq->read())) sc_core::wait(irq_latency_);
     } else {
       // Unwired, or a line still high: poll.
       sc_core::wait(irq_poll_period_, serving_changed_);

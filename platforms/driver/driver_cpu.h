@@ -75,6 +75,8 @@ class DriverCpu : public sc_core::sc_module, public DriverBus {
   // runs, so that the driver it served may be destroyed (a kexec).
   void quiesce_interrupts();
   void set_irq_poll_period(const sc_core::sc_time& period) { irq_poll_period_ = period; }
+  // Time from a line's rising edge to the handler.
+  void set_irq_latency(const sc_core::sc_time& latency) { irq_latency_ = latency; }
   // Brings the script's thread to its local time (before it hands control to others).
   void synchronize();
   // What a clean to PoC does (the CPU cache model's clean); without one it only counts.
@@ -108,6 +110,7 @@ class DriverCpu : public sc_core::sc_module, public DriverBus {
   Script script_;
   sc_core::sc_time poll_period_;
   sc_core::sc_time irq_poll_period_{1, sc_core::SC_US};
+  sc_core::sc_time irq_latency_ = sc_core::SC_ZERO_TIME;
   tlm_utils::tlm_quantumkeeper quantum_;
   std::vector<RegisterObserver> register_observers_;
   CleanHook clean_hook_;

@@ -192,6 +192,9 @@ const std::vector<Parameter>& parameters() {
           &ReferencePlatformConfig::irqs_wired),
       number("platform.quantum_ns", "loosely-timed quantum of the driver CPU and DMA masters",
              &ReferencePlatformConfig::quantum_ns, 0, 1e9),
+      number("platform.irq_latency_ns",
+             "time from an interrupt's rising edge to the driver's handler (a threaded handler being scheduled)",
+             &ReferencePlatformConfig::irq_latency_ns, 0, 1e9),
       config::boolean<ReferencePlatformConfig>(
           "platform.monitor_dma", "a DMA continuity monitor per engine (counts per handover phase; turns DMI off)",
           &ReferencePlatformConfig::monitor_dma),
@@ -407,6 +410,7 @@ ReferencePlatform::ReferencePlatform(const sc_core::sc_module_name& name, const 
   if (config_.irqs_wired) {
     system_->smmu.irq_eventq.bind(eventq_irq_);
     system_->smmu.irq_gerror.bind(gerror_irq_);
+    cpu_->set_irq_latency(sc_core::sc_time(config_.irq_latency_ns, sc_core::SC_NS));
     cpu_->eventq_irq.bind(eventq_irq_);
     cpu_->gerror_irq.bind(gerror_irq_);
   }

@@ -62,6 +62,9 @@ struct ReferencePlatformConfig {
   bool fault_after_unmap = true;
   bool irqs_wired = true;  // else the driver polls the event queue and GERROR
   double quantum_ns = 1000.0;
+  // From an interrupt line's rising edge to the driver's handler (a threaded
+  // handler being scheduled): 0 runs it at once.
+  double irq_latency_ns = 0.0;
   // Address ranges [base, base + size) that are not memory: an access there
   // gets TLM_ADDRESS_ERROR_RESPONSE (table walks, STE and CD fetches abort).
   std::vector<std::pair<std::uint64_t, std::uint64_t>> memory_holes;

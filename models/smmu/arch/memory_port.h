@@ -36,6 +36,9 @@ struct AccessContext {
   // Opaque to the core: the port owner's per-operation time accumulator (the
   // SystemC shell passes the initiator's local time offset, an sc_time).
   void* local_time = nullptr;
+  // Opaque to the core too: in the approximately-timed mode, the translation's
+  // claim on a TCU walk slot, taken by the port at the walk's first access.
+  void* walk_slot = nullptr;
   // A debugger's access: no side effects anywhere (the shell uses transport_dbg
   // and reports it to no observer).
   bool debug = false;

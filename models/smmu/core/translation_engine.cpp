@@ -66,6 +66,7 @@ AccessContext access_for(const TranslationRequest& request) {
   access.ssv = request.ssv;
   access.substream_id = request.substream_id;
   access.local_time = request.local_time;
+  access.walk_slot = request.walk_slot;
   access.debug = request.debug;
   return access;
 }

@@ -50,6 +50,7 @@ struct TranslationRequest {
   // Handed to the MemoryPort with every access this translation makes
   // (AccessContext::local_time): the caller's time offset, owned by the caller.
   void* local_time = nullptr;
+  void* walk_slot = nullptr;  // AccessContext::walk_slot
   bool debug = false;  // AccessContext::debug
 };
 
@@ -237,6 +238,19 @@ class TranslationEngine : public CacheMaintenance {
     std::uint64_t output_base = 0;
   };
 
+  // Whether `micro` answers `request` (no memory access, no main-TLB lookup):
+  // the approximately-timed TBU charges only its micro-TLB latency then.
+  bool micro_tlb_covers(const TranslationRequest& request, const MicroTlbEntry& micro) const {
+    if (micro.epoch != invalidations_ || request.stream_id != micro.stream_id || request.ssv != micro.ssv ||
+        (request.ssv && request.substream_id != micro.substream_id) ||
+        ((request.address ^ micro.input_base) >> micro.size_log2) != 0) {
+      return false;
+    }
+    // Writes are data (STE.INSTCFG, §7.3).
+    const unsigned kind = access_kind(request.read, request.privileged, request.instruction && request.read);
+    return ((micro.allowed_accesses >> kind) & 1) != 0 && !request.want_access_rights;
+  }
+
   TranslationResult translate(const TranslationRequest& request, ContextMemo& memo,
                               MicroTlbEntry* micro = nullptr) {
     TranslationResult result;  // one named result: returned without a copy
@@ -296,14 +310,7 @@ class TranslationEngine : public CacheMaintenance {
   void translate_into(const TranslationRequest& request, ContextMemo& memo, MicroTlbEntry* micro,
                       TranslationResult& result);
   bool micro_tlb_hit(const TranslationRequest& request, const MicroTlbEntry& micro, TranslationResult& result) {
-    if (micro.epoch != invalidations_ || request.stream_id != micro.stream_id || request.ssv != micro.ssv ||
-        (request.ssv && request.substream_id != micro.substream_id) ||
-        ((request.address ^ micro.input_base) >> micro.size_log2) != 0) {
-      return false;
-    }
-    // Writes are data (STE.INSTCFG, §7.3).
-    const unsigned kind = access_kind(request.read, request.privileged, request.instruction && request.read);
-    if (((micro.allowed_accesses >> kind) & 1) == 0 || request.want_access_rights) return false;
+    if (!micro_tlb_covers(request, micro)) return false;
     ++stats_.translations;
     ++stats_.micro_tlb_hits;
     result.outcome = TranslationOutcome::Translated;

@@ -82,6 +82,7 @@ DmaMaster::DmaMaster(const sc_core::sc_module_name& name, const Config& config)
                                   .c_str());
   }
   socket.register_invalidate_direct_mem_ptr(this, &DmaMaster::invalidate_direct_mem_ptr);
+  socket.register_nb_transport_bw(this, &DmaMaster::nb_transport_bw);
   SC_HAS_PROCESS(DmaMaster);
   SC_THREAD(run_programs);
   registration_.add_struct(this->name(), stats_);
@@ -166,6 +167,126 @@ void DmaMaster::synchronize() {
   engine_.lock();
   if (quantum_keeper_.get_local_time() != sc_core::SC_ZERO_TIME) quantum_keeper_.sync();
   engine_.unlock();
+}
+
+bool DmaMaster::transfer_pipelined(std::vector<PipelinedRequest>& requests, unsigned outstanding,
+                                   const std::function<void(std::size_t, const tlm::tlm_generic_payload&)>& on_issue) {
+  for (const PipelinedRequest& r : requests) {
+    std::string defect = request_defect(r.command, r.address, r.data != nullptr, r.length);
+    if (defect.empty() && (r.length > config_.max_payload || r.address % kBoundary + r.length > kBoundary)) {
+      defect = "a pipelined request must be one transaction (at most max_payload bytes, within a 4 KiB page)";
+    }
+    if (defect.empty() && r.attributes.substream_id &&
+        *r.attributes.substream_id > tlm_ext::SidebandExtension::kSubstreamIdMask) {
+      defect = "the SubstreamID " + hex(*r.attributes.substream_id) + " does not fit in 20 bits";
+    }
+    if (!defect.empty()) {
+      reject("transfer_pipelined", r.address, r.length, defect);
+      return false;
+    }
+  }
+  if (!called_from_thread()) {
+    reject("transfer_pipelined", 0, 0, "it was not called from an SC_THREAD (it waits for simulated time)");
+    return false;
+  }
+  engine_.lock();
+  // Approximately timed: no temporal decoupling across the burst.
+  if (quantum_keeper_.get_local_time() != sc_core::SC_ZERO_TIME) quantum_keeper_.sync();
+  const std::size_t lanes = std::max<std::size_t>(1, std::min<std::size_t>(outstanding, requests.size()));
+  // A payload per lane (each with its side-band, freed with it); `lane_request`
+  // is the request a busy lane carries.
+  std::vector<tlm::tlm_generic_payload> payloads(lanes);
+  std::map<const tlm::tlm_generic_payload*, std::size_t> lane_of;
+  std::vector<std::size_t> free_lanes;
+  std::vector<std::size_t> lane_request(lanes);
+  for (std::size_t lane = 0; lane < lanes; ++lane) {
+    payloads[lane].set_extension(new tlm_ext::SidebandExtension);
+    lane_of[&payloads[lane]] = lane;
+    free_lanes.push_back(lanes - 1 - lane);
+  }
+  const auto complete = [&](tlm::tlm_generic_payload& trans) {
+    const std::size_t lane = lane_of.at(&trans);
+    PipelinedRequest& r = requests[lane_request[lane]];
+    r.status = trans.get_response_status();
+    r.completed = sc_core::sc_time_stamp();
+    count_response(r.command, r.address, r.length, r.status);
+    free_lanes.push_back(lane);
+  };
+  std::size_t next = 0;
+  std::size_t done = 0;
+  while (done < requests.size()) {
+    if (next < requests.size() && !free_lanes.empty() && awaiting_end_req_ == nullptr) {
+      const std::size_t lane = free_lanes.back();
+      free_lanes.pop_back();
+      PipelinedRequest& r = requests[next];
+      lane_request[lane] = next;
+      tlm::tlm_generic_payload& trans = payloads[lane];
+      auto* sideband = trans.get_extension<tlm_ext::SidebandExtension>();
+      sideband->stream_id = r.attributes.stream_id;
+      sideband->substream_valid = r.attributes.substream_id.has_value();
+      sideband->substream_id = r.attributes.substream_id.value_or(0);
+      sideband->privileged = r.attributes.privileged;
+      sideband->instruction = r.attributes.instruction;
+      trans.set_command(r.command);
+      trans.set_address(r.address);
+      trans.set_data_ptr(r.data);
+      trans.set_data_length(r.length);
+      trans.set_streaming_width(r.length);
+      trans.set_byte_enable_ptr(nullptr);
+      trans.set_byte_enable_length(0);
+      trans.set_dmi_allowed(false);
+      trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+      if (on_issue) on_issue(next, trans);
+      r.issued = sc_core::sc_time_stamp();
+      ++stats_.transactions_issued;
+      ++next;
+      tlm::tlm_phase phase = tlm::BEGIN_REQ;
+      sc_core::sc_time t = sc_core::SC_ZERO_TIME;
+      const tlm::tlm_sync_enum status = socket->nb_transport_fw(trans, phase, t);
+      if (status == tlm::TLM_ACCEPTED || (status == tlm::TLM_UPDATED && phase == tlm::BEGIN_REQ)) {
+        awaiting_end_req_ = &trans;  // END_REQ (or BEGIN_RESP) comes on the backward path
+      } else if (status == tlm::TLM_UPDATED && phase == tlm::BEGIN_RESP) {
+        responses_.notify(trans, t);  // answered at once; END_RESP completes it
+        phase = tlm::END_RESP;
+        sc_core::sc_time end = sc_core::SC_ZERO_TIME;
+        socket->nb_transport_fw(trans, phase, end);
+      } else if (status == tlm::TLM_COMPLETED) {
+        responses_.notify(trans, t);
+      } else if (t != sc_core::SC_ZERO_TIME) {
+        sc_core::wait(t);  // END_REQ with a delay: the next request waits for it
+      }
+      continue;
+    }
+    sc_core::wait(responses_.get_event() | end_req_);
+    while (tlm::tlm_generic_payload* trans = responses_.get_next_transaction()) {
+      complete(*trans);
+      ++done;
+    }
+  }
+  engine_.unlock();
+  return true;
+}
+
+tlm::tlm_sync_enum DmaMaster::nb_transport_bw(tlm::tlm_generic_payload& trans, tlm::tlm_phase& phase,
+                                              sc_core::sc_time& t) {
+  if (phase == tlm::END_REQ) {
+    awaiting_end_req_ = nullptr;
+    end_req_.notify(t);
+    return tlm::TLM_ACCEPTED;
+  }
+  if (phase == tlm::BEGIN_RESP) {
+    if (awaiting_end_req_ == &trans) {  // BEGIN_RESP implies END_REQ
+      awaiting_end_req_ = nullptr;
+      end_req_.notify(t);
+    }
+    responses_.notify(trans, t);
+    phase = tlm::END_RESP;
+    return tlm::TLM_COMPLETED;
+  }
+  SC_REPORT_ERROR(kMsgType, (std::string(name()) + ": nb_transport_bw with phase " + phase.get_name() +
+                             ", which a target never sends (base protocol)")
+                                .c_str());
+  return tlm::TLM_COMPLETED;
 }
 
 void DmaMaster::program_read(std::uint64_t address, std::size_t length,
@@ -282,27 +403,35 @@ DmaResult DmaMaster::execute(tlm::tlm_command command, std::uint64_t address, st
         std::min({length - offset, static_cast<std::size_t>(config_.max_payload), to_boundary});
     const tlm::tlm_response_status status = issue(trans, command, pa, data + offset, chunk, attributes == nullptr);
     ++result.transactions;
+    count_response(command, pa, static_cast<unsigned>(chunk), status);
     if (status == tlm::TLM_OK_RESPONSE) {
-      ++stats_.completions_ok;
       result.bytes_ok += chunk;
-      (command == tlm::TLM_READ_COMMAND ? stats_.bytes_read : stats_.bytes_written) += chunk;
       if (delivered != nullptr) {
         std::fill(delivered->begin() + static_cast<std::ptrdiff_t>(offset),
                   delivered->begin() + static_cast<std::ptrdiff_t>(offset + chunk), true);
       }
-    } else {
-      ++stats_.error_responses[error_index(status)];
-      if (result.status == tlm::TLM_OK_RESPONSE) result.status = status;
-      SC_REPORT_INFO_VERB(kMsgType,
-                          (std::string(name()) + ": " + to_string(status) + " for " + hex(pa) +
-                           " (+" + std::to_string(chunk) + ")")
-                              .c_str(),
-                          sc_core::SC_HIGH);
+    } else if (result.status == tlm::TLM_OK_RESPONSE) {
+      result.status = status;
     }
     offset += chunk;
     if (quantum_keeper_.need_sync()) quantum_keeper_.sync();
   }
   return result;
+}
+
+void DmaMaster::count_response(tlm::tlm_command command, std::uint64_t address, unsigned length,
+                               tlm::tlm_response_status status) {
+  if (status == tlm::TLM_OK_RESPONSE) {
+    ++stats_.completions_ok;
+    (command == tlm::TLM_READ_COMMAND ? stats_.bytes_read : stats_.bytes_written) += length;
+    return;
+  }
+  ++stats_.error_responses[error_index(status)];
+  SC_REPORT_INFO_VERB(kMsgType,
+                      (std::string(name()) + ": " + to_string(status) + " for " + hex(address) + " (+" +
+                       std::to_string(length) + ")")
+                          .c_str(),
+                      sc_core::SC_HIGH);
 }
 
 tlm::tlm_response_status DmaMaster::issue(tlm::tlm_generic_payload& trans, tlm::tlm_command command,

@@ -13,6 +13,10 @@
 //   waiting). The engine is serialised: concurrent callers take turns per transfer.
 // - program_read()/program_write(): queued before or during simulation and run by
 //   the module's own thread, with optional read-data verification.
+// - transfer_pipelined(): single-transaction requests with several outstanding,
+//   through nb_transport_fw and the base protocol's four phases (non-posted
+//   reads with several tags in flight; a target that only blocks is adapted by
+//   its simple_target_socket).
 //
 // Invalid requests (and every request when the configuration is invalid) raise
 // SC_REPORT_ERROR("smmu/pcie") and are dropped and counted as rejected.
@@ -22,12 +26,15 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include <systemc>
 #include <tlm>
+#include <tlm_utils/peq_with_get.h>
 #include <tlm_utils/simple_initiator_socket.h>
 #include <tlm_utils/tlm_quantumkeeper.h>
 
@@ -60,6 +67,20 @@ struct TransferAttributes {
   std::optional<std::uint32_t> substream_id;  // at most 20 bits
   bool privileged = false;
   bool instruction = false;
+};
+
+// One request of a pipelined burst: a single transaction (at most max_payload
+// bytes, within one 4 KiB page).
+struct PipelinedRequest {
+  tlm::tlm_command command = tlm::TLM_READ_COMMAND;
+  std::uint64_t address = 0;
+  std::uint8_t* data = nullptr;
+  unsigned length = 0;
+  TransferAttributes attributes;
+  // Out: the response, and when the request was sent and its response came.
+  tlm::tlm_response_status status = tlm::TLM_INCOMPLETE_RESPONSE;
+  sc_core::sc_time issued;
+  sc_core::sc_time completed;
 };
 
 struct DmaResult {
@@ -119,6 +140,14 @@ class DmaMaster : public sc_core::sc_module {
   // The same, with the side-band `attributes` instead of the configured identity.
   DmaResult transfer(tlm::tlm_command command, std::uint64_t address, std::uint8_t* data,
                      std::size_t length, const TransferAttributes& attributes);
+
+  // Issues `requests` in order with at most `outstanding` in flight (BEGIN_REQ
+  // waits for the previous END_REQ, as the base protocol requires) and returns
+  // when every response has come; call from an SC_THREAD. `on_issue(i, payload)`
+  // is called just before request i goes out. Returns false (nothing issued,
+  // an error reported) when a request is invalid.
+  bool transfer_pipelined(std::vector<PipelinedRequest>& requests, unsigned outstanding,
+                          const std::function<void(std::size_t, const tlm::tlm_generic_payload&)>& on_issue = {});
 
   // Queued transfers, run in order by the module's thread. A read with `expected`
   // compares every byte delivered OK against it and reports differences as
@@ -183,6 +212,9 @@ class DmaMaster : public sc_core::sc_module {
                std::size_t length);
   void request_dmi(tlm::tlm_generic_payload& trans);
   void invalidate_direct_mem_ptr(sc_dt::uint64 start, sc_dt::uint64 end);
+  tlm::tlm_sync_enum nb_transport_bw(tlm::tlm_generic_payload& trans, tlm::tlm_phase& phase, sc_core::sc_time& t);
+  void count_response(tlm::tlm_command command, std::uint64_t address, unsigned length,
+                      tlm::tlm_response_status status);
   void verify(const Program& program, const std::vector<bool>& delivered);
 
   Config config_;
@@ -195,6 +227,10 @@ class DmaMaster : public sc_core::sc_module {
   sc_core::sc_event programs_drained_;
   std::vector<std::uint8_t> last_read_data_;
   std::vector<tlm::tlm_dmi> dmi_windows_;
+  // Pipelined bursts: the request waiting for its END_REQ, and responses.
+  const tlm::tlm_generic_payload* awaiting_end_req_ = nullptr;
+  sc_core::sc_event end_req_;
+  tlm_utils::peq_with_get<tlm::tlm_generic_payload> responses_{"responses"};
   Statistics stats_;
   stats::Registration registration_;
 };

@@ -1,6 +1,7 @@
 #include "models/smmu/smmuv3_parameters.h"
 
 #include <array>
+#include <cmath>
 
 namespace smmuv3tlm::smmu {
 
@@ -21,7 +22,8 @@ P latency(std::string key, std::string help, Get member) {
            },
            [member](const Smmuv3Config& c) {
              Smmuv3Config copy = c;  // `member` names a field of a mutable config
-             return nlohmann::json(member(copy).to_seconds() * 1e9);
+             // Rounded to the femtosecond: 3 ns reads 3, not 3.0000000000000004.
+             return nlohmann::json(std::round(member(copy).to_seconds() * 1e15) / 1e6);
            }};
 }
 P latency(std::string key, std::string help, sc_core::sc_time Smmuv3Timing::*field) {

@@ -270,16 +270,16 @@ void Tcu::claim_walk_slot(WalkClaim& claim, sc_core::sc_time& delay) {
     delay = sc_core::SC_ZERO_TIME;
   }
   claim.requested = sc_core::sc_time_stamp();
-  if (busy_slots_ == slot_busy_.size()) {
+  if (busy_slots_ == slot_busy_.size() || !slot_queue_.empty()) {
     ++timing_stats_.slot_waits;
-    do {
-      sc_core::wait(slot_freed_);
-    } while (busy_slots_ == slot_busy_.size());
+    slot_queue_.push_back(&claim);
+    sc_core::wait(claim.granted);  // release_walk_slot() sets claim.slot
+  } else {
+    const auto free = std::find(slot_busy_.begin(), slot_busy_.end(), false);
+    claim.slot = static_cast<unsigned>(free - slot_busy_.begin());
+    *free = true;
+    ++busy_slots_;
   }
-  const auto free = std::find(slot_busy_.begin(), slot_busy_.end(), false);
-  claim.slot = static_cast<unsigned>(free - slot_busy_.begin());
-  *free = true;
-  ++busy_slots_;
   claim.held = true;
   claim.start = sc_core::sc_time_stamp();
   ++timing_stats_.walks;
@@ -289,9 +289,15 @@ void Tcu::claim_walk_slot(WalkClaim& claim, sc_core::sc_time& delay) {
 }
 
 void Tcu::release_walk_slot(const WalkClaim& claim) {
-  slot_busy_[claim.slot] = false;
-  --busy_slots_;
-  slot_freed_.notify();
+  if (!slot_queue_.empty()) {
+    WalkClaim& next = *slot_queue_.front();  // the slot passes on, still busy
+    slot_queue_.pop_front();
+    next.slot = claim.slot;
+    next.granted.notify();
+  } else {
+    slot_busy_[claim.slot] = false;
+    --busy_slots_;
+  }
   if (walk_slot_observers_.empty()) return;
   const WalkSlotRecord record{claim.slot, claim.stream_id, claim.address, claim.requested, claim.start,
                               sc_core::sc_time_stamp()};

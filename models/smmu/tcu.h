@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -136,6 +137,7 @@ class Tcu : public sc_core::sc_module {
     unsigned slot = 0;
     sc_core::sc_time requested;
     sc_core::sc_time start;
+    sc_core::sc_event granted;  // a released slot handed to this waiting walk
   };
   // Requests for one 4 KiB page of one context, merged while its walk is in flight.
   using PageKey = std::tuple<std::uint32_t, bool, std::uint32_t, std::uint64_t>;
@@ -157,7 +159,7 @@ class Tcu : public sc_core::sc_module {
   ApproximateTiming timing_;
   std::vector<bool> slot_busy_;
   unsigned busy_slots_ = 0;
-  sc_core::sc_event slot_freed_;
+  std::deque<WalkClaim*> slot_queue_;  // walks waiting for a slot, served first come first served
   std::set<PageKey> pages_in_flight_;
   sc_core::sc_event walk_finished_;
   TcuTimingStatistics timing_stats_;

@@ -19,6 +19,7 @@ using driver::DomainType;
 
 constexpr std::uint64_t kRegisterSpace = 0x20000;  // the SMMU's two 64 KiB register pages
 constexpr std::uint64_t kMaxDmaBytes = 1 << 20;
+constexpr std::uint64_t kMaxOutstanding = 256;  // requests of a pipelined burst in flight
 constexpr std::uint64_t kMaxBurst = 1 << 24;
 constexpr std::uint64_t kMaxFill = 1 << 30;
 
@@ -355,6 +356,20 @@ void check(const Trace& trace, const platform::ReferencePlatformConfig& config) 
       const std::uint64_t stride = s.number_or("stride", size);
       if (s.has("stride") && count == 1) throw TraceError(where_of(s, "stride"), "stride= needs count=");
       const std::uint64_t iova = s.number("iova");
+      if (s.has("outstanding")) {
+        const std::uint64_t outstanding = s.number("outstanding");
+        if (count == 1) throw TraceError(where_of(s, "outstanding"), "outstanding= needs count=");
+        if (outstanding == 0 || outstanding > kMaxOutstanding) {
+          throw TraceError(where_of(s, "outstanding"), fmt::format("outstanding= must be 1..{}", kMaxOutstanding));
+        }
+        // Each DMA of a pipelined burst is one transaction.
+        if (size > config.max_payload || (iova % 4096) + size > 4096 || (stride % 4096) != 0) {
+          throw TraceError(where_of(s, "outstanding"),
+                           fmt::format("outstanding= needs each DMA to be one transaction: size= at most "
+                                       "platform.max_payload ({}) within a 4 KiB page, stride= a multiple of 4K",
+                                       config.max_payload));
+        }
+      }
       std::uint64_t reach = 0;  // stride * (count - 1) + size - 1: the last byte's offset
       if (__builtin_mul_overflow(stride, count - 1, &reach) || __builtin_add_overflow(reach, size - 1, &reach) ||
           reach > ~std::uint64_t{0} - iova) {
@@ -509,6 +524,8 @@ struct Player::State {
   bool cpu_ahead = false;
   bool capturing = false;
   std::optional<std::uint64_t> downstream;           // the first address the current DMA reached
+  // During a pipelined burst: notes the first address each of its DMAs reached.
+  std::function<void(const tlm::tlm_generic_payload&)> pipelined;
   // Live update: each preserved domain's name, found again after adopt
   // through the StreamID it was attached to (or as that domain's nest parent).
   struct Survivor {
@@ -578,7 +595,10 @@ void Player::operator()(platform::ReferencePlatform& platform) {
   State& st = *state_;
   st.platform = &platform;
   platform.system().junction.add_observer([this](int initiator, const tlm::tlm_generic_payload& trans) {
-    if (initiator == platform::SmmuSystem::kDownstream && state_->capturing && !state_->downstream) {
+    if (initiator != platform::SmmuSystem::kDownstream) return;
+    if (state_->pipelined) {
+      state_->pipelined(trans);
+    } else if (state_->capturing && !state_->downstream) {
       state_->downstream = trans.get_address();
     }
   });
@@ -922,10 +942,76 @@ void Player::dma(const Statement& s) {
     return fmt::format("DMA {} {} +{}{}", write ? "write" : "read", hex(address), size,
                        count > 1 ? fmt::format(" (#{} of {})", k + 1, count) : "");
   };
+  // Judges DMA k against the statement's expectation (and records it).
+  const auto judge = [&](std::uint64_t k, std::uint64_t address, std::uint64_t time,
+                         tlm::tlm_response_status status, const std::optional<std::uint64_t>& downstream,
+                         const std::vector<std::uint8_t>& read, std::size_t first_event) {
+    const bool ok = status == tlm::TLM_OK_RESPONSE;
+    if (recorder_ != nullptr) {
+      recorder_->dma(time, attributes.stream_id, attributes.substream_id, address, downstream, size, write,
+                     ok ? "ok" : std::string("error ") + pcie::to_string(status));
+    }
+    if (expect.empty()) return;
+    ++outcome_.expectations;
+    if (expect_ok) {
+      if (!ok) {
+        fail(s.where, fmt::format("{}: expected ok, got {}", what(k, address), pcie::to_string(status)));
+      } else if (check_pa && downstream != expected_pa + k * stride) {
+        fail(where_of(s, "pa"), fmt::format("{}: reached memory at {}, expected pa={}", what(k, address),
+                                            downstream ? hex(*downstream) : std::string("no address"),
+                                            hex(expected_pa + k * stride)));
+      } else if (check_data && read != expected) {
+        std::uint64_t got = 0;
+        for (std::size_t b = 0; b < std::min<std::size_t>(8, read.size()); ++b) got |= std::uint64_t{read[b]} << (8 * b);
+        fail(s.where, fmt::format("{}: read {} (first bytes, little-endian), expected data={}", what(k, address),
+                                  hex(got), hex(s.number("data"))));
+      }
+      return;
+    }
+    if (ok) {
+      fail(s.where, fmt::format("{}: expected {}, but it completed", what(k, address), expect));
+      return;
+    }
+    expect_event(s, address, size, attributes.stream_id, attributes.substream_id, expect == "fault", what(k, address),
+                 first_event);
+  };
+  const auto write_pattern = [&](std::uint64_t k) {
+    return s.has("data") ? expected : repeated(0x0706050403020100ull + 0x0808080808080808ull * (s.where.line + k), size);
+  };
+  if (s.has("outstanding")) {
+    // A pipelined burst: every DMA one transaction, several in flight.
+    std::vector<std::vector<std::uint8_t>> buffers(count);
+    std::vector<pcie::PipelinedRequest> requests(count);
+    for (std::uint64_t k = 0; k < count; ++k) {
+      buffers[k] = write ? write_pattern(k) : std::vector<std::uint8_t>(size);
+      pcie::PipelinedRequest& r = requests[k];
+      r.command = command;
+      r.address = iova + k * stride;
+      r.data = buffers[k].data();
+      r.length = static_cast<unsigned>(size);
+      r.attributes = attributes;
+    }
+    const std::size_t first_event = st.platform->events().size();
+    std::map<const tlm::tlm_generic_payload*, std::size_t> in_flight;
+    std::vector<std::optional<std::uint64_t>> downstream(count);
+    st.pipelined = [&](const tlm::tlm_generic_payload& trans) {
+      const auto it = in_flight.find(&trans);
+      if (it != in_flight.end() && !downstream[it->second]) downstream[it->second] = trans.get_address();
+    };
+    master.transfer_pipelined(requests, static_cast<unsigned>(s.number("outstanding")),
+                              [&](std::size_t k, const tlm::tlm_generic_payload& trans) { in_flight[&trans] = k; });
+    st.pipelined = nullptr;
+    outcome_.dmas += count;
+    for (std::uint64_t k = 0; k < count; ++k) {
+      judge(k, requests[k].address, requests[k].issued.value(), requests[k].status, downstream[k], buffers[k],
+            first_event);
+    }
+    return;
+  }
   for (std::uint64_t k = 0; k < count; ++k) {
     const std::uint64_t address = iova + k * stride;
     if (write) {
-      data = s.has("data") ? expected : repeated(0x0706050403020100ull + 0x0808080808080808ull * (s.where.line + k), size);
+      data = write_pattern(k);
     } else if (check_data) {
       std::fill(data.begin(), data.end(), 0);
     }
@@ -938,34 +1024,7 @@ void Player::dma(const Statement& s) {
     st.capturing = false;
     st.dma_ahead = true;
     ++outcome_.dmas;
-    const bool ok = result.ok();
-    if (recorder_ != nullptr) {
-      recorder_->dma(time, attributes.stream_id, attributes.substream_id, address, st.downstream, size, write,
-                     ok ? "ok" : std::string("error ") + pcie::to_string(result.status));
-    }
-    if (expect.empty()) continue;
-    ++outcome_.expectations;
-    if (expect_ok) {
-      if (!ok) {
-        fail(s.where, fmt::format("{}: expected ok, got {}", what(k, address), pcie::to_string(result.status)));
-      } else if (check_pa && st.downstream != expected_pa + k * stride) {
-        fail(where_of(s, "pa"), fmt::format("{}: reached memory at {}, expected pa={}", what(k, address),
-                                            st.downstream ? hex(*st.downstream) : std::string("no address"),
-                                            hex(expected_pa + k * stride)));
-      } else if (check_data && data != expected) {
-        std::uint64_t got = 0;
-        for (std::size_t b = 0; b < std::min<std::size_t>(8, data.size()); ++b) got |= std::uint64_t{data[b]} << (8 * b);
-        fail(s.where, fmt::format("{}: read {} (first bytes, little-endian), expected data={}", what(k, address),
-                                  hex(got), hex(s.number("data"))));
-      }
-      continue;
-    }
-    if (ok) {
-      fail(s.where, fmt::format("{}: expected {}, but it completed", what(k, address), expect));
-      continue;
-    }
-    expect_event(s, address, size, attributes.stream_id, attributes.substream_id, expect == "fault", what(k, address),
-                 first_event);
+    judge(k, address, time, result.ok() ? tlm::TLM_OK_RESPONSE : result.status, st.downstream, data, first_event);
   }
 }
 

@@ -68,7 +68,7 @@ const std::map<std::string, Schema>& schemas() {
                  {"expect", Kind::Name}, {"data", Kind::Number}, {"event", Kind::Name}, {"input", Kind::Number},
                  {"s2", Kind::Bool}, {"pa", Kind::Number},
                  {"rnw", Kind::Bool}, {"pnu", Kind::Bool}, {"ind", Kind::Bool}, {"class", Kind::Name},
-                 {"ipa", Kind::Number}, {"fetch", Kind::Number}},
+                 {"ipa", Kind::Number}, {"fetch", Kind::Number}, {"outstanding", Kind::Number}},
                 {"sid", "iova", "size"}, {{0, {"read", "write"}}},
                 {{"expect", {"ok", "fault", "terminated"}}, {"class", {"CD", "TT", "IN"}}}, false};
     t["preserve"] = {1, 1u << 16, {Kind::Number}, {{"expect", Kind::Name}}, {}, {},

@@ -97,6 +97,20 @@ class Farm(unittest.TestCase):
         self.assertEqual(walks, sorted(walks, reverse=True), f"walks never rise with more entries: {walks}")
         self.assertGreater(walks[0], walks[-1], f"a TLB holding the working set walks less: {walks}")
 
+    def test_an_at_walk_slot_sweep_shows_latency_falling_with_more_slots(self):
+        out = pathlib.Path(self.tmp.name) / "sweep-slots"
+        slots = [str(n) for n in range(1, 9)]
+        result = self.run_tool([str(ROOT / "tools" / "smmu-sweep"), "--sim", SIM, "--scheduler", self.address,
+                                "--trace", str(ROOT / "traces" / "tlb-pressure.trace"), "--grid", "smmu.timing=at",
+                                "--grid", "smmu.tcu.walk_slots=" + ",".join(slots), "-o", str(out)])
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        rows = {r["smmu.tcu.walk_slots"]: float(r["mean_translation_latency_ns"])
+                for r in csv.DictReader((out / "sweep.csv").read_text().splitlines())}
+        latency = [rows[n] for n in slots]
+        self.assertEqual(latency, sorted(latency, reverse=True), f"latency never rises with more slots: {latency}")
+        self.assertLess(latency[-1], latency[0] / 2, f"eight slots at least halve the latency of one: {latency}")
+        self.assertTrue((out / "sweep-smmu_tcu_walk_slots.png").stat().st_size > 5000)
+
     def test_a_failed_point_is_a_row_not_a_gap(self):
         out = pathlib.Path(self.tmp.name) / "sweep-bad"
         result = self.run_tool([str(ROOT / "tools" / "smmu-sweep"), "--sim", SIM, "--scheduler", self.address,

@@ -167,6 +167,7 @@ void Tbu::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) 
   delay = sc_core::SC_ZERO_TIME;
   while (busy_slots_ == slot_busy_.size()) sc_core::wait(slot_freed_);
   const unsigned slot = take_free_slot();
+  sc_core::wait(lookup_turn(sc_core::SC_ZERO_TIME));
   serve(trans, delay, ApproximatelyTimed{*this, slot_memos_[slot]});
   release_slot(slot);
 }
@@ -215,7 +216,16 @@ unsigned Tbu::take_free_slot() {
 
 void Tbu::accept_request(tlm::tlm_generic_payload& trans, unsigned slot, const sc_core::sc_time& delay) {
   slot_of_[&trans] = slot;
-  requests_->notify(trans, delay);
+  requests_->notify(trans, lookup_turn(delay));
+}
+
+sc_core::sc_time Tbu::lookup_turn(const sc_core::sc_time& delay) {
+  // The micro-TLB takes one lookup per utlb_lookup (gem5's utlb_slots = 1):
+  // requests that arrive together are served in their order of arrival.
+  const sc_core::sc_time now = sc_core::sc_time_stamp();
+  const sc_core::sc_time start = std::max(now + delay, next_lookup_);
+  next_lookup_ = start + config_.at.utlb_lookup;
+  return start - now;
 }
 
 void Tbu::release_slot(unsigned slot) {

@@ -152,6 +152,8 @@ class Tbu : public sc_core::sc_module {
   unsigned take_free_slot();
   void release_slot(unsigned slot);
   void accept_request(tlm::tlm_generic_payload& trans, unsigned slot, const sc_core::sc_time& delay);
+  // How long from now until a request arriving after `delay` gets its micro-TLB lookup.
+  sc_core::sc_time lookup_turn(const sc_core::sc_time& delay);
   void serve_requests();  // one thread per slot: the accepted BEGIN_REQs
   template <typename Covered>
   std::size_t revoke_if(Covered covered);
@@ -175,6 +177,7 @@ class Tbu : public sc_core::sc_module {
   tlm::tlm_generic_payload* deferred_ = nullptr;  // a BEGIN_REQ waiting for its END_REQ
   bool response_in_progress_ = false;             // BEGIN_RESP sent, END_RESP not yet received
   sc_core::sc_event response_ended_;
+  sc_core::sc_time next_lookup_;  // when the micro-TLB takes its next lookup
   TbuTimingStatistics timing_stats_;
   // The histogram of the last StreamID seen (most transactions repeat it).
   std::uint32_t latency_stream_ = 0;

@@ -23,11 +23,13 @@ class Histogram {
   // `unit` names what a dumped value is; a value added is multiplied by `scale` to get it.
   Histogram(const char* unit, double scale) : unit_(unit), scale_(scale) {}
 
-  void add(std::uint64_t picoseconds) {
+  void add(std::uint64_t picoseconds) { add_repeated(picoseconds, 1); }
+  // `times` samples of one value at once (a caller that batches repeats).
+  void add_repeated(std::uint64_t picoseconds, std::uint64_t times) {
     const unsigned b = picoseconds == 0 ? 0 : 64 - static_cast<unsigned>(__builtin_clzll(picoseconds));
-    ++buckets_[std::min(b, kBuckets - 1)];
-    ++count_;
-    sum_ += picoseconds;
+    buckets_[std::min(b, kBuckets - 1)] += times;
+    count_ += times;
+    sum_ += picoseconds * times;
     min_ = std::min(min_, picoseconds);
     max_ = std::max(max_, picoseconds);
   }

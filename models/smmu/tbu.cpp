@@ -80,7 +80,7 @@ Tbu::Tbu(const sc_core::sc_module_name& name, const TbuConfig& config, Tcu& tcu,
   upstream.register_get_direct_mem_ptr(this, &Tbu::get_direct_mem_ptr);
   upstream.register_transport_dbg(this, &Tbu::transport_dbg);
   registration_.add(
-      this->name(), [this] { return stats::to_json(stats_); }, [this] { clear_statistics(); });
+      this->name(), [this] { return stats::to_json(statistics()); }, [this] { clear_statistics(); });
   if (config_.mode == TimingMode::ApproximatelyTimed) {
     // Every access is timed: no DMI (it would bypass the pipeline).
     config_.dmi = false;
@@ -158,7 +158,12 @@ struct Tbu::ApproximatelyTimed {
 
 void Tbu::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) {
   if (config_.mode == TimingMode::LooselyTimed) {
-    serve(trans, delay, LooselyTimed{*this});
+    LooselyTimed timing{*this};
+    if (observers_.empty()) {
+      transport(trans, delay, timing, nullptr);  // the hit path: no wrapper
+    } else {
+      serve(trans, delay, timing);
+    }
     return;
   }
   // A blocking caller takes a transaction slot as a BEGIN_REQ would.
@@ -370,12 +375,23 @@ void Tbu::record_stream(std::uint32_t stream_id, const sc_core::sc_time& latency
   // Picoseconds per time unit: an integer for every resolution of 1 ps or coarser.
   static const std::uint64_t kPsPerUnit =
       std::max<std::uint64_t>(1, static_cast<std::uint64_t>(sc_core::sc_get_time_resolution().to_seconds() * 1e12 + 0.5));
+  const std::uint64_t ps = latency.value() * kPsPerUnit;
   if (latency_stream_stats_ == nullptr || stream_id != latency_stream_) {
+    flush_latency_run();
     latency_stream_stats_ = &stats_.streams[stream_id];
     latency_stream_ = stream_id;
+  } else if (ps != latency_run_ps_) {
+    flush_latency_run();
   }
-  latency_stream_stats_->latency.add(latency.value() * kPsPerUnit);
+  latency_run_ps_ = ps;
+  ++latency_run_length_;
   latency_stream_stats_->bytes += bytes;
+}
+
+void Tbu::flush_latency_run() const {
+  if (latency_run_length_ == 0) return;
+  latency_stream_stats_->latency.add_repeated(latency_run_ps_, latency_run_length_);
+  latency_run_length_ = 0;
 }
 
 nlohmann::json counter_json(const std::map<std::uint32_t, TbuStatistics::Stream>& streams) {
@@ -520,6 +536,7 @@ void Tbu::reset(bool cold) {
 void Tbu::clear_statistics() {
   stats_ = TbuStatistics{};
   latency_stream_stats_ = nullptr;  // it pointed into the map just cleared
+  latency_run_length_ = 0;
 }
 
 }  // namespace smmuv3tlm::smmu

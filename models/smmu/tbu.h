@@ -116,7 +116,10 @@ class Tbu : public sc_core::sc_module {
 
   // Memo and grants dropped; statistics too when `cold`.
   void reset(bool cold);
-  const TbuStatistics& statistics() const { return stats_; }
+  const TbuStatistics& statistics() const {
+    flush_latency_run();
+    return stats_;
+  }
   const TbuConfig& config() const { return config_; }
 
  private:
@@ -167,7 +170,20 @@ class Tbu : public sc_core::sc_module {
   std::vector<Grant> grants_;
   TbuStatistics stats_;
   std::vector<TransactionObserver> observers_;
-  // Approximately-timed state.
+  // The statistics of the last StreamID seen (most transactions repeat it),
+  // and a run of equal latencies not yet added to its histogram: on the hit
+  // path every latency is the same, and counting the run is cheaper than a
+  // histogram update per beat. Flushed before anyone reads the statistics.
+  std::uint32_t latency_stream_ = 0;
+  mutable TbuStatistics::Stream* latency_stream_stats_ = nullptr;
+  std::uint64_t latency_run_ps_ = 0;
+  mutable std::uint64_t latency_run_length_ = 0;
+  void record_stream(std::uint32_t stream_id, const sc_core::sc_time& latency, unsigned bytes);
+  void flush_latency_run() const;
+  // Every counter and histogram back to zero (a cold reset, a registry reset).
+  void clear_statistics();
+  stats::Registration registration_;
+  // Approximately-timed state (last: the hit path's members stay together).
   std::vector<TranslationEngine::ContextMemo> slot_memos_;
   std::vector<bool> slot_busy_;
   unsigned busy_slots_ = 0;
@@ -179,13 +195,6 @@ class Tbu : public sc_core::sc_module {
   sc_core::sc_event response_ended_;
   sc_core::sc_time next_lookup_;  // when the micro-TLB takes its next lookup
   TbuTimingStatistics timing_stats_;
-  // The histogram of the last StreamID seen (most transactions repeat it).
-  std::uint32_t latency_stream_ = 0;
-  TbuStatistics::Stream* latency_stream_stats_ = nullptr;
-  void record_stream(std::uint32_t stream_id, const sc_core::sc_time& latency, unsigned bytes);
-  // Every counter and histogram back to zero (a cold reset, a registry reset).
-  void clear_statistics();
-  stats::Registration registration_;
 };
 
 }  // namespace smmuv3tlm::smmu

@@ -754,9 +754,9 @@ void TranslationEngine::bypass(const TranslationRequest& request, unsigned privc
   result.output_base = result.input_base;
   result.size = 0x1000;
   result.readable = result.writable = true;
-  result.privcfg = privcfg;
-  result.instcfg = instcfg;
-  result.nscfg = nscfg;
+  result.privcfg = static_cast<std::uint8_t>(privcfg);
+  result.instcfg = static_cast<std::uint8_t>(instcfg);
+  result.nscfg = static_cast<std::uint8_t>(nscfg);
   ++stats_.bypassed;
 }
 
@@ -846,9 +846,9 @@ void TranslationEngine::translate_into(const TranslationRequest& request, Contex
     micro->substream_id = request.substream_id;
     micro->size_log2 = entry.size_log2;
     micro->allowed_accesses = static_cast<std::uint8_t>(entry.allowed_accesses & (clean ? 0xAA : 0xFF));
-    micro->privcfg = static_cast<std::uint8_t>(result.privcfg);
-    micro->instcfg = static_cast<std::uint8_t>(result.instcfg);
-    micro->nscfg = static_cast<std::uint8_t>(result.nscfg);
+    micro->privcfg = result.privcfg;
+    micro->instcfg = result.instcfg;
+    micro->nscfg = result.nscfg;
     micro->input_base = result.input_base;
     micro->output_base = result.output_address - (request.address - result.input_base);
   }
@@ -866,9 +866,9 @@ void TranslationEngine::translate_into(const TranslationRequest& request, Contex
 void TranslationEngine::translate_in_context(const TranslationRequest& request, const StreamContext& ctx,
                                              MicroTlbEntry* micro, TranslationResult& result) {
   const StreamTableEntry& ste = *ctx.ste;
-  result.privcfg = ste.privcfg;
-  result.instcfg = ste.instcfg;
-  result.nscfg = ste.nscfg;
+  result.privcfg = static_cast<std::uint8_t>(ste.privcfg);
+  result.instcfg = static_cast<std::uint8_t>(ste.instcfg);
+  result.nscfg = static_cast<std::uint8_t>(ste.nscfg);
   if (ctx.abort) {
     result.outcome = TranslationOutcome::Terminated;
     ++stats_.terminated;

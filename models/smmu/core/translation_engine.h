@@ -105,27 +105,30 @@ enum class TranslationOutcome : std::uint8_t {
 };
 
 struct TranslationResult {
+  // Laid out small (64 bytes): every translation, the hit path's too,
+  // value-initialises one.
   TranslationOutcome outcome = TranslationOutcome::Terminated;
+  bool readable = false;
+  bool writable = false;
+  bool tlb_hit = false;
+  // Attribute overrides from the STE/GBPA carried downstream.
+  std::uint8_t privcfg = 0;
+  std::uint8_t instcfg = 0;
+  std::uint8_t nscfg = 0;
+  // The fault that terminated the translation (when Terminated/RazWi).
+  std::optional<EventId> fault;
+  unsigned walk_accesses = 0;
   std::uint64_t output_address = 0;
   // The translation's extent, for DMI: [input_base, input_base + size) maps
-  // linearly to output_base with these permissions for this request's attributes.
+  // linearly to output_base with these permissions (readable, writable) for
+  // this request's attributes.
   std::uint64_t input_base = 0;
   std::uint64_t output_base = 0;
   std::uint64_t size = 0;
-  bool readable = false;
-  bool writable = false;
-  // The fault that terminated the translation (when Terminated/RazWi).
-  std::optional<EventId> fault;
   // The record to write to the event queue (empty when none is defined or it
   // was suppressed by CD.R / STE.S2R).
   Boxed<EventRecord> event;
   Boxed<TranslationScope> scope;  // with TranslationRequest::want_access_rights
-  bool tlb_hit = false;
-  unsigned walk_accesses = 0;
-  // Attribute overrides from the STE/GBPA carried downstream.
-  unsigned privcfg = 0;
-  unsigned instcfg = 0;
-  unsigned nscfg = 0;
 
   bool ok() const {
     return outcome == TranslationOutcome::Translated || outcome == TranslationOutcome::Bypassed;
@@ -227,8 +230,11 @@ class TranslationEngine : public CacheMaintenance {
   struct MicroTlbEntry {
     std::uint64_t epoch = ~std::uint64_t{0};  // the engine's invalidation count when filled
     std::uint32_t stream_id = 0;
-    bool ssv = false;
+    // Not beside stream_id as in the request: a compare of both fields merged
+    // into one wide load of the just-written request stalls store forwarding
+    // (the hit path's costliest instruction, found with perf).
     std::uint32_t substream_id = 0;
+    bool ssv = false;
     std::uint8_t size_log2 = 0;
     std::uint8_t allowed_accesses = 0;  // as TlbEntry; writes left out while a DBM page is clean
     std::uint8_t privcfg = 0;

@@ -23,6 +23,9 @@ int sc_main(int argc, char* argv[]) {
   app.add_option("PATH", paths, "case files or directories of *.json cases")->required();
   app.add_option("--json", json_path, "write the per-probe results as JSON to FILE");
   app.add_flag("--verbose", verbose, "print every probe, not only disagreements");
+  std::string timing = "lt";
+  app.add_option("--timing", timing, "the SMMU's timing mode: lt (loosely timed) or at (approximately timed)")
+      ->check(CLI::IsMember({"lt", "at"}));
   CLI11_PARSE(app, argc, argv);
 
   std::vector<std::string> path_errors;
@@ -44,7 +47,9 @@ int sc_main(int argc, char* argv[]) {
     }
   }
   sc_core::sc_report_handler::set_actions(sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
-  std::vector<CaseVerdict> verdicts = run_cases(cases);
+  std::vector<CaseVerdict> verdicts =
+      run_cases(cases, timing == "at" ? smmuv3tlm::smmu::TimingMode::ApproximatelyTimed
+                                       : smmuv3tlm::smmu::TimingMode::LooselyTimed);
   verdicts.insert(verdicts.end(), failed_loads.begin(), failed_loads.end());
 
   std::size_t probes = 0;

@@ -187,7 +187,7 @@ class CasePlatform : public platform::SmmuSystem {
 
 }  // namespace
 
-std::vector<CaseVerdict> run_cases(const std::vector<ConformanceCase>& cases) {
+std::vector<CaseVerdict> run_cases(const std::vector<ConformanceCase>& cases, smmu::TimingMode timing) {
   std::vector<CaseVerdict> verdicts(cases.size());
   std::vector<std::unique_ptr<CasePlatform>> platforms;
   for (std::size_t i = 0; i < cases.size(); ++i) {
@@ -206,6 +206,7 @@ std::vector<CaseVerdict> run_cases(const std::vector<ConformanceCase>& cases) {
     smmu::Smmuv3Config config;
     config.capabilities = *caps;
     config.default_stream_ids = {c.stream_id};
+    config.timing.mode = timing;
     platforms.push_back(std::make_unique<CasePlatform>(fmt::format("case_{}", i).c_str(), c, config,
                                                        verdicts[i]));
   }

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "models/smmu/timing.h"
+
 #include "platforms/conformance/conformance_case.h"
 
 namespace smmuv3tlm::conformance {
@@ -35,6 +37,8 @@ struct CaseVerdict {
 // Runs every loaded case in one simulation (one platform per case, each with its
 // own thread) and returns one verdict per case, in order. Must be called once
 // per process, from sc_main, before sc_start.
-std::vector<CaseVerdict> run_cases(const std::vector<ConformanceCase>& cases);
+// `timing` picks the SMMU's timing mode: the verdicts must not depend on it.
+std::vector<CaseVerdict> run_cases(const std::vector<ConformanceCase>& cases,
+                                   smmu::TimingMode timing = smmu::TimingMode::LooselyTimed);
 
 }  // namespace smmuv3tlm::conformance

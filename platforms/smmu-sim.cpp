@@ -182,6 +182,9 @@ class Views {
       sc_core::sc_trace(vcd_, pi.cmdq_cons(), "cmdq_cons");
       sc_core::sc_trace(vcd_, pi.eventq_prod(), "eventq_prod");
       sc_core::sc_trace(vcd_, pi.eventq_cons(), "eventq_cons");
+      if (platform.smmu().config().timing.mode == smmu::TimingMode::ApproximatelyTimed) {
+        sc_core::sc_trace(vcd_, platform.smmu().tcu().busy_walk_slots(), "busy_walk_slots");
+      }
     }
   }
   ~Views() {

@@ -97,7 +97,8 @@ class Tcu : public sc_core::sc_module {
   // Called by the SMMU before simulation starts; in the approximately-timed
   // mode the walk slots and their statistics ("<tcu>.at") exist.
   void configure_timing(TimingMode mode, const ApproximateTiming& timing);
-  unsigned busy_walk_slots() const { return busy_slots_; }
+  // Busy walk slots now (a reference: sc_trace follows it in a VCD).
+  const unsigned& busy_walk_slots() const { return busy_slots_; }
   void add_walk_slot_observer(WalkSlotObserver observer) { walk_slot_observers_.push_back(std::move(observer)); }
   const TcuTimingStatistics& timing_statistics() const { return timing_stats_; }
 

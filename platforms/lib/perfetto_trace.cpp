@@ -55,6 +55,25 @@ PerfettoTrace::PerfettoTrace(ReferencePlatform& platform) {
                        {"ts", us(sc_core::sc_time_stamp())},
                        {"args", {{"sid", hex(e.stream_id)}, {"input", hex(e.input_addr)}}}});
   });
+  // Approximately timed: a track per TCU walk slot, a slice per walk it served.
+  platform.smmu().tcu().add_walk_slot_observer([this](const smmu::WalkSlotRecord& w) {
+    if (walk_slots_.insert(w.slot).second) {
+      if (walk_slots_.size() == 1) {
+        events_.push_back({{"ph", "M"}, {"name", "process_name"}, {"pid", kWalkSlotProcess},
+                           {"args", {{"name", "TCU walk slots"}}}});
+      }
+      name_track(kWalkSlotProcess, w.slot, fmt::format("walk slot {}", w.slot));
+    }
+    events_.push_back({{"ph", "X"},
+                       {"name", fmt::format("walk sid={} {}", hex(w.stream_id), hex(w.address))},
+                       {"cat", "walk"},
+                       {"pid", kWalkSlotProcess},
+                       {"tid", w.slot},
+                       {"ts", us(w.start)},
+                       {"dur", us(w.end - w.start)},
+                       {"args", {{"waited_ns", (w.start - w.requested).to_seconds() * 1e9}}}});
+    ++slices_;
+  });
   platform.add_phase_observer([this](handover::Phase phase) {
     const double now = us(sc_core::sc_time_stamp());
     if (phase_open_) {

@@ -3,7 +3,8 @@
 Perfetto/Chrome JSON has a named track per StreamID with a slice per
 transaction (IOVA, PA, bytes, response), command and event markers and the
 handover phases in order; the VCD has the IRQ lines and queue pointers, and
-the pointers move. Unwritable view files are refused before the run.
+the pointers move. An approximately-timed run adds a track per walk slot and
+the busy slots to the VCD. Unwritable view files are refused before the run.
 
   test_views.py SMMU_SIM
 """
@@ -76,6 +77,27 @@ class Views(unittest.TestCase):
         ident = next(l.split()[3] for l in text.splitlines() if l.startswith("$var") and " cmdq_prod " in l)
         changes = [l for l in text.splitlines() if l.startswith("b") and l.endswith(" " + ident)]
         self.assertGreater(len(changes), 10, "the command queue's PROD moves as the driver works")
+
+    def test_at_runs_have_a_track_per_walk_slot_and_slot_occupancy_in_the_vcd(self):
+        tmp = pathlib.Path(self.tmp.name)
+        perfetto, vcd = tmp / "at.json", tmp / "at.vcd"
+        played = run([SIM, "--trace", str(ROOT / "traces" / "tlb-pressure.trace"), "--set", "smmu.timing=at",
+                      "--set", "smmu.tcu.walk_slots=4", "--perfetto", str(perfetto), "--vcd", str(vcd)], cwd=tmp)
+        self.assertEqual(played.returncode, 0, played.stdout + played.stderr)
+        events = json.loads(perfetto.read_text())["traceEvents"]
+        tracks = {e["tid"]: e["args"]["name"] for e in events if e["ph"] == "M" and e["name"] == "thread_name"
+                  and e["pid"] == 4}
+        self.assertEqual(tracks, {n: f"walk slot {n}" for n in range(4)})
+        walks = [e for e in events if e.get("cat") == "walk"]
+        self.assertEqual(len(walks), 1024, "one slice per walk: 1024 pages, the second pass hits")
+        self.assertTrue(all(e["dur"] > 0 and e["args"]["waited_ns"] >= 0 for e in walks))
+        for slot in range(4):  # a slot serves one walk at a time
+            spans = sorted((e["ts"], e["ts"] + e["dur"]) for e in walks if e["tid"] == slot)
+            self.assertTrue(all(a[1] <= b[0] + 1e-9 for a, b in zip(spans, spans[1:])), f"slot {slot} overlaps")
+        text = vcd.read_text()
+        ident = next(l.split()[3] for l in text.splitlines() if l.startswith("$var") and " busy_walk_slots " in l)
+        values = {int(l[1:].split()[0], 2) for l in text.splitlines() if l.startswith("b") and l.endswith(" " + ident)}
+        self.assertEqual(max(values), 4, "all four slots busy at some time")
 
     def test_unwritable_view_files_are_refused_before_the_run(self):
         for option in ("--perfetto", "--vcd"):

@@ -71,6 +71,7 @@ Smmuv3::Smmuv3(const sc_core::sc_module_name& name, const Config& config)
     tbu.default_stream_id = i < config_.default_stream_ids.size() ? config_.default_stream_ids[i] : 0;
     tbu.hit_latency = config_.timing.tlb_hit_latency;
     tbu.dmi = config_.dmi;
+    tbu.micro_tlb_entries = config_.micro_tlb_entries;
     tbu.attribute_overrides = config_.capabilities.attr_perms_override;
     tbu.mode = config_.timing.mode;
     tbu.at = config_.timing.at;

@@ -68,6 +68,7 @@ struct Smmuv3Config {
   TranslationConfig translation;
   Smmuv3Timing timing;
   unsigned ports = 1;
+  unsigned micro_tlb_entries = 1;  // per TBU (gem5 utlb_entries)
   std::vector<std::uint32_t> default_stream_ids;  // per port; missing entries are 0
   bool dmi = true;
   // Software that writes CR1, CR2 or STRTAB_BASE* with SMMUEN=1 (an adopting

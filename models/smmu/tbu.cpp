@@ -75,7 +75,8 @@ Tbu::Tbu(const sc_core::sc_module_name& name, const TbuConfig& config, Tcu& tcu,
       config_(config),
       tcu_(tcu),
       events_(events),
-      downstream_(downstream) {
+      downstream_(downstream),
+      micro_tlb_(config.micro_tlb_entries) {
   upstream.register_b_transport(this, &Tbu::b_transport);
   upstream.register_get_direct_mem_ptr(this, &Tbu::get_direct_mem_ptr);
   upstream.register_transport_dbg(this, &Tbu::transport_dbg);
@@ -529,7 +530,7 @@ std::size_t Tbu::revoke_all() {
 void Tbu::reset(bool cold) {
   revoke_all();
   memo_ = TranslationEngine::ContextMemo{};
-  micro_tlb_ = TranslationEngine::MicroTlbEntry{};
+  micro_tlb_.clear();
   if (cold) clear_statistics();
 }
 

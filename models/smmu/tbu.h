@@ -31,6 +31,7 @@ struct TbuConfig {
   std::uint32_t default_stream_id = 0;
   sc_core::sc_time hit_latency{1, sc_core::SC_NS};  // added to every translated piece
   bool dmi = true;
+  unsigned micro_tlb_entries = 1;  // gem5 utlb_entries
   bool attribute_overrides = false;  // IDR1.ATTR_PERMS_OVR: STE/GBPA PRIVCFG/INSTCFG travel downstream
   TimingMode mode = TimingMode::LooselyTimed;
   ApproximateTiming at;  // the approximately-timed pipeline (mode ApproximatelyTimed)
@@ -166,7 +167,7 @@ class Tbu : public sc_core::sc_module {
   EventQueue& events_;
   tlm::tlm_initiator_socket<>& downstream_;
   TranslationEngine::ContextMemo memo_;
-  TranslationEngine::MicroTlbEntry micro_tlb_;
+  TranslationEngine::MicroTlb micro_tlb_;
   std::vector<Grant> grants_;
   TbuStatistics stats_;
   std::vector<TransactionObserver> observers_;

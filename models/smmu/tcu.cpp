@@ -236,7 +236,7 @@ void Tcu::configure_timing(TimingMode mode, const ApproximateTiming& timing) {
 }
 
 TranslationResult Tcu::translate_timed(TranslationRequest request, TranslationEngine::ContextMemo& memo,
-                                       TranslationEngine::MicroTlbEntry* micro, sc_core::sc_time& delay) {
+                                       TranslationEngine::MicroTlb* micro, sc_core::sc_time& delay) {
   sc_core::wait(timing_.tlb_lookup);
   const PageKey page{request.stream_id, request.ssv, request.ssv ? request.substream_id : 0, request.address >> 12};
   if (pages_in_flight_.count(page) != 0) {
@@ -254,6 +254,8 @@ TranslationResult Tcu::translate_timed(TranslationRequest request, TranslationEn
   request.local_time = &delay;
   request.walk_slot = &claim;
   TranslationResult result = engine_.translate(request, memo, micro);
+  // A walk-cache lookup per stage walk (its levels are looked up together).
+  if (claim.held) delay += timing_.walk_cache_lookup * static_cast<double>(result.stage_walks);
   if (delay != sc_core::SC_ZERO_TIME) {
     sc_core::wait(delay);  // the walk's table reads complete
     delay = sc_core::SC_ZERO_TIME;
@@ -285,7 +287,6 @@ void Tcu::claim_walk_slot(WalkClaim& claim, sc_core::sc_time& delay) {
   ++timing_stats_.walks;
   timing_stats_.peak_busy_slots = std::max<std::uint64_t>(timing_stats_.peak_busy_slots, busy_slots_);
   timing_stats_.slot_wait_latency.add(static_cast<std::uint64_t>((claim.start - claim.requested).to_seconds() * 1e12));
-  delay += timing_.walk_cache_lookup;  // the walk caches are looked up before the first read
 }
 
 void Tcu::release_walk_slot(const WalkClaim& claim) {

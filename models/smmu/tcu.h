@@ -82,7 +82,7 @@ class Tcu : public sc_core::sc_module {
   // A translation for a TBU: `request.local_time` must point at the caller's
   // sc_time offset; walk accesses add their latency to it.
   TranslationResult translate(const TranslationRequest& request, TranslationEngine::ContextMemo& memo,
-                              TranslationEngine::MicroTlbEntry* micro = nullptr) {
+                              TranslationEngine::MicroTlb* micro = nullptr) {
     return engine_.translate(request, memo, micro);
   }
   // The approximately-timed translation, for a TBU's thread that has waited
@@ -93,7 +93,7 @@ class Tcu : public sc_core::sc_module {
   // port waits for a free one) and holds it until its last table access has
   // completed. `delay` is the caller's local time: zero on entry and on return.
   TranslationResult translate_timed(TranslationRequest request, TranslationEngine::ContextMemo& memo,
-                                    TranslationEngine::MicroTlbEntry* micro, sc_core::sc_time& delay);
+                                    TranslationEngine::MicroTlb* micro, sc_core::sc_time& delay);
   // Called by the SMMU before simulation starts; in the approximately-timed
   // mode the walk slots and their statistics ("<tcu>.at") exist.
   void configure_timing(TimingMode mode, const ApproximateTiming& timing);

@@ -21,7 +21,7 @@ struct ApproximateTiming {
   sc_core::sc_time tbu_to_tcu{8, sc_core::SC_NS};         // gem5 ifc_smmu_lat
   sc_core::sc_time tcu_to_tbu{8, sc_core::SC_NS};         // gem5 smmu_ifc_lat
   sc_core::sc_time tlb_lookup{3, sc_core::SC_NS};         // gem5 tlb_lat (main TLB)
-  sc_core::sc_time walk_cache_lookup{4, sc_core::SC_NS};  // gem5 walk_lat, once per walk
+  sc_core::sc_time walk_cache_lookup{4, sc_core::SC_NS};  // gem5 walk_lat, once per stage walk
 };
 
 }  // namespace smmuv3tlm::smmu

@@ -182,7 +182,7 @@ TEST(MicroTlb, AnswersTheSamePageUntilAnInvalidation) {
   S1World w;
   smmu::TranslationEngine& engine = w.rig.engine;
   smmu::TranslationEngine::ContextMemo memo;
-  smmu::TranslationEngine::MicroTlbEntry micro;
+  smmu::TranslationEngine::MicroTlb micro;
   ASSERT_TRUE(engine.translate(read_of(kVa), memo, &micro).ok());       // walk
   ASSERT_TRUE(engine.translate(read_of(kVa + 8), memo, &micro).ok());   // main TLB: fills the micro-TLB
   const std::uint64_t lookups = engine.tlb().statistics().lookups;
@@ -214,11 +214,34 @@ TEST(MicroTlb, APermissionTheEntryDoesNotGrantIsNotAnsweredFromIt) {
   cd.asid = 5;
   add_s1_stream(rig, kSid, tt, cd);
   smmu::TranslationEngine::ContextMemo memo;
-  smmu::TranslationEngine::MicroTlbEntry micro;
+  smmu::TranslationEngine::MicroTlb micro;
   ASSERT_TRUE(rig.engine.translate(read_of(kVa), memo, &micro).ok());
   ASSERT_TRUE(rig.engine.translate(read_of(kVa), memo, &micro).ok());
   EXPECT_TRUE(faulted(rig.engine.translate(read_of(kVa, false), memo, &micro), EventId::F_PERMISSION))
       << "the write still faults with the micro-TLB holding the page";
+}
+
+TEST(MicroTlb, SeveralEntriesKeepSeveralPagesAndReplaceRoundRobin) {
+  S1World w;
+  smmu::TranslationEngine& engine = w.rig.engine;
+  smmu::TranslationEngine::ContextMemo memo;
+  smmu::TranslationEngine::MicroTlb micro(2);
+  for (std::uint64_t page : {0ull, 1ull}) {
+    ASSERT_TRUE(engine.translate(read_of(kVa + page * k4K), memo, &micro).ok());      // walk
+    ASSERT_TRUE(engine.translate(read_of(kVa + page * k4K + 8), memo, &micro).ok());  // main TLB: fills one entry
+  }
+  const std::uint64_t hits = engine.statistics().micro_tlb_hits;
+  EXPECT_TRUE(translated_to(engine.translate(read_of(kVa + 0x10), memo, &micro), 0x8000'0010));
+  EXPECT_TRUE(translated_to(engine.translate(read_of(kVa + k4K + 0x10), memo, &micro), 0x8000'1010));
+  EXPECT_EQ(engine.statistics().micro_tlb_hits, hits + 2) << "both pages answered by the micro-TLB";
+  // A third page replaces the oldest fill (page 0); page 1 stays.
+  ASSERT_TRUE(engine.translate(read_of(kVa + 2 * k4K), memo, &micro).ok());
+  ASSERT_TRUE(engine.translate(read_of(kVa + 2 * k4K + 8), memo, &micro).ok());
+  const std::uint64_t before = engine.statistics().micro_tlb_hits;
+  EXPECT_TRUE(engine.translate(read_of(kVa + k4K + 0x20), memo, &micro).ok());
+  EXPECT_EQ(engine.statistics().micro_tlb_hits, before + 1);
+  EXPECT_TRUE(engine.translate(read_of(kVa + 0x20), memo, &micro).ok());
+  EXPECT_EQ(engine.statistics().micro_tlb_hits, before + 1) << "page 0 was replaced";
 }
 
 }  // namespace

@@ -298,6 +298,7 @@ std::shared_ptr<const ContextDescriptor> TranslationEngine::lookup_cd(const Stre
 bool TranslationEngine::walk_stage(const StageWalk& walk, std::uint64_t input, TlbEntry& out,
                                    Fault& fault, TranslationResult& result) {
   ++stats_.walks;
+  if (result.stage_walks < 255) ++result.stage_walks;
   // The walk's latency, however it ends.
   struct WalkTimer {
     const MemoryPort& port;
@@ -760,7 +761,7 @@ void TranslationEngine::bypass(const TranslationRequest& request, unsigned privc
   ++stats_.bypassed;
 }
 
-void TranslationEngine::translate_into(const TranslationRequest& request, ContextMemo& memo, MicroTlbEntry* micro,
+void TranslationEngine::translate_into(const TranslationRequest& request, ContextMemo& memo, MicroTlb* micro,
                                        TranslationResult& result) {
   if (request.instruction && !request.read) {
     // Writes are data whatever the incoming InD says (STE.INSTCFG, §7.3).
@@ -823,7 +824,7 @@ void TranslationEngine::translate_into(const TranslationRequest& request, Contex
 // The hit path runs through here on every DMA beat: inlined into its caller.
 [[gnu::always_inline]] inline void TranslationEngine::complete_translation(const TranslationRequest& request, const StreamContext& ctx,
                                              const ContextDescriptor& cd, std::uint64_t key, const TlbEntry& entry,
-                                             MicroTlbEntry* micro, TranslationResult& result) {
+                                             MicroTlb* micro, TranslationResult& result) {
   if (((entry.allowed_accesses >> access_kind(request.read, request.privileged, request.instruction)) & 1) == 0) {
     // Which stage refuses decides the record: stage 1 is checked first.
     const bool stage1_refuses = entry.perms.s1 && !stage1_permits(entry.perms, request, ctx.single_privilege, cd.pan, cd.wxn);
@@ -840,17 +841,20 @@ void TranslationEngine::translate_into(const TranslationRequest& request, Contex
   if (micro != nullptr) {
     // Writes to a clean DBM page walk (HTTU marks it dirty): reads only then.
     const bool clean = entry.perms.s1_dirty_clean || entry.perms.s2_dirty_clean;
-    micro->epoch = invalidations_;
-    micro->stream_id = request.stream_id;
-    micro->ssv = request.ssv;
-    micro->substream_id = request.substream_id;
-    micro->size_log2 = entry.size_log2;
-    micro->allowed_accesses = static_cast<std::uint8_t>(entry.allowed_accesses & (clean ? 0xAA : 0xFF));
-    micro->privcfg = result.privcfg;
-    micro->instcfg = result.instcfg;
-    micro->nscfg = result.nscfg;
-    micro->input_base = result.input_base;
-    micro->output_base = result.output_address - (request.address - result.input_base);
+    MicroTlbEntry& fill = micro->entries_[micro->victim_];
+    micro->recent_ = &fill;
+    micro->victim_ = (micro->victim_ + 1) % micro->size();
+    fill.epoch = invalidations_;
+    fill.stream_id = request.stream_id;
+    fill.ssv = request.ssv;
+    fill.substream_id = request.substream_id;
+    fill.size_log2 = entry.size_log2;
+    fill.allowed_accesses = static_cast<std::uint8_t>(entry.allowed_accesses & (clean ? 0xAA : 0xFF));
+    fill.privcfg = result.privcfg;
+    fill.instcfg = result.instcfg;
+    fill.nscfg = result.nscfg;
+    fill.input_base = result.input_base;
+    fill.output_base = result.output_address - (request.address - result.input_base);
   }
   if (request.want_access_rights) {
     // What a DMI grant for this window may allow.
@@ -864,7 +868,7 @@ void TranslationEngine::translate_into(const TranslationRequest& request, Contex
 }
 
 void TranslationEngine::translate_in_context(const TranslationRequest& request, const StreamContext& ctx,
-                                             MicroTlbEntry* micro, TranslationResult& result) {
+                                             MicroTlb* micro, TranslationResult& result) {
   const StreamTableEntry& ste = *ctx.ste;
   result.privcfg = static_cast<std::uint8_t>(ste.privcfg);
   result.instcfg = static_cast<std::uint8_t>(ste.instcfg);

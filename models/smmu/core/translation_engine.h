@@ -115,6 +115,7 @@ struct TranslationResult {
   std::uint8_t privcfg = 0;
   std::uint8_t instcfg = 0;
   std::uint8_t nscfg = 0;
+  std::uint8_t stage_walks = 0;  // stage walks this translation ran (nested: the stage-2 walks of its table reads too)
   // The fault that terminated the translation (when Terminated/RazWi).
   std::optional<EventId> fault;
   unsigned walk_accesses = 0;
@@ -223,10 +224,11 @@ class TranslationEngine : public CacheMaintenance {
   // waits): each walk keeps the configuration it resolved alive, and a cache is
   // filled only when no invalidation, control change or reset happened since
   // the walk read the tables, so nothing stale survives a CFGI/TLBI.
-  // A TBU's micro-TLB (one entry): the last translation it took from the main
-  // TLB, answered without looking there again until the engine's next
-  // invalidation, control change or reset. Not used for streams whose STE
-  // overrides the incoming attributes.
+  // A TBU's micro-TLB: the last translations it took from the main TLB,
+  // answered without looking there again until the engine's next
+  // invalidation, control change or reset (gem5's utlb_entries, replaced
+  // round robin). Not used for streams whose STE overrides the incoming
+  // attributes.
   struct MicroTlbEntry {
     std::uint64_t epoch = ~std::uint64_t{0};  // the engine's invalidation count when filled
     std::uint32_t stream_id = 0;
@@ -244,8 +246,30 @@ class TranslationEngine : public CacheMaintenance {
     std::uint64_t output_base = 0;
   };
 
+  class MicroTlb {
+   public:
+    explicit MicroTlb(unsigned entries = 1) : entries_(entries == 0 ? 1 : entries), recent_(entries_.data()) {}
+    MicroTlb(const MicroTlb&) = delete;  // `recent_` points into `entries_`
+    MicroTlb& operator=(const MicroTlb&) = delete;
+    unsigned size() const { return static_cast<unsigned>(entries_.size()); }
+    void clear() {
+      for (MicroTlbEntry& e : entries_) e = MicroTlbEntry{};
+    }
+
+   private:
+    friend class TranslationEngine;
+    std::vector<MicroTlbEntry> entries_;  // never resized
+    MicroTlbEntry* recent_;  // the entry that answered or was filled last: looked at first
+    unsigned victim_ = 0;    // the next one a fill replaces
+  };
+
   // Whether `micro` answers `request` (no memory access, no main-TLB lookup):
-  // the approximately-timed TBU charges only its micro-TLB latency then.
+  // the approximately-timed TBU charges only its micro-TLB latency then. The
+  // entry that answers becomes the first one looked at.
+  bool micro_tlb_covers(const TranslationRequest& request, MicroTlb& micro) const {
+    return micro_tlb_lookup(request, micro) != nullptr;
+  }
+
   bool micro_tlb_covers(const TranslationRequest& request, const MicroTlbEntry& micro) const {
     if (micro.epoch != invalidations_ || request.stream_id != micro.stream_id || request.ssv != micro.ssv ||
         (request.ssv && request.substream_id != micro.substream_id) ||
@@ -258,7 +282,7 @@ class TranslationEngine : public CacheMaintenance {
   }
 
   TranslationResult translate(const TranslationRequest& request, ContextMemo& memo,
-                              MicroTlbEntry* micro = nullptr) {
+                              MicroTlb* micro = nullptr) {
     TranslationResult result;  // one named result: returned without a copy
     if (micro == nullptr || !micro_tlb_hit(request, *micro, result)) translate_into(request, memo, micro, result);
     return result;
@@ -313,10 +337,22 @@ class TranslationEngine : public CacheMaintenance {
   };
   InvalidationScope scope_of(const Command& command) const;
 
-  void translate_into(const TranslationRequest& request, ContextMemo& memo, MicroTlbEntry* micro,
+  void translate_into(const TranslationRequest& request, ContextMemo& memo, MicroTlb* micro,
                       TranslationResult& result);
-  bool micro_tlb_hit(const TranslationRequest& request, const MicroTlbEntry& micro, TranslationResult& result) {
-    if (!micro_tlb_covers(request, micro)) return false;
+  const MicroTlbEntry* micro_tlb_lookup(const TranslationRequest& request, MicroTlb& micro) const {
+    if (micro_tlb_covers(request, *micro.recent_)) return micro.recent_;  // the hit path: one entry looked at
+    for (MicroTlbEntry& entry : micro.entries_) {
+      if (&entry != micro.recent_ && micro_tlb_covers(request, entry)) {
+        micro.recent_ = &entry;
+        return &entry;
+      }
+    }
+    return nullptr;
+  }
+  bool micro_tlb_hit(const TranslationRequest& request, MicroTlb& tlb, TranslationResult& result) {
+    const MicroTlbEntry* entry = micro_tlb_lookup(request, tlb);
+    if (entry == nullptr) return false;
+    const MicroTlbEntry& micro = *entry;
     ++stats_.translations;
     ++stats_.micro_tlb_hits;
     result.outcome = TranslationOutcome::Translated;
@@ -331,10 +367,10 @@ class TranslationEngine : public CacheMaintenance {
     return true;
   }
   bool resolve_context(const TranslationRequest& request, StreamContext& ctx, TranslationResult& result);
-  void translate_in_context(const TranslationRequest& request, const StreamContext& ctx, MicroTlbEntry* micro,
+  void translate_in_context(const TranslationRequest& request, const StreamContext& ctx, MicroTlb* micro,
                             TranslationResult& result);
   void complete_translation(const TranslationRequest& request, const StreamContext& ctx, const ContextDescriptor& cd,
-                            std::uint64_t key, const TlbEntry& entry, MicroTlbEntry* micro,
+                            std::uint64_t key, const TlbEntry& entry, MicroTlb* micro,
                             TranslationResult& result);
   // Untranslated pass-through (STE bypass, GBPA) with the attribute overrides that apply.
   void bypass(const TranslationRequest& request, unsigned privcfg, unsigned instcfg, unsigned nscfg,

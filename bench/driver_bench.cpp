@@ -3,14 +3,14 @@
 // or block, then unmapped the same way (each unmap with its TLB invalidation
 // and CMD_SYNC), on the reference platform's CPU through TLM. Reports host
 // time and simulated time per page or block as counters.
-#include "bench/driver_bench.h"
+#include "smmuv3tlm/bench/driver_bench.h"
 
 #include <chrono>
 
 #include <benchmark/benchmark.h>
 #include <systemc>
 
-#include "platforms/lib/reference_platform.h"
+#include "smmuv3tlm/platforms/lib/reference_platform.h"
 
 namespace smmuv3tlm::bench {
 namespace {

@@ -6,7 +6,7 @@
 
 #include <benchmark/benchmark.h>
 
-#include "platforms/lib/reference_platform.h"
+#include "smmuv3tlm/platforms/lib/reference_platform.h"
 
 namespace smmuv3tlm::bench {
 void create_driver_bench_platform();

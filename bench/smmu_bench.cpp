@@ -16,12 +16,12 @@
 #include <tlm>
 #include <tlm_utils/simple_initiator_socket.h>
 
-#include "bench/driver_bench.h"
-#include "models/memory/sparse_memory.h"
-#include "models/pcie/dma_master.h"
-#include "platforms/lib/smmu_system.h"
-#include "platforms/lib/memory_table_space.h"
-#include "platforms/tables/table_builder.h"
+#include "smmuv3tlm/bench/driver_bench.h"
+#include "smmuv3tlm/models/memory/sparse_memory.h"
+#include "smmuv3tlm/models/pcie/dma_master.h"
+#include "smmuv3tlm/platforms/lib/smmu_system.h"
+#include "smmuv3tlm/platforms/lib/memory_table_space.h"
+#include "smmuv3tlm/platforms/tables/table_builder.h"
 
 namespace {
 

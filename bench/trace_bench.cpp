@@ -12,8 +12,8 @@
 #include <fmt/format.h>
 #include <systemc>
 
-#include "bench/driver_bench.h"
-#include "platforms/trace/player.h"
+#include "smmuv3tlm/bench/driver_bench.h"
+#include "smmuv3tlm/platforms/trace/player.h"
 
 namespace smmuv3tlm::bench {
 namespace {

@@ -10,8 +10,8 @@
 #include <nlohmann/json.hpp>
 #include <systemc>
 
-#include "platforms/conformance/conformance_case.h"
-#include "platforms/lib/conformance_runner.h"
+#include "smmuv3tlm/platforms/conformance/conformance_case.h"
+#include "smmuv3tlm/platforms/lib/conformance_runner.h"
 
 using namespace smmuv3tlm::conformance;
 

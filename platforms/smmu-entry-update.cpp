@@ -7,7 +7,7 @@
 #include <iostream>
 #include <string>
 
-#include "platforms/driver/entry_update_json.h"
+#include "smmuv3tlm/platforms/driver/entry_update_json.h"
 
 int main(int argc, char* argv[]) {
   if (argc > 2 || (argc == 2 && std::string(argv[1]).rfind("-", 0) == 0)) {

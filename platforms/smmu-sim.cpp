@@ -19,12 +19,12 @@
 #include <nlohmann/json.hpp>
 #include <systemc>
 
-#include "models/common/statistics.h"
-#include "platforms/lib/handover_scenarios.h"
-#include "platforms/lib/perfetto_trace.h"
-#include "platforms/lib/reference_platform.h"
-#include "platforms/lib/statistics_sampler.h"
-#include "platforms/trace/player.h"
+#include "smmuv3tlm/models/common/statistics.h"
+#include "smmuv3tlm/platforms/lib/handover_scenarios.h"
+#include "smmuv3tlm/platforms/lib/perfetto_trace.h"
+#include "smmuv3tlm/platforms/lib/reference_platform.h"
+#include "smmuv3tlm/platforms/lib/statistics_sampler.h"
+#include "smmuv3tlm/platforms/trace/player.h"
 
 using namespace smmuv3tlm;
 

@@ -1,4 +1,4 @@
-#include "tlm/junction.h"
+#include "smmuv3tlm/tlm/junction.h"
 
 namespace smmuv3tlm::tlm_ext {
 

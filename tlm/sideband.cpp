@@ -1,4 +1,4 @@
-#include "tlm/sideband.h"
+#include "smmuv3tlm/tlm/sideband.h"
 
 namespace smmuv3tlm::tlm_ext {
 

@@ -1,4 +1,4 @@
-#include "models/common/histogram.h"
+#include "smmuv3tlm/models/common/histogram.h"
 
 #include <cmath>
 

@@ -1,4 +1,4 @@
-#include "models/common/statistics.h"
+#include "smmuv3tlm/models/common/statistics.h"
 
 namespace smmuv3tlm::stats {
 

@@ -15,7 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "models/common/histogram.h"
+#include "smmuv3tlm/models/common/histogram.h"
 
 namespace smmuv3tlm::stats {
 

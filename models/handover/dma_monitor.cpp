@@ -1,4 +1,4 @@
-#include "models/handover/dma_monitor.h"
+#include "smmuv3tlm/models/handover/dma_monitor.h"
 
 #include <algorithm>
 

@@ -13,7 +13,7 @@
 #include <tlm_utils/simple_initiator_socket.h>
 #include <tlm_utils/simple_target_socket.h>
 
-#include "models/handover/handover_controller.h"
+#include "smmuv3tlm/models/handover/handover_controller.h"
 
 namespace smmuv3tlm::handover {
 

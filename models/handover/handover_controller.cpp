@@ -1,4 +1,4 @@
-#include "models/handover/handover_controller.h"
+#include "smmuv3tlm/models/handover/handover_controller.h"
 
 #include <algorithm>
 

@@ -25,9 +25,9 @@
 
 #include <systemc>
 
-#include "models/memory/cpu_cache.h"
-#include "models/memory/sparse_memory.h"
-#include "models/smmu/smmuv3.h"
+#include "smmuv3tlm/models/memory/cpu_cache.h"
+#include "smmuv3tlm/models/memory/sparse_memory.h"
+#include "smmuv3tlm/models/smmu/smmuv3.h"
 
 namespace smmuv3tlm::handover {
 

@@ -1,4 +1,4 @@
-#include "models/memory/cpu_cache.h"
+#include "smmuv3tlm/models/memory/cpu_cache.h"
 
 #include <algorithm>
 #include <cstring>

@@ -1,4 +1,4 @@
-#include "models/memory/sparse_memory.h"
+#include "smmuv3tlm/models/memory/sparse_memory.h"
 
 #include <algorithm>
 #include <cstring>

@@ -1,10 +1,10 @@
-#include "models/pcie/dma_master.h"
+#include "smmuv3tlm/models/pcie/dma_master.h"
 
 #include <algorithm>
 #include <sstream>
 #include <utility>
 
-#include "tlm/sideband.h"
+#include "smmuv3tlm/tlm/sideband.h"
 
 namespace smmuv3tlm::pcie {
 

@@ -38,7 +38,7 @@
 #include <tlm_utils/simple_initiator_socket.h>
 #include <tlm_utils/tlm_quantumkeeper.h>
 
-#include "models/common/statistics.h"
+#include "smmuv3tlm/models/common/statistics.h"
 
 namespace smmuv3tlm::pcie {
 

@@ -1,4 +1,4 @@
-#include "models/smmu/command_queue.h"
+#include "smmuv3tlm/models/smmu/command_queue.h"
 
 
 namespace smmuv3tlm::smmu {

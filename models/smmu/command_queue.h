@@ -9,7 +9,7 @@
 
 #include <systemc>
 
-#include "models/smmu/core/programming_interface.h"
+#include "smmuv3tlm/models/smmu/core/programming_interface.h"
 
 namespace smmuv3tlm::smmu {
 

@@ -1,4 +1,4 @@
-#include "models/smmu/event_queue.h"
+#include "smmuv3tlm/models/smmu/event_queue.h"
 
 namespace smmuv3tlm::smmu {
 

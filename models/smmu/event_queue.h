@@ -9,9 +9,9 @@
 
 #include <systemc>
 
-#include "models/common/statistics.h"
-#include "models/smmu/arch/event.h"
-#include "models/smmu/core/programming_interface.h"
+#include "smmuv3tlm/models/common/statistics.h"
+#include "smmuv3tlm/models/smmu/arch/event.h"
+#include "smmuv3tlm/models/smmu/core/programming_interface.h"
 
 namespace smmuv3tlm::smmu {
 

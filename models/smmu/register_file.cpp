@@ -1,7 +1,7 @@
-#include "models/smmu/register_file.h"
+#include "smmuv3tlm/models/smmu/register_file.h"
 
-#include "models/smmu/arch/registers.h"
-#include "models/smmu/tcu.h"
+#include "smmuv3tlm/models/smmu/arch/registers.h"
+#include "smmuv3tlm/models/smmu/tcu.h"
 
 namespace smmuv3tlm::smmu {
 

@@ -10,7 +10,7 @@
 #include <tlm>
 #include <tlm_utils/simple_target_socket.h>
 
-#include "models/smmu/core/programming_interface.h"
+#include "smmuv3tlm/models/smmu/core/programming_interface.h"
 
 namespace smmuv3tlm::smmu {
 

@@ -1,6 +1,6 @@
-#include "models/smmu/smmuv3.h"
+#include "smmuv3tlm/models/smmu/smmuv3.h"
 
-#include "models/smmu/smmuv3_parameters.h"
+#include "smmuv3tlm/models/smmu/smmuv3_parameters.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>

@@ -38,14 +38,14 @@
 #include <tlm_utils/simple_target_socket.h>
 #include <nlohmann/json_fwd.hpp>
 
-#include "models/smmu/arch/capabilities.h"
-#include "models/smmu/command_queue.h"
-#include "models/smmu/core/programming_interface.h"
-#include "models/smmu/core/translation_engine.h"
-#include "models/smmu/event_queue.h"
-#include "models/smmu/register_file.h"
-#include "models/smmu/tbu.h"
-#include "models/smmu/tcu.h"
+#include "smmuv3tlm/models/smmu/arch/capabilities.h"
+#include "smmuv3tlm/models/smmu/command_queue.h"
+#include "smmuv3tlm/models/smmu/core/programming_interface.h"
+#include "smmuv3tlm/models/smmu/core/translation_engine.h"
+#include "smmuv3tlm/models/smmu/event_queue.h"
+#include "smmuv3tlm/models/smmu/register_file.h"
+#include "smmuv3tlm/models/smmu/tbu.h"
+#include "smmuv3tlm/models/smmu/tcu.h"
 
 namespace smmuv3tlm::smmu {
 

@@ -1,4 +1,4 @@
-#include "models/smmu/smmuv3_parameters.h"
+#include "smmuv3tlm/models/smmu/smmuv3_parameters.h"
 
 #include <array>
 #include <cmath>

@@ -8,8 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "models/common/parameter.h"
-#include "models/smmu/smmuv3.h"
+#include "smmuv3tlm/models/common/parameter.h"
+#include "smmuv3tlm/models/smmu/smmuv3.h"
 
 namespace smmuv3tlm::smmu {
 

@@ -1,4 +1,4 @@
-#include "models/smmu/tbu.h"
+#include "smmuv3tlm/models/smmu/tbu.h"
 
 #include <algorithm>
 #include <cstring>
@@ -6,9 +6,9 @@
 
 #include <fmt/format.h>
 
-#include "models/smmu/event_queue.h"
-#include "models/smmu/tcu.h"
-#include "tlm/sideband.h"
+#include "smmuv3tlm/models/smmu/event_queue.h"
+#include "smmuv3tlm/models/smmu/tcu.h"
+#include "smmuv3tlm/tlm/sideband.h"
 
 namespace smmuv3tlm::smmu {
 

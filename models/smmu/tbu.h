@@ -18,9 +18,9 @@
 #include <tlm_utils/peq_with_get.h>
 #include <tlm_utils/simple_target_socket.h>
 
-#include "models/common/statistics.h"
-#include "models/smmu/core/translation_engine.h"
-#include "models/smmu/timing.h"
+#include "smmuv3tlm/models/common/statistics.h"
+#include "smmuv3tlm/models/smmu/core/translation_engine.h"
+#include "smmuv3tlm/models/smmu/timing.h"
 
 namespace smmuv3tlm::smmu {
 

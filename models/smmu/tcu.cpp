@@ -1,4 +1,4 @@
-#include "models/smmu/tcu.h"
+#include "smmuv3tlm/models/smmu/tcu.h"
 
 #include <algorithm>
 #include <cstring>

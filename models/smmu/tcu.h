@@ -19,11 +19,11 @@
 #include <tlm>
 #include <tlm_utils/simple_initiator_socket.h>
 
-#include "models/common/statistics.h"
-#include "models/smmu/arch/capabilities.h"
-#include "models/smmu/arch/memory_port.h"
-#include "models/smmu/core/translation_engine.h"
-#include "models/smmu/timing.h"
+#include "smmuv3tlm/models/common/statistics.h"
+#include "smmuv3tlm/models/smmu/arch/capabilities.h"
+#include "smmuv3tlm/models/smmu/arch/memory_port.h"
+#include "smmuv3tlm/models/smmu/core/translation_engine.h"
+#include "smmuv3tlm/models/smmu/timing.h"
 
 namespace smmuv3tlm::smmu {
 

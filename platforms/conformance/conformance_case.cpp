@@ -1,4 +1,4 @@
-#include "platforms/conformance/conformance_case.h"
+#include "smmuv3tlm/platforms/conformance/conformance_case.h"
 
 #include <algorithm>
 #include <cerrno>

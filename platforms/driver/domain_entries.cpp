@@ -1,4 +1,4 @@
-#include "platforms/driver/domain_entries.h"
+#include "smmuv3tlm/platforms/driver/domain_entries.h"
 
 namespace smmuv3tlm::driver {
 

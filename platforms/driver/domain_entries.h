@@ -9,8 +9,8 @@
 #include <optional>
 #include <set>
 
-#include "models/smmu/arch/entry_fields.h"
-#include "platforms/driver/smmu_driver.h"
+#include "smmuv3tlm/models/smmu/arch/entry_fields.h"
+#include "smmuv3tlm/platforms/driver/smmu_driver.h"
 
 namespace smmuv3tlm::driver {
 

@@ -1,4 +1,4 @@
-#include "platforms/driver/driver_cpu.h"
+#include "smmuv3tlm/platforms/driver/driver_cpu.h"
 
 #include <array>
 #include <vector>

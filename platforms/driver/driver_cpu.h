@@ -28,7 +28,7 @@
 #include <tlm_utils/simple_initiator_socket.h>
 #include <tlm_utils/tlm_quantumkeeper.h>
 
-#include "platforms/driver/smmu_driver.h"
+#include "smmuv3tlm/platforms/driver/smmu_driver.h"
 
 namespace smmuv3tlm::driver {
 

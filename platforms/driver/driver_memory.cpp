@@ -1,4 +1,4 @@
-#include "platforms/driver/driver_memory.h"
+#include "smmuv3tlm/platforms/driver/driver_memory.h"
 
 #include <iterator>
 #include <stdexcept>

@@ -1,11 +1,11 @@
-#include "platforms/driver/entry_update_json.h"
+#include "smmuv3tlm/platforms/driver/entry_update_json.h"
 
 #include <stdexcept>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "platforms/driver/entry_writer.h"
+#include "smmuv3tlm/platforms/driver/entry_writer.h"
 
 namespace smmuv3tlm::driver {
 

@@ -1,4 +1,4 @@
-#include "platforms/driver/entry_writer.h"
+#include "smmuv3tlm/platforms/driver/entry_writer.h"
 
 #include <bitset>
 

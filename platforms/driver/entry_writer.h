@@ -16,7 +16,7 @@
 #include <functional>
 #include <vector>
 
-#include "models/smmu/arch/entry_fields.h"
+#include "smmuv3tlm/models/smmu/arch/entry_fields.h"
 
 namespace smmuv3tlm::driver {
 

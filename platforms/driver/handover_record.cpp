@@ -1,4 +1,4 @@
-#include "platforms/driver/handover_record.h"
+#include "smmuv3tlm/platforms/driver/handover_record.h"
 
 #include <algorithm>
 #include <stdexcept>

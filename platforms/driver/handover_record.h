@@ -12,9 +12,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "platforms/driver/domain_entries.h"
-#include "platforms/driver/driver_memory.h"
-#include "platforms/driver/iommu_domain.h"
+#include "smmuv3tlm/platforms/driver/domain_entries.h"
+#include "smmuv3tlm/platforms/driver/driver_memory.h"
+#include "smmuv3tlm/platforms/driver/iommu_domain.h"
 
 namespace smmuv3tlm::driver {
 

@@ -1,10 +1,10 @@
-#include "platforms/driver/io_page_table.h"
+#include "smmuv3tlm/platforms/driver/io_page_table.h"
 
 #include <algorithm>
 
 #include <fmt/format.h>
 
-#include "models/smmu/arch/bits.h"
+#include "smmuv3tlm/models/smmu/arch/bits.h"
 
 namespace smmuv3tlm::driver {
 

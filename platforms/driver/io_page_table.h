@@ -22,9 +22,9 @@
 #include <set>
 #include <vector>
 
-#include "platforms/driver/domain_entries.h"
-#include "platforms/driver/smmu_driver.h"
-#include "platforms/tables/table_builder.h"
+#include "smmuv3tlm/platforms/driver/domain_entries.h"
+#include "smmuv3tlm/platforms/driver/smmu_driver.h"
+#include "smmuv3tlm/platforms/tables/table_builder.h"
 
 namespace smmuv3tlm::driver {
 

@@ -1,4 +1,4 @@
-#include "platforms/driver/iommu_domain.h"
+#include "smmuv3tlm/platforms/driver/iommu_domain.h"
 
 #include <algorithm>
 #include <map>
@@ -6,10 +6,10 @@
 
 #include <fmt/format.h>
 
-#include "models/smmu/arch/bits.h"
-#include "models/smmu/arch/context_descriptor.h"
-#include "platforms/driver/handover_record.h"
-#include "platforms/driver/tlb_invalidation.h"
+#include "smmuv3tlm/models/smmu/arch/bits.h"
+#include "smmuv3tlm/models/smmu/arch/context_descriptor.h"
+#include "smmuv3tlm/platforms/driver/handover_record.h"
+#include "smmuv3tlm/platforms/driver/tlb_invalidation.h"
 
 namespace smmuv3tlm::driver {
 

@@ -24,10 +24,10 @@
 #include <string>
 #include <vector>
 
-#include "platforms/driver/domain_entries.h"
-#include "platforms/driver/io_page_table.h"
-#include "platforms/driver/smmu_driver.h"
-#include "platforms/driver/tlb_invalidation.h"
+#include "smmuv3tlm/platforms/driver/domain_entries.h"
+#include "smmuv3tlm/platforms/driver/io_page_table.h"
+#include "smmuv3tlm/platforms/driver/smmu_driver.h"
+#include "smmuv3tlm/platforms/driver/tlb_invalidation.h"
 
 namespace smmuv3tlm::driver {
 

@@ -1,13 +1,13 @@
-#include "platforms/driver/smmu_driver.h"
+#include "smmuv3tlm/platforms/driver/smmu_driver.h"
 
 #include <algorithm>
 
 #include <fmt/format.h>
 
-#include "models/smmu/arch/bits.h"
-#include "models/smmu/arch/registers.h"
-#include "models/smmu/arch/stream_table.h"
-#include "platforms/driver/handover_record.h"
+#include "smmuv3tlm/models/smmu/arch/bits.h"
+#include "smmuv3tlm/models/smmu/arch/registers.h"
+#include "smmuv3tlm/models/smmu/arch/stream_table.h"
+#include "smmuv3tlm/platforms/driver/handover_record.h"
 
 namespace smmuv3tlm::driver {
 

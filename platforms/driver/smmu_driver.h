@@ -12,11 +12,11 @@
 #include <string>
 #include <vector>
 
-#include "models/smmu/arch/command.h"
-#include "models/smmu/arch/event.h"
-#include "models/smmu/arch/entry_fields.h"
-#include "platforms/driver/driver_memory.h"
-#include "platforms/driver/entry_writer.h"
+#include "smmuv3tlm/models/smmu/arch/command.h"
+#include "smmuv3tlm/models/smmu/arch/event.h"
+#include "smmuv3tlm/models/smmu/arch/entry_fields.h"
+#include "smmuv3tlm/platforms/driver/driver_memory.h"
+#include "smmuv3tlm/platforms/driver/entry_writer.h"
 
 namespace smmuv3tlm::driver {
 

@@ -1,4 +1,4 @@
-#include "platforms/driver/tlb_invalidation.h"
+#include "smmuv3tlm/platforms/driver/tlb_invalidation.h"
 
 namespace smmuv3tlm::driver {
 

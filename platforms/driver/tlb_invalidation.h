@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "models/smmu/arch/command.h"
+#include "smmuv3tlm/models/smmu/arch/command.h"
 
 namespace smmuv3tlm::driver {
 

@@ -1,4 +1,4 @@
-#include "platforms/lib/conformance_runner.h"
+#include "smmuv3tlm/platforms/lib/conformance_runner.h"
 
 #include <algorithm>
 #include <array>
@@ -9,11 +9,11 @@
 #include <systemc>
 #include <tlm>
 
-#include "models/pcie/dma_master.h"
-#include "models/smmu/arch/bits.h"
-#include "models/smmu/arch/command.h"
-#include "models/smmu/arch/event.h"
-#include "platforms/lib/smmu_system.h"
+#include "smmuv3tlm/models/pcie/dma_master.h"
+#include "smmuv3tlm/models/smmu/arch/bits.h"
+#include "smmuv3tlm/models/smmu/arch/command.h"
+#include "smmuv3tlm/models/smmu/arch/event.h"
+#include "smmuv3tlm/platforms/lib/smmu_system.h"
 
 namespace smmuv3tlm::conformance {
 

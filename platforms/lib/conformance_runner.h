@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "models/smmu/timing.h"
+#include "smmuv3tlm/models/smmu/timing.h"
 
-#include "platforms/conformance/conformance_case.h"
+#include "smmuv3tlm/platforms/conformance/conformance_case.h"
 
 namespace smmuv3tlm::conformance {
 

@@ -1,11 +1,11 @@
-#include "platforms/lib/handover_scenarios.h"
+#include "smmuv3tlm/platforms/lib/handover_scenarios.h"
 
 #include <algorithm>
 #include <sstream>
 
 #include <fmt/format.h>
 
-#include "models/smmu/arch/registers.h"
+#include "smmuv3tlm/models/smmu/arch/registers.h"
 
 namespace smmuv3tlm::platform {
 

@@ -1,9 +1,9 @@
-#include "platforms/lib/host_driver.h"
+#include "smmuv3tlm/platforms/lib/host_driver.h"
 
 #include <fmt/format.h>
 
-#include "models/smmu/arch/bits.h"
-#include "models/smmu/arch/registers.h"
+#include "smmuv3tlm/models/smmu/arch/bits.h"
+#include "smmuv3tlm/models/smmu/arch/registers.h"
 
 namespace smmuv3tlm::platform {
 

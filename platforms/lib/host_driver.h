@@ -17,9 +17,9 @@
 #include <systemc>
 #include <tlm>
 
-#include "models/memory/sparse_memory.h"
-#include "models/smmu/arch/command.h"
-#include "models/smmu/arch/event.h"
+#include "smmuv3tlm/models/memory/sparse_memory.h"
+#include "smmuv3tlm/models/smmu/arch/command.h"
+#include "smmuv3tlm/models/smmu/arch/event.h"
 
 namespace smmuv3tlm::platform {
 

@@ -5,8 +5,8 @@
 
 #include <cstdint>
 
-#include "models/memory/sparse_memory.h"
-#include "platforms/tables/table_builder.h"
+#include "smmuv3tlm/models/memory/sparse_memory.h"
+#include "smmuv3tlm/platforms/tables/table_builder.h"
 
 namespace smmuv3tlm::platform {
 

@@ -1,9 +1,9 @@
-#include "platforms/lib/perfetto_trace.h"
+#include "smmuv3tlm/platforms/lib/perfetto_trace.h"
 
 #include <fmt/format.h>
 
-#include "models/smmu/arch/command.h"
-#include "models/smmu/arch/event.h"
+#include "smmuv3tlm/models/smmu/arch/command.h"
+#include "smmuv3tlm/models/smmu/arch/event.h"
 
 namespace smmuv3tlm::platform {
 

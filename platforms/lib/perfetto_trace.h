@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "platforms/lib/reference_platform.h"
+#include "smmuv3tlm/platforms/lib/reference_platform.h"
 
 namespace smmuv3tlm::platform {
 

@@ -1,4 +1,4 @@
-#include "platforms/lib/reference_platform.h"
+#include "smmuv3tlm/platforms/lib/reference_platform.h"
 
 #include <algorithm>
 #include <set>
@@ -8,7 +8,7 @@
 #include <fmt/format.h>
 #include <tlm_utils/tlm_quantumkeeper.h>
 
-#include "models/smmu/smmuv3_parameters.h"
+#include "smmuv3tlm/models/smmu/smmuv3_parameters.h"
 
 namespace smmuv3tlm::platform {
 

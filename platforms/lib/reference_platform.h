@@ -26,19 +26,19 @@
 #include <nlohmann/json.hpp>
 #include <systemc>
 
-#include "models/common/parameter.h"
-#include "models/handover/dma_monitor.h"
-#include "models/handover/checkers/adoption_rule_checker.h"
-#include "models/handover/checkers/id_collision_checker.h"
-#include "models/handover/checkers/missing_clean_checker.h"
-#include "models/handover/checkers/scrubbed_fetch_checker.h"
-#include "models/handover/checkers/torn_entry_checker.h"
-#include "models/handover/handover_controller.h"
-#include "models/pcie/dma_master.h"
-#include "platforms/driver/driver_cpu.h"
-#include "platforms/driver/handover_record.h"
-#include "platforms/driver/iommu_domain.h"
-#include "platforms/lib/smmu_system.h"
+#include "smmuv3tlm/models/common/parameter.h"
+#include "smmuv3tlm/models/handover/dma_monitor.h"
+#include "smmuv3tlm/models/handover/checkers/adoption_rule_checker.h"
+#include "smmuv3tlm/models/handover/checkers/id_collision_checker.h"
+#include "smmuv3tlm/models/handover/checkers/missing_clean_checker.h"
+#include "smmuv3tlm/models/handover/checkers/scrubbed_fetch_checker.h"
+#include "smmuv3tlm/models/handover/checkers/torn_entry_checker.h"
+#include "smmuv3tlm/models/handover/handover_controller.h"
+#include "smmuv3tlm/models/pcie/dma_master.h"
+#include "smmuv3tlm/platforms/driver/driver_cpu.h"
+#include "smmuv3tlm/platforms/driver/handover_record.h"
+#include "smmuv3tlm/platforms/driver/iommu_domain.h"
+#include "smmuv3tlm/platforms/lib/smmu_system.h"
 
 namespace smmuv3tlm::platform {
 

@@ -1,4 +1,4 @@
-#include "platforms/lib/smmu_system.h"
+#include "smmuv3tlm/platforms/lib/smmu_system.h"
 
 namespace smmuv3tlm::platform {
 

@@ -13,10 +13,10 @@
 #include <tlm>
 #include <tlm_utils/simple_initiator_socket.h>
 
-#include "models/memory/sparse_memory.h"
-#include "models/smmu/smmuv3.h"
-#include "platforms/lib/host_driver.h"
-#include "tlm/junction.h"
+#include "smmuv3tlm/models/memory/sparse_memory.h"
+#include "smmuv3tlm/models/smmu/smmuv3.h"
+#include "smmuv3tlm/platforms/lib/host_driver.h"
+#include "smmuv3tlm/tlm/junction.h"
 
 namespace smmuv3tlm::platform {
 

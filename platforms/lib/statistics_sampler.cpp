@@ -1,4 +1,4 @@
-#include "platforms/lib/statistics_sampler.h"
+#include "smmuv3tlm/platforms/lib/statistics_sampler.h"
 
 #include <fmt/format.h>
 

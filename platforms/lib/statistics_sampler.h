@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <systemc>
 
-#include "platforms/lib/reference_platform.h"
+#include "smmuv3tlm/platforms/lib/reference_platform.h"
 
 namespace smmuv3tlm::platform {
 

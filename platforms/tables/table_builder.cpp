@@ -1,6 +1,6 @@
-#include "platforms/tables/table_builder.h"
+#include "smmuv3tlm/platforms/tables/table_builder.h"
 
-#include "models/smmu/arch/entry_fields.h"
+#include "smmuv3tlm/models/smmu/arch/entry_fields.h"
 
 #include <algorithm>
 #include <iterator>
@@ -8,8 +8,8 @@
 #include <stdexcept>
 #include <string>
 
-#include "models/smmu/arch/bits.h"
-#include "models/smmu/arch/entry_fields.h"
+#include "smmuv3tlm/models/smmu/arch/bits.h"
+#include "smmuv3tlm/models/smmu/arch/entry_fields.h"
 
 namespace smmuv3tlm::tables {
 

@@ -25,9 +25,9 @@
 #include <optional>
 #include <vector>
 
-#include "models/smmu/arch/context_descriptor.h"
-#include "models/smmu/arch/memory_port.h"
-#include "models/smmu/arch/stream_table.h"
+#include "smmuv3tlm/models/smmu/arch/context_descriptor.h"
+#include "smmuv3tlm/models/smmu/arch/memory_port.h"
+#include "smmuv3tlm/models/smmu/arch/stream_table.h"
 
 namespace smmuv3tlm::tables {
 

@@ -1,4 +1,4 @@
-#include "platforms/trace/player.h"
+#include "smmuv3tlm/platforms/trace/player.h"
 
 #include <algorithm>
 #include <fstream>
@@ -6,10 +6,10 @@
 
 #include <fmt/format.h>
 
-#include "models/common/statistics.h"
-#include "models/smmu/arch/command.h"
-#include "models/smmu/arch/event.h"
-#include "models/smmu/arch/registers.h"
+#include "smmuv3tlm/models/common/statistics.h"
+#include "smmuv3tlm/models/smmu/arch/command.h"
+#include "smmuv3tlm/models/smmu/arch/event.h"
+#include "smmuv3tlm/models/smmu/arch/registers.h"
 
 namespace smmuv3tlm::trace {
 

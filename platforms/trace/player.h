@@ -24,8 +24,8 @@
 #include <string>
 #include <vector>
 
-#include "platforms/lib/reference_platform.h"
-#include "platforms/trace/trace.h"
+#include "smmuv3tlm/platforms/lib/reference_platform.h"
+#include "smmuv3tlm/platforms/trace/trace.h"
 
 namespace smmuv3tlm::trace {
 

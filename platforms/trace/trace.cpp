@@ -1,4 +1,4 @@
-#include "platforms/trace/trace.h"
+#include "smmuv3tlm/platforms/trace/trace.h"
 
 #include <algorithm>
 #include <cctype>
@@ -7,7 +7,7 @@
 
 #include <fmt/format.h>
 
-#include "models/smmu/arch/registers.h"
+#include "smmuv3tlm/models/smmu/arch/registers.h"
 
 namespace smmuv3tlm::trace {
 

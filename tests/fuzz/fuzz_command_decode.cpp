@@ -6,8 +6,8 @@
 #include <cstring>
 #include <string>
 
-#include "models/smmu/arch/capabilities.h"
-#include "models/smmu/arch/command.h"
+#include "smmuv3tlm/models/smmu/arch/capabilities.h"
+#include "smmuv3tlm/models/smmu/arch/command.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 17) return 0;

@@ -7,7 +7,7 @@
 
 #include <unistd.h>
 
-#include "platforms/conformance/conformance_case.h"
+#include "smmuv3tlm/platforms/conformance/conformance_case.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static const std::string path = "/tmp/smmu-fuzz-case-" + std::to_string(getpid()) + ".json";

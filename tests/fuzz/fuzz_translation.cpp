@@ -6,8 +6,8 @@
 #include <cstring>
 #include <map>
 
-#include "models/smmu/arch/capabilities.h"
-#include "models/smmu/core/translation_engine.h"
+#include "smmuv3tlm/models/smmu/arch/capabilities.h"
+#include "smmuv3tlm/models/smmu/core/translation_engine.h"
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "tests/integration/report_capture.h"
+#include "smmuv3tlm/tests/integration/report_capture.h"
 
 #include <gtest/gtest.h>
 

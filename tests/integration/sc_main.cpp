@@ -5,7 +5,7 @@
 
 #include <systemc>
 
-#include "tests/integration/report_capture.h"
+#include "smmuv3tlm/tests/integration/report_capture.h"
 
 int sc_main(int argc, char* argv[]) {
   ::testing::InitGoogleTest(&argc, argv);

@@ -1,8 +1,8 @@
-#include "tests/integration/smmu_test_platform.h"
+#include "smmuv3tlm/tests/integration/smmu_test_platform.h"
 
 #include <gtest/gtest.h>
 
-#include "models/smmu/arch/registers.h"
+#include "smmuv3tlm/models/smmu/arch/registers.h"
 
 namespace smmuv3tlm::testing {
 

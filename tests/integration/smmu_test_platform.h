@@ -14,8 +14,8 @@
 #include <tlm>
 #include <tlm_utils/simple_initiator_socket.h>
 
-#include "platforms/lib/smmu_system.h"
-#include "tlm/sideband.h"
+#include "smmuv3tlm/platforms/lib/smmu_system.h"
+#include "smmuv3tlm/tlm/sideband.h"
 
 namespace smmuv3tlm::testing {
 

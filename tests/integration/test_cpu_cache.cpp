@@ -6,8 +6,8 @@
 
 #include <tlm_utils/simple_initiator_socket.h>
 
-#include "models/memory/cpu_cache.h"
-#include "models/memory/sparse_memory.h"
+#include "smmuv3tlm/models/memory/cpu_cache.h"
+#include "smmuv3tlm/models/memory/sparse_memory.h"
 
 namespace smmuv3tlm::testing {
 namespace {

@@ -14,10 +14,10 @@
 #include <systemc>
 #include <tlm>
 
-#include "models/memory/sparse_memory.h"
-#include "models/pcie/dma_master.h"
-#include "tests/integration/report_capture.h"
-#include "tlm/sideband.h"
+#include "smmuv3tlm/models/memory/sparse_memory.h"
+#include "smmuv3tlm/models/pcie/dma_master.h"
+#include "smmuv3tlm/tests/integration/report_capture.h"
+#include "smmuv3tlm/tlm/sideband.h"
 
 namespace smmuv3tlm::pcie {
 namespace {

@@ -5,11 +5,11 @@
 // the memory path.
 #include <gtest/gtest.h>
 
-#include "models/smmu/arch/registers.h"
-#include "platforms/driver/driver_cpu.h"
-#include "platforms/lib/memory_table_space.h"
-#include "platforms/lib/smmu_system.h"
-#include "platforms/tables/table_builder.h"
+#include "smmuv3tlm/models/smmu/arch/registers.h"
+#include "smmuv3tlm/platforms/driver/driver_cpu.h"
+#include "smmuv3tlm/platforms/lib/memory_table_space.h"
+#include "smmuv3tlm/platforms/lib/smmu_system.h"
+#include "smmuv3tlm/platforms/tables/table_builder.h"
 
 namespace smmuv3tlm::testing {
 namespace {

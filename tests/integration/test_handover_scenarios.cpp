@@ -4,8 +4,8 @@
 // during kexec makes adoption fail.
 #include <gtest/gtest.h>
 
-#include "platforms/lib/handover_scenarios.h"
-#include "tests/integration/report_capture.h"
+#include "smmuv3tlm/platforms/lib/handover_scenarios.h"
+#include "smmuv3tlm/tests/integration/report_capture.h"
 
 namespace smmuv3tlm::testing {
 namespace {

@@ -6,8 +6,8 @@
 // aborted from the shutdown on. An SMMU reset during kexec breaks adoption.
 #include <gtest/gtest.h>
 
-#include "platforms/lib/reference_platform.h"
-#include "tests/integration/report_capture.h"
+#include "smmuv3tlm/platforms/lib/reference_platform.h"
+#include "smmuv3tlm/tests/integration/report_capture.h"
 
 namespace smmuv3tlm::testing {
 namespace {

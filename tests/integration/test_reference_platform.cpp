@@ -5,8 +5,8 @@
 // hitless), unmap invalidating exactly its range, and disable_s1.
 #include <gtest/gtest.h>
 
-#include "models/smmu/arch/entry_fields.h"
-#include "platforms/lib/reference_platform.h"
+#include "smmuv3tlm/models/smmu/arch/entry_fields.h"
+#include "smmuv3tlm/platforms/lib/reference_platform.h"
 
 namespace smmuv3tlm::testing {
 namespace {

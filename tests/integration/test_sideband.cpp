@@ -11,8 +11,8 @@
 #include <tlm>
 #include <tlm_utils/simple_initiator_socket.h>
 
-#include "models/memory/sparse_memory.h"
-#include "tlm/sideband.h"
+#include "smmuv3tlm/models/memory/sparse_memory.h"
+#include "smmuv3tlm/tlm/sideband.h"
 
 namespace smmuv3tlm::tlm_ext {
 namespace {

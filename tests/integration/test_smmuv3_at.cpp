@@ -7,10 +7,10 @@
 
 #include <memory>
 
-#include "models/pcie/dma_master.h"
-#include "platforms/lib/memory_table_space.h"
-#include "platforms/tables/table_builder.h"
-#include "tests/integration/smmu_test_platform.h"
+#include "smmuv3tlm/models/pcie/dma_master.h"
+#include "smmuv3tlm/platforms/lib/memory_table_space.h"
+#include "smmuv3tlm/platforms/tables/table_builder.h"
+#include "smmuv3tlm/tests/integration/smmu_test_platform.h"
 
 namespace smmuv3tlm::testing {
 namespace {

@@ -5,14 +5,14 @@
 // revoked only by the invalidations that cover them, memory observers.
 #include <gtest/gtest.h>
 
-#include "models/smmu/arch/command.h"
-#include "models/smmu/arch/registers.h"
-#include "platforms/lib/memory_table_space.h"
-#include "platforms/tables/table_builder.h"
-#include "models/common/statistics.h"
+#include "smmuv3tlm/models/smmu/arch/command.h"
+#include "smmuv3tlm/models/smmu/arch/registers.h"
+#include "smmuv3tlm/platforms/lib/memory_table_space.h"
+#include "smmuv3tlm/platforms/tables/table_builder.h"
+#include "smmuv3tlm/models/common/statistics.h"
 #include <tlm_utils/simple_target_socket.h>
-#include "tests/integration/report_capture.h"
-#include "tests/integration/smmu_test_platform.h"
+#include "smmuv3tlm/tests/integration/report_capture.h"
+#include "smmuv3tlm/tests/integration/smmu_test_platform.h"
 
 namespace smmuv3tlm::testing {
 namespace {

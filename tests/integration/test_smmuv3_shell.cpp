@@ -3,10 +3,10 @@
 // global-error interrupts, GBPA bypass/abort, DMI grant and revocation.
 #include <gtest/gtest.h>
 
-#include "models/smmu/arch/command.h"
-#include "models/smmu/arch/event.h"
-#include "models/smmu/arch/registers.h"
-#include "tests/integration/smmu_test_platform.h"
+#include "smmuv3tlm/models/smmu/arch/command.h"
+#include "smmuv3tlm/models/smmu/arch/event.h"
+#include "smmuv3tlm/models/smmu/arch/registers.h"
+#include "smmuv3tlm/tests/integration/smmu_test_platform.h"
 
 namespace smmuv3tlm::testing {
 namespace {

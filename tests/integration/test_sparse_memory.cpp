@@ -13,8 +13,8 @@
 #include <tlm>
 #include <tlm_utils/simple_initiator_socket.h>
 
-#include "models/memory/sparse_memory.h"
-#include "tests/integration/report_capture.h"
+#include "smmuv3tlm/models/memory/sparse_memory.h"
+#include "smmuv3tlm/tests/integration/report_capture.h"
 
 namespace smmuv3tlm::memory {
 namespace {

@@ -1,4 +1,4 @@
-#include "tests/support/map_memory.h"
+#include "smmuv3tlm/tests/support/map_memory.h"
 
 #include <algorithm>
 #include <utility>

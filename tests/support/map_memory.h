@@ -11,7 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "models/smmu/arch/memory_port.h"
+#include "smmuv3tlm/models/smmu/arch/memory_port.h"
 
 namespace smmuv3tlm::test_support {
 

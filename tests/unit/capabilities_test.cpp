@@ -1,10 +1,10 @@
-#include "models/smmu/arch/capabilities.h"
+#include "smmuv3tlm/models/smmu/arch/capabilities.h"
 
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
-#include "models/smmu/arch/registers.h"
+#include "smmuv3tlm/models/smmu/arch/registers.h"
 
 namespace smmuv3tlm::smmu {
 namespace {

@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <random>
 
-#include "tests/unit/programming_interface_harness.h"
+#include "smmuv3tlm/tests/unit/programming_interface_harness.h"
 
 namespace smmuv3tlm::smmu {
 namespace {

@@ -1,11 +1,11 @@
-#include "models/smmu/arch/command.h"
+#include "smmuv3tlm/models/smmu/arch/command.h"
 
 #include <gtest/gtest.h>
 
 #include <random>
 #include <set>
 
-#include "tests/unit/programming_interface_harness.h"
+#include "smmuv3tlm/tests/unit/programming_interface_harness.h"
 
 namespace smmuv3tlm::smmu {
 namespace {

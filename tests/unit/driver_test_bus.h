@@ -10,10 +10,10 @@
 #include <utility>
 #include <vector>
 
-#include "models/smmu/core/programming_interface.h"
-#include "models/smmu/core/translation_engine.h"
-#include "platforms/driver/smmu_driver.h"
-#include "tests/support/map_memory.h"
+#include "smmuv3tlm/models/smmu/core/programming_interface.h"
+#include "smmuv3tlm/models/smmu/core/translation_engine.h"
+#include "smmuv3tlm/platforms/driver/smmu_driver.h"
+#include "smmuv3tlm/tests/support/map_memory.h"
 
 namespace smmuv3tlm::driver {
 

@@ -10,12 +10,12 @@
 #include <utility>
 #include <vector>
 
-#include "models/smmu/arch/cache_maintenance.h"
-#include "models/smmu/arch/capabilities.h"
-#include "models/smmu/arch/command.h"
-#include "models/smmu/arch/registers.h"
-#include "models/smmu/core/programming_interface.h"
-#include "tests/support/map_memory.h"
+#include "smmuv3tlm/models/smmu/arch/cache_maintenance.h"
+#include "smmuv3tlm/models/smmu/arch/capabilities.h"
+#include "smmuv3tlm/models/smmu/arch/command.h"
+#include "smmuv3tlm/models/smmu/arch/registers.h"
+#include "smmuv3tlm/models/smmu/core/programming_interface.h"
+#include "smmuv3tlm/tests/support/map_memory.h"
 
 namespace smmuv3tlm::smmu::test {
 

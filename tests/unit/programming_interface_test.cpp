@@ -2,7 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tests/unit/programming_interface_harness.h"
+#include "smmuv3tlm/tests/unit/programming_interface_harness.h"
 
 namespace smmuv3tlm::smmu {
 namespace {

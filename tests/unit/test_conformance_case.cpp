@@ -1,6 +1,6 @@
 // The conformance case reader: every bundled case loads, real values come through,
 // and each kind of malformed file is reported with its file and JSON key.
-#include "platforms/conformance/conformance_case.h"
+#include "smmuv3tlm/platforms/conformance/conformance_case.h"
 
 #include <unistd.h>
 

@@ -4,10 +4,10 @@
 // and the ASID/VMID allocators start at 1 and honour reservations.
 #include <gtest/gtest.h>
 
-#include "models/smmu/arch/capabilities.h"
-#include "models/smmu/arch/context_descriptor.h"
-#include "models/smmu/arch/stream_table.h"
-#include "platforms/driver/domain_entries.h"
+#include "smmuv3tlm/models/smmu/arch/capabilities.h"
+#include "smmuv3tlm/models/smmu/arch/context_descriptor.h"
+#include "smmuv3tlm/models/smmu/arch/stream_table.h"
+#include "smmuv3tlm/platforms/driver/domain_entries.h"
 
 namespace smmuv3tlm::driver {
 namespace {

@@ -3,7 +3,7 @@
 // and clear errors when a request cannot be met.
 #include <gtest/gtest.h>
 
-#include "platforms/driver/driver_memory.h"
+#include "smmuv3tlm/platforms/driver/driver_memory.h"
 
 namespace smmuv3tlm::driver {
 namespace {

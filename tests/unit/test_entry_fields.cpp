@@ -7,8 +7,8 @@
 #include <set>
 #include <string>
 
-#include "models/smmu/arch/entry_fields.h"
-#include "platforms/tables/table_builder.h"
+#include "smmuv3tlm/models/smmu/arch/entry_fields.h"
+#include "smmuv3tlm/platforms/tables/table_builder.h"
 
 namespace smmuv3tlm::smmu {
 namespace {

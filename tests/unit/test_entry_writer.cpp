@@ -11,8 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "platforms/driver/domain_entries.h"
-#include "platforms/driver/entry_writer.h"
+#include "smmuv3tlm/platforms/driver/domain_entries.h"
+#include "smmuv3tlm/platforms/driver/entry_writer.h"
 
 namespace smmuv3tlm::driver {
 namespace {
@@ -178,7 +178,7 @@ TEST(EntryWriterCd, ClearAndChangeAsid) {
 }  // namespace
 }  // namespace smmuv3tlm::driver
 
-#include "platforms/driver/entry_update_json.h"
+#include "smmuv3tlm/platforms/driver/entry_update_json.h"
 
 namespace smmuv3tlm::driver {
 namespace {

@@ -5,12 +5,12 @@
 #include <cstring>
 #include <set>
 
-#include "models/handover/checkers/adoption_rule_checker.h"
-#include "models/handover/checkers/id_collision_checker.h"
-#include "models/handover/checkers/missing_clean_checker.h"
-#include "models/handover/checkers/scrubbed_fetch_checker.h"
-#include "models/handover/checkers/torn_entry_checker.h"
-#include "models/smmu/arch/registers.h"
+#include "smmuv3tlm/models/handover/checkers/adoption_rule_checker.h"
+#include "smmuv3tlm/models/handover/checkers/id_collision_checker.h"
+#include "smmuv3tlm/models/handover/checkers/missing_clean_checker.h"
+#include "smmuv3tlm/models/handover/checkers/scrubbed_fetch_checker.h"
+#include "smmuv3tlm/models/handover/checkers/torn_entry_checker.h"
+#include "smmuv3tlm/models/smmu/arch/registers.h"
 
 namespace smmuv3tlm::handover {
 namespace {

@@ -6,8 +6,8 @@
 
 #include <algorithm>
 
-#include "platforms/driver/io_page_table.h"
-#include "tests/unit/driver_test_bus.h"
+#include "smmuv3tlm/platforms/driver/io_page_table.h"
+#include "smmuv3tlm/tests/unit/driver_test_bus.h"
 
 namespace smmuv3tlm::driver {
 namespace {

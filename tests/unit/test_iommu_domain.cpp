@@ -6,8 +6,8 @@
 // every DMA domain stage 2.
 #include <gtest/gtest.h>
 
-#include "platforms/driver/iommu_domain.h"
-#include "tests/unit/driver_test_bus.h"
+#include "smmuv3tlm/platforms/driver/iommu_domain.h"
+#include "smmuv3tlm/tests/unit/driver_test_bus.h"
 
 namespace smmuv3tlm::driver {
 namespace {

@@ -9,10 +9,10 @@
 #include <algorithm>
 #include <memory>
 
-#include "models/smmu/arch/registers.h"
-#include "platforms/driver/handover_record.h"
-#include "platforms/driver/iommu_domain.h"
-#include "tests/unit/driver_test_bus.h"
+#include "smmuv3tlm/models/smmu/arch/registers.h"
+#include "smmuv3tlm/platforms/driver/handover_record.h"
+#include "smmuv3tlm/platforms/driver/iommu_domain.h"
+#include "smmuv3tlm/tests/unit/driver_test_bus.h"
 
 namespace smmuv3tlm::driver {
 namespace {

@@ -6,10 +6,10 @@
 
 #include <memory>
 
-#include "models/smmu/arch/registers.h"
-#include "models/smmu/core/programming_interface.h"
-#include "platforms/driver/smmu_driver.h"
-#include "tests/unit/driver_test_bus.h"
+#include "smmuv3tlm/models/smmu/arch/registers.h"
+#include "smmuv3tlm/models/smmu/core/programming_interface.h"
+#include "smmuv3tlm/platforms/driver/smmu_driver.h"
+#include "smmuv3tlm/tests/unit/driver_test_bus.h"
 
 namespace smmuv3tlm::driver {
 namespace {
@@ -151,7 +151,7 @@ TEST(SmmuDriverCommandQueue, AnIllegalCommandIsReplacedAndTheQueueRestarts) {
 }  // namespace
 }  // namespace smmuv3tlm::driver
 
-#include "models/smmu/core/translation_engine.h"
+#include "smmuv3tlm/models/smmu/core/translation_engine.h"
 
 namespace smmuv3tlm::driver {
 namespace {

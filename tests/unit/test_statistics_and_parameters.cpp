@@ -3,8 +3,8 @@
 // prefixes so two SMMUs read their own keys from one settings object).
 #include <gtest/gtest.h>
 
-#include "models/common/parameter.h"
-#include "models/common/statistics.h"
+#include "smmuv3tlm/models/common/parameter.h"
+#include "smmuv3tlm/models/common/statistics.h"
 
 namespace smmuv3tlm {
 namespace {

@@ -4,8 +4,8 @@
 // command counts follow RIL, per-granule and whole-ASID rules.
 #include <gtest/gtest.h>
 
-#include "models/smmu/arch/capabilities.h"
-#include "platforms/driver/tlb_invalidation.h"
+#include "smmuv3tlm/models/smmu/arch/capabilities.h"
+#include "smmuv3tlm/platforms/driver/tlb_invalidation.h"
 
 namespace smmuv3tlm::driver {
 namespace {

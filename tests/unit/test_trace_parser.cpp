@@ -8,7 +8,7 @@
 
 #include <fmt/format.h>
 
-#include "platforms/trace/trace.h"
+#include "smmuv3tlm/platforms/trace/trace.h"
 
 namespace smmuv3tlm::trace {
 namespace {

@@ -4,7 +4,7 @@
 #include <new>
 #include <stdexcept>
 
-#include "models/smmu/arch/bits.h"
+#include "smmuv3tlm/models/smmu/arch/bits.h"
 #include "test_translation_support.h"
 
 namespace smmuv3tlm::translation_test {

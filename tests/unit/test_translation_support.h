@@ -19,9 +19,9 @@
 #include <utility>
 #include <vector>
 
-#include "models/smmu/arch/bits.h"
-#include "models/smmu/core/translation_engine.h"
-#include "platforms/tables/table_builder.h"
+#include "smmuv3tlm/models/smmu/arch/bits.h"
+#include "smmuv3tlm/models/smmu/core/translation_engine.h"
+#include "smmuv3tlm/platforms/tables/table_builder.h"
 
 namespace smmuv3tlm::translation_test {
 namespace {

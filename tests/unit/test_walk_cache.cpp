@@ -3,7 +3,7 @@
 // by-address TLBIs with Leaf=1.
 #include <gtest/gtest.h>
 
-#include "tests/unit/test_translation_support.h"
+#include "smmuv3tlm/tests/unit/test_translation_support.h"
 
 namespace smmuv3tlm::translation_test {
 namespace {

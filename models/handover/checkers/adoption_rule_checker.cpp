@@ -1,8 +1,8 @@
-#include "models/handover/checkers/adoption_rule_checker.h"
+#include "smmuv3tlm/models/handover/checkers/adoption_rule_checker.h"
 
 #include <fmt/format.h>
 
-#include "models/smmu/arch/registers.h"
+#include "smmuv3tlm/models/smmu/arch/registers.h"
 
 namespace smmuv3tlm::handover {
 

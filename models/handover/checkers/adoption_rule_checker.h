@@ -5,8 +5,8 @@
 // the outgoing kernel left.
 #pragma once
 
-#include "models/handover/checkers/checker.h"
-#include "models/smmu/arch/entry_fields.h"
+#include "smmuv3tlm/models/handover/checkers/checker.h"
+#include "smmuv3tlm/models/smmu/arch/entry_fields.h"
 
 namespace smmuv3tlm::handover {
 

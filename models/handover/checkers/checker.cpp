@@ -1,4 +1,4 @@
-#include "models/handover/checkers/checker.h"
+#include "smmuv3tlm/models/handover/checkers/checker.h"
 
 #include <fmt/format.h>
 

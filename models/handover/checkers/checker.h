@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "models/smmu/arch/memory_port.h"
+#include "smmuv3tlm/models/smmu/arch/memory_port.h"
 
 namespace smmuv3tlm::handover {
 

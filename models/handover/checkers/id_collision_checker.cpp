@@ -1,8 +1,8 @@
-#include "models/handover/checkers/id_collision_checker.h"
+#include "smmuv3tlm/models/handover/checkers/id_collision_checker.h"
 
 #include <fmt/format.h>
 
-#include "models/smmu/arch/entry_fields.h"
+#include "smmuv3tlm/models/smmu/arch/entry_fields.h"
 
 namespace smmuv3tlm::handover {
 

@@ -1,4 +1,4 @@
-#include "models/handover/checkers/missing_clean_checker.h"
+#include "smmuv3tlm/models/handover/checkers/missing_clean_checker.h"
 
 namespace smmuv3tlm::handover {
 

@@ -8,7 +8,7 @@
 #include <functional>
 #include <set>
 
-#include "models/handover/checkers/checker.h"
+#include "smmuv3tlm/models/handover/checkers/checker.h"
 
 namespace smmuv3tlm::handover {
 

@@ -1,4 +1,4 @@
-#include "models/handover/checkers/scrubbed_fetch_checker.h"
+#include "smmuv3tlm/models/handover/checkers/scrubbed_fetch_checker.h"
 
 namespace smmuv3tlm::handover {
 

@@ -1,4 +1,4 @@
-#include "models/handover/checkers/torn_entry_checker.h"
+#include "smmuv3tlm/models/handover/checkers/torn_entry_checker.h"
 
 #include <algorithm>
 #include <cstring>

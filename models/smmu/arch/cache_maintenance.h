@@ -4,7 +4,7 @@
 // later CMD_SYNC completes (so a sync observes every earlier invalidation).
 #pragma once
 
-#include "models/smmu/arch/command.h"
+#include "smmuv3tlm/models/smmu/arch/command.h"
 
 namespace smmuv3tlm::smmu {
 

@@ -1,4 +1,4 @@
-#include "models/smmu/arch/capabilities.h"
+#include "smmuv3tlm/models/smmu/arch/capabilities.h"
 
 #include <fmt/format.h>
 
@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "models/smmu/arch/registers.h"
+#include "smmuv3tlm/models/smmu/arch/registers.h"
 
 namespace smmuv3tlm::smmu {
 

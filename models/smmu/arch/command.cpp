@@ -1,9 +1,9 @@
-#include "models/smmu/arch/command.h"
+#include "smmuv3tlm/models/smmu/arch/command.h"
 
 #include <fmt/format.h>
 
-#include "models/smmu/arch/bits.h"
-#include "models/smmu/arch/registers.h"
+#include "smmuv3tlm/models/smmu/arch/bits.h"
+#include "smmuv3tlm/models/smmu/arch/registers.h"
 
 namespace smmuv3tlm::smmu {
 

@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 
-#include "models/smmu/arch/capabilities.h"
+#include "smmuv3tlm/models/smmu/arch/capabilities.h"
 
 namespace smmuv3tlm::smmu {
 

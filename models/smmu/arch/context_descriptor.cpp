@@ -1,10 +1,10 @@
-#include "models/smmu/arch/context_descriptor.h"
+#include "smmuv3tlm/models/smmu/arch/context_descriptor.h"
 
 #include <algorithm>
 
-#include "models/smmu/arch/bits.h"
-#include "models/smmu/arch/entry_fields.h"
-#include "models/smmu/arch/translation_table.h"
+#include "smmuv3tlm/models/smmu/arch/bits.h"
+#include "smmuv3tlm/models/smmu/arch/entry_fields.h"
+#include "smmuv3tlm/models/smmu/arch/translation_table.h"
 
 namespace smmuv3tlm::smmu {
 

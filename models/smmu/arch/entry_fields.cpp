@@ -1,4 +1,4 @@
-#include "models/smmu/arch/entry_fields.h"
+#include "smmuv3tlm/models/smmu/arch/entry_fields.h"
 
 namespace smmuv3tlm::smmu {
 

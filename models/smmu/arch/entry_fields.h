@@ -7,7 +7,7 @@
 #include <array>
 #include <cstdint>
 
-#include "models/smmu/arch/bits.h"
+#include "smmuv3tlm/models/smmu/arch/bits.h"
 
 namespace smmuv3tlm::smmu {
 

@@ -1,6 +1,6 @@
-#include "models/smmu/arch/event.h"
+#include "smmuv3tlm/models/smmu/arch/event.h"
 
-#include "models/smmu/arch/bits.h"
+#include "smmuv3tlm/models/smmu/arch/bits.h"
 
 namespace smmuv3tlm::smmu {
 

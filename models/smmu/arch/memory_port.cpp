@@ -1,4 +1,4 @@
-#include "models/smmu/arch/memory_port.h"
+#include "smmuv3tlm/models/smmu/arch/memory_port.h"
 
 namespace smmuv3tlm::smmu {
 

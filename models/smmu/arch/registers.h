@@ -6,7 +6,7 @@
 
 #include <cstdint>
 
-#include "models/smmu/arch/bits.h"
+#include "smmuv3tlm/models/smmu/arch/bits.h"
 
 namespace smmuv3tlm::smmu {
 

@@ -1,4 +1,4 @@
-#include "models/smmu/core/iotlb.h"
+#include "smmuv3tlm/models/smmu/core/iotlb.h"
 
 #include <algorithm>
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "models/common/statistics.h"
+#include "smmuv3tlm/models/common/statistics.h"
 
 namespace smmuv3tlm::smmu {
 

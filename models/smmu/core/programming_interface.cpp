@@ -1,4 +1,4 @@
-#include "models/smmu/core/programming_interface.h"
+#include "smmuv3tlm/models/smmu/core/programming_interface.h"
 
 #include <fmt/format.h>
 

@@ -14,13 +14,13 @@
 #include <string>
 #include <utility>
 
-#include "models/smmu/arch/cache_maintenance.h"
-#include "models/smmu/arch/capabilities.h"
-#include "models/smmu/arch/command.h"
-#include "models/smmu/arch/event.h"
-#include "models/smmu/arch/memory_port.h"
-#include "models/smmu/arch/registers.h"
-#include "models/common/statistics.h"
+#include "smmuv3tlm/models/smmu/arch/cache_maintenance.h"
+#include "smmuv3tlm/models/smmu/arch/capabilities.h"
+#include "smmuv3tlm/models/smmu/arch/command.h"
+#include "smmuv3tlm/models/smmu/arch/event.h"
+#include "smmuv3tlm/models/smmu/arch/memory_port.h"
+#include "smmuv3tlm/models/smmu/arch/registers.h"
+#include "smmuv3tlm/models/common/statistics.h"
 
 namespace smmuv3tlm::smmu {
 

@@ -1,9 +1,9 @@
-#include "models/smmu/core/translation_engine.h"
+#include "smmuv3tlm/models/smmu/core/translation_engine.h"
 
 #include <algorithm>
 #include <utility>
 
-#include "models/smmu/arch/bits.h"
+#include "smmuv3tlm/models/smmu/arch/bits.h"
 
 namespace smmuv3tlm::smmu {
 

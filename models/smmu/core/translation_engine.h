@@ -12,16 +12,16 @@
 #include <optional>
 #include <string>
 
-#include "models/smmu/arch/cache_maintenance.h"
-#include "models/smmu/arch/capabilities.h"
-#include "models/smmu/arch/context_descriptor.h"
-#include "models/smmu/arch/event.h"
-#include "models/smmu/arch/memory_port.h"
-#include "models/smmu/arch/stream_table.h"
-#include "models/smmu/arch/translation_table.h"
-#include "models/smmu/core/config_cache.h"
-#include "models/smmu/core/iotlb.h"
-#include "models/smmu/core/walk_cache.h"
+#include "smmuv3tlm/models/smmu/arch/cache_maintenance.h"
+#include "smmuv3tlm/models/smmu/arch/capabilities.h"
+#include "smmuv3tlm/models/smmu/arch/context_descriptor.h"
+#include "smmuv3tlm/models/smmu/arch/event.h"
+#include "smmuv3tlm/models/smmu/arch/memory_port.h"
+#include "smmuv3tlm/models/smmu/arch/stream_table.h"
+#include "smmuv3tlm/models/smmu/arch/translation_table.h"
+#include "smmuv3tlm/models/smmu/core/config_cache.h"
+#include "smmuv3tlm/models/smmu/core/iotlb.h"
+#include "smmuv3tlm/models/smmu/core/walk_cache.h"
 
 namespace smmuv3tlm::smmu {
 

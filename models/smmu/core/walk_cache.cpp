@@ -1,4 +1,4 @@
-#include "models/smmu/core/walk_cache.h"
+#include "smmuv3tlm/models/smmu/core/walk_cache.h"
 
 namespace smmuv3tlm::smmu {
 

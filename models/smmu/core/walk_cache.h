@@ -11,7 +11,7 @@
 #include <functional>
 #include <memory>
 
-#include "models/smmu/core/iotlb.h"
+#include "smmuv3tlm/models/smmu/core/iotlb.h"
 
 namespace smmuv3tlm::smmu {
 

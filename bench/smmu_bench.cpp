@@ -22,6 +22,7 @@
 #include "smmuv3tlm/platforms/lib/smmu_system.h"
 #include "smmuv3tlm/platforms/lib/memory_table_space.h"
 #include "smmuv3tlm/platforms/tables/table_builder.h"
+#include "smmuv3tlm/models/common/systemc_banner.h"
 
 namespace {
 
@@ -258,6 +259,9 @@ class RatioReporter : public benchmark::ConsoleReporter {
 };
 
 }  // namespace
+
+// Before SystemC's main() prints its banner (static initialisation).
+[[maybe_unused]] const bool kQuietSystemc = smmuv3tlm::suppress_systemc_banner();
 
 int sc_main(int argc, char* argv[]) {
   sc_core::sc_report_handler::set_actions(sc_core::SC_INFO, sc_core::SC_DO_NOTHING);

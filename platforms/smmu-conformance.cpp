@@ -12,8 +12,12 @@
 
 #include "smmuv3tlm/platforms/conformance/conformance_case.h"
 #include "smmuv3tlm/platforms/lib/conformance_runner.h"
+#include "smmuv3tlm/models/common/systemc_banner.h"
 
 using namespace smmuv3tlm::conformance;
+
+// Before SystemC's main() prints its banner (static initialisation).
+[[maybe_unused]] const bool kQuietSystemc = smmuv3tlm::suppress_systemc_banner();
 
 int sc_main(int argc, char* argv[]) {
   CLI::App app{"Replay SMMUv3 conformance cases through the smmuv3-tlm model"};

@@ -25,6 +25,7 @@
 #include "smmuv3tlm/platforms/lib/reference_platform.h"
 #include "smmuv3tlm/platforms/lib/statistics_sampler.h"
 #include "smmuv3tlm/platforms/trace/player.h"
+#include "smmuv3tlm/models/common/systemc_banner.h"
 
 using namespace smmuv3tlm;
 
@@ -294,6 +295,9 @@ int play_each(const std::vector<std::string>& traces, const std::string& config_
 }
 
 }  // namespace
+
+// Before SystemC's main() prints its banner (static initialisation).
+[[maybe_unused]] const bool kQuietSystemc = smmuv3tlm::suppress_systemc_banner();
 
 int sc_main(int argc, char* argv[]) {
   CLI::App app{"smmuv3-tlm reference platform: PCIe DMA through an SMMUv3 driven by the Linux driver model"};

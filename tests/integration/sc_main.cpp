@@ -6,6 +6,10 @@
 #include <systemc>
 
 #include "smmuv3tlm/tests/integration/report_capture.h"
+#include "smmuv3tlm/models/common/systemc_banner.h"
+
+// Before SystemC's main() prints its banner (static initialisation).
+[[maybe_unused]] const bool kQuietSystemc = smmuv3tlm::suppress_systemc_banner();
 
 int sc_main(int argc, char* argv[]) {
   ::testing::InitGoogleTest(&argc, argv);

@@ -5,6 +5,9 @@
 // revoked only by the invalidations that cover them, memory observers.
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <vector>
+
 #include "smmuv3tlm/models/smmu/arch/command.h"
 #include "smmuv3tlm/models/smmu/arch/registers.h"
 #include "smmuv3tlm/platforms/lib/memory_table_space.h"
@@ -302,6 +305,75 @@ TEST(Smmuv3Lifecycle, DmiGrantIsRevokedOnlyByAnInvalidationThatCoversIt) {
     EXPECT_GT(p.device_dmi_invalidations, before);
     EXPECT_EQ(p.smmu.tbu(0).dmi_grants(), 0u);
     EXPECT_EQ(p.smmu.tbu(0).statistics().dmi_revocations, 1u);
+  });
+}
+
+// Every kind of event that may end a DMI grant, each against a fresh grant for
+// kIova's page (stream kStream, ASID kAsid, PA kPaA): revoked exactly when it
+// covers the grant.
+TEST(Smmuv3Lifecycle, DmiGrantIsRevokedByExactlyTheEventsThatCoverIt) {
+  run(stage1_config(), [](SmmuTestPlatform& p) {
+    build_stage1(p);
+    Command sync;
+    sync.opcode = CommandOpcode::CMD_SYNC;
+    const auto command = [](CommandOpcode opcode) {
+      Command c;
+      c.opcode = opcode;
+      return c;
+    };
+    struct Case {
+      const char* what;
+      std::function<void()> apply;
+      bool revokes;
+    };
+    const std::vector<Case> cases = {
+        {"TLBI_NH_ASID of another ASID", [&] { Command c = command(CommandOpcode::TLBI_NH_ASID); c.asid = kAsid + 1;
+                                               p.driver.submit({c, sync}); }, false},
+        {"TLBI_NH_ASID of its ASID", [&] { Command c = command(CommandOpcode::TLBI_NH_ASID); c.asid = kAsid;
+                                           p.driver.submit({c, sync}); }, true},
+        {"TLBI_NH_VA of another page", [&] { Command c = command(CommandOpcode::TLBI_NH_VA); c.asid = kAsid;
+                                             c.address = kIova + 0x1000; p.driver.submit({c, sync}); }, false},
+        {"TLBI_NH_VA of its page", [&] { Command c = command(CommandOpcode::TLBI_NH_VA); c.asid = kAsid;
+                                         c.address = kIova; p.driver.submit({c, sync}); }, true},
+        {"TLBI_NH_ALL", [&] { p.driver.submit({command(CommandOpcode::TLBI_NH_ALL), sync}); }, true},
+        {"TLBI_NSNH_ALL", [&] { p.driver.submit({command(CommandOpcode::TLBI_NSNH_ALL), sync}); }, true},
+        {"CFGI_STE of another stream", [&] { Command c = command(CommandOpcode::CFGI_STE); c.stream_id = kStream + 1;
+                                             p.driver.submit({c, sync}); }, false},
+        {"CFGI_STE of its stream", [&] { Command c = command(CommandOpcode::CFGI_STE); c.stream_id = kStream;
+                                         p.driver.submit({c, sync}); }, true},
+        {"CFGI_CD of another stream", [&] { Command c = command(CommandOpcode::CFGI_CD); c.stream_id = kStream + 1;
+                                            p.driver.submit({c, sync}); }, false},
+        {"CFGI_CD of its stream", [&] { Command c = command(CommandOpcode::CFGI_CD); c.stream_id = kStream;
+                                        p.driver.submit({c, sync}); }, true},
+        {"CMD_SYNC alone", [&] { p.driver.submit({sync}); }, false},
+        {"memory withdraws DMI elsewhere", [&] { p.memory.poison(kPaB + 0x100, 8); p.memory.unpoison(kPaB + 0x100, 8); },
+         false},
+        {"memory withdraws DMI on its page", [&] { p.memory.poison(kPaA + 0x100, 8); p.memory.unpoison(kPaA + 0x100, 8); },
+         true},
+        // GBPA decides only while SMMUEN=0: a grant made through the tables stays.
+        {"GBPA written with SMMUEN=1", [&] { p.driver.write_reg(reg::GBPA, (1u << 31) | p.driver.read_reg(reg::GBPA)); },
+         false},
+        {"warm reset", [&] {
+           p.smmu.reset(smmu::ResetKind::Warm);
+           build_stage1(p);  // the driver programs the SMMU again
+         }, true},
+        {"CR0.SMMUEN cleared", [&] { p.driver.write_reg(reg::CR0, p.driver.read_reg(reg::CR0) & ~1u); }, true},
+    };
+    for (const Case& c : cases) {
+      tlm::tlm_dmi dmi;
+      ASSERT_TRUE(dmi_for(p, kIova + 0x40, dmi)) << c.what;
+      ASSERT_EQ(dmi.get_start_address(), kIova) << c.what;
+      const unsigned before = p.device_dmi_invalidations;
+      const std::size_t grants = p.smmu.tbu(0).dmi_grants();
+      c.apply();
+      if (c.revokes) {
+        EXPECT_GT(p.device_dmi_invalidations, before) << c.what;
+        EXPECT_EQ(p.smmu.tbu(0).dmi_grants(), 0u) << c.what;
+      } else {
+        EXPECT_EQ(p.device_dmi_invalidations, before) << c.what << " must not revoke the grant";
+        EXPECT_EQ(p.smmu.tbu(0).dmi_grants(), grants) << c.what;
+      }
+    }
   });
 }
 

@@ -190,7 +190,7 @@ tlm::tlm_sync_enum Tbu::nb_transport_fw(tlm::tlm_generic_payload& trans, tlm::tl
     // Every slot is busy: END_REQ when one frees (the initiator sends no
     // other BEGIN_REQ meanwhile: the base protocol's request exclusion rule).
     if (deferred_ != nullptr) {
-      SC_REPORT_ERROR("smmuv3tlm/tbu", (std::string(name()) +
+      SC_REPORT_ERROR(("smmu/" + std::string(name())).c_str(), (std::string(name()) +
                                         ": BEGIN_REQ before the END_REQ of the previous request (TLM-2.0 base "
                                         "protocol request exclusion rule); answered with a generic error")
                                            .c_str());
@@ -206,7 +206,7 @@ tlm::tlm_sync_enum Tbu::nb_transport_fw(tlm::tlm_generic_payload& trans, tlm::tl
     response_ended_.notify(t);
     return tlm::TLM_COMPLETED;
   }
-  SC_REPORT_ERROR("smmuv3tlm/tbu", (std::string(name()) + ": nb_transport_fw with phase " +
+  SC_REPORT_ERROR(("smmu/" + std::string(name())).c_str(), (std::string(name()) + ": nb_transport_fw with phase " +
                                     phase.get_name() + ", which an initiator never sends (base protocol)")
                                        .c_str());
   return tlm::TLM_COMPLETED;

@@ -350,9 +350,13 @@ TEST(Smmuv3Lifecycle, DmiGrantIsRevokedByExactlyTheEventsThatCoverIt) {
          false},
         {"memory withdraws DMI on its page", [&] { p.memory.poison(kPaA + 0x100, 8); p.memory.unpoison(kPaA + 0x100, 8); },
          true},
-        // GBPA decides only while SMMUEN=0: a grant made through the tables stays.
-        {"GBPA written with SMMUEN=1", [&] { p.driver.write_reg(reg::GBPA, (1u << 31) | p.driver.read_reg(reg::GBPA)); },
-         false},
+        {"GBPA rewritten with its own value", [&] {
+           p.driver.write_reg(reg::GBPA, (1u << 31) | p.driver.read_reg(reg::GBPA));  // UPDATE
+         }, false},
+        // A control change revokes every grant (conservatively for GBPA while SMMUEN=1).
+        {"GBPA.ABORT changed", [&] {
+           p.driver.write_reg(reg::GBPA, (1u << 31) | (p.driver.read_reg(reg::GBPA) ^ (1u << 20)));
+         }, true},
         {"warm reset", [&] {
            p.smmu.reset(smmu::ResetKind::Warm);
            build_stage1(p);  // the driver programs the SMMU again

@@ -16,6 +16,16 @@ import xml.etree.ElementTree as ET
 TAIL = 4000  # characters of a run's output kept in a result
 
 
+def default_sim():
+    """smmu-sim beside the tools when they are installed (PREFIX/bin), else the
+    source tree's build/platforms/smmu-sim."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    installed = os.path.join(here, "smmu-sim")
+    if os.access(installed, os.X_OK):
+        return installed
+    return os.path.join(os.path.dirname(here), "build", "platforms", "smmu-sim")
+
+
 def run_smmu_sim(argv, stats=False, timeout=600):
     """One smmu-sim run on whatever machine runs the task: its exit status, the
     ends of its output and, with `stats`, the statistics JSON it wrote."""

@@ -161,7 +161,7 @@ void Tbu::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) 
   if (config_.mode == TimingMode::LooselyTimed) {
     LooselyTimed timing{*this};
     if (observers_.empty()) {
-      transport(trans, delay, timing, nullptr);  // the hit path: no wrapper
+      if (!micro_tlb_transport(trans, delay)) transport(trans, delay, timing, nullptr);
     } else {
       serve(trans, delay, timing);
     }
@@ -176,6 +176,35 @@ void Tbu::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) 
   sc_core::wait(lookup_turn(sc_core::SC_ZERO_TIME));
   serve(trans, delay, ApproximatelyTimed{*this, slot_memos_[slot]});
   release_slot(slot);
+}
+
+bool Tbu::micro_tlb_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) {
+  // The hit path (loosely timed, nobody observing): a whole transaction that
+  // the micro-TLB answers goes downstream without the general loop's result,
+  // splitting and fault handling; anything else returns false untouched.
+  const unsigned length = trans.get_data_length();
+  if (trans.get_command() == tlm::TLM_IGNORE_COMMAND || trans.get_streaming_width() < length || length == 0) {
+    return false;
+  }
+  const TranslationRequest request = request_for(trans);
+  TranslationEngine& engine = tcu_.engine();
+  const TranslationEngine::MicroTlbEntry* entry = engine.micro_tlb_lookup(request, micro_tlb_);
+  const std::uint64_t address = request.address;
+  // Not answered, crossing the page, or with the side-band to change: the general path.
+  if (entry == nullptr || ((address + length - 1) ^ entry->input_base) >> entry->size_log2 != 0 ||
+      (config_.attribute_overrides && (entry->privcfg >= 2 || entry->instcfg >= 2))) {
+    return false;
+  }
+  engine.count_micro_tlb_hit();
+  ++stats_.transactions;
+  ++stats_.translated;
+  delay += config_.hit_latency;
+  record_stream(request.stream_id, config_.hit_latency, length);
+  trans.set_address(entry->output_base + (address - entry->input_base));
+  downstream_->b_transport(trans, delay);
+  if (trans.is_dmi_allowed() && !config_.dmi) trans.set_dmi_allowed(false);
+  trans.set_address(address);
+  return true;
 }
 
 tlm::tlm_sync_enum Tbu::nb_transport_fw(tlm::tlm_generic_payload& trans, tlm::tlm_phase& phase,

@@ -138,6 +138,7 @@ class Tbu : public sc_core::sc_module {
   struct ApproximatelyTimed;
 
   void b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
+  bool micro_tlb_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
   tlm::tlm_sync_enum nb_transport_fw(tlm::tlm_generic_payload& trans, tlm::tlm_phase& phase, sc_core::sc_time& t);
   // The observers' record around transport().
   template <typename Timing>

@@ -270,6 +270,23 @@ class TranslationEngine : public CacheMaintenance {
     return micro_tlb_lookup(request, micro) != nullptr;
   }
 
+  // The TBU's hit path: the micro-TLB entry that answers `request` (nullptr:
+  // translate() as usual); a caller that uses it counts it with count_micro_tlb_hit().
+  const MicroTlbEntry* micro_tlb_lookup(const TranslationRequest& request, MicroTlb& micro) const {
+    if (micro_tlb_covers(request, *micro.recent_)) return micro.recent_;  // the hit path: one entry looked at
+    for (MicroTlbEntry& entry : micro.entries_) {
+      if (&entry != micro.recent_ && micro_tlb_covers(request, entry)) {
+        micro.recent_ = &entry;
+        return &entry;
+      }
+    }
+    return nullptr;
+  }
+  void count_micro_tlb_hit() {
+    ++stats_.translations;
+    ++stats_.micro_tlb_hits;
+  }
+
   bool micro_tlb_covers(const TranslationRequest& request, const MicroTlbEntry& micro) const {
     if (micro.epoch != invalidations_ || request.stream_id != micro.stream_id || request.ssv != micro.ssv ||
         (request.ssv && request.substream_id != micro.substream_id) ||
@@ -339,22 +356,11 @@ class TranslationEngine : public CacheMaintenance {
 
   void translate_into(const TranslationRequest& request, ContextMemo& memo, MicroTlb* micro,
                       TranslationResult& result);
-  const MicroTlbEntry* micro_tlb_lookup(const TranslationRequest& request, MicroTlb& micro) const {
-    if (micro_tlb_covers(request, *micro.recent_)) return micro.recent_;  // the hit path: one entry looked at
-    for (MicroTlbEntry& entry : micro.entries_) {
-      if (&entry != micro.recent_ && micro_tlb_covers(request, entry)) {
-        micro.recent_ = &entry;
-        return &entry;
-      }
-    }
-    return nullptr;
-  }
   bool micro_tlb_hit(const TranslationRequest& request, MicroTlb& tlb, TranslationResult& result) {
     const MicroTlbEntry* entry = micro_tlb_lookup(request, tlb);
     if (entry == nullptr) return false;
+    count_micro_tlb_hit();
     const MicroTlbEntry& micro = *entry;
-    ++stats_.translations;
-    ++stats_.micro_tlb_hits;
     result.outcome = TranslationOutcome::Translated;
     result.output_address = micro.output_base + (request.address - micro.input_base);
     result.size = std::uint64_t{1} << micro.size_log2;

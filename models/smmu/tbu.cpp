@@ -88,7 +88,7 @@ Tbu::Tbu(const sc_core::sc_module_name& name, const TbuConfig& config, Tcu& tcu,
     upstream.register_nb_transport_fw(this, &Tbu::nb_transport_fw);
     const unsigned slots = std::max(1u, config_.at.tbu_outstanding);
     slot_memos_.resize(slots);
-    slot_busy_.assign(slots, false);
+    slots_ = SlotPool(slots);
     requests_ = std::make_unique<tlm_utils::peq_with_get<tlm::tlm_generic_payload>>("requests");
     for (unsigned i = 0; i < slots; ++i) {
       sc_core::sc_spawn_options options;
@@ -141,7 +141,7 @@ struct Tbu::ApproximatelyTimed {
     synchronize(delay);
     const ApproximateTiming& at = tbu.config_.at;
     sc_core::wait(at.utlb_lookup);
-    if (tbu.tcu_.engine().micro_tlb_covers(request, tbu.micro_tlb_)) {
+    if (tbu.tcu_.engine().micro_tlb_lookup(request, tbu.micro_tlb_) != nullptr) {
       ++tbu.timing_stats_.micro_tlb_hits;
       return tbu.tcu_.translate(request, memo, &tbu.micro_tlb_);
     }
@@ -171,11 +171,11 @@ void Tbu::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) 
   ++timing_stats_.blocking_requests;
   sc_core::wait(delay);
   delay = sc_core::SC_ZERO_TIME;
-  while (busy_slots_ == slot_busy_.size()) sc_core::wait(slot_freed_);
-  const unsigned slot = take_free_slot();
+  const unsigned slot = slots_.take();
+  note_outstanding();
   sc_core::wait(lookup_turn(sc_core::SC_ZERO_TIME));
   serve(trans, delay, ApproximatelyTimed{*this, slot_memos_[slot]});
-  release_slot(slot);
+  slots_.give_back(slot);
 }
 
 bool Tbu::micro_tlb_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) {
@@ -211,8 +211,9 @@ tlm::tlm_sync_enum Tbu::nb_transport_fw(tlm::tlm_generic_payload& trans, tlm::tl
                                         sc_core::sc_time& t) {
   if (phase == tlm::BEGIN_REQ) {
     ++timing_stats_.nb_requests;
-    if (busy_slots_ < slot_busy_.size()) {
-      accept_request(trans, take_free_slot(), t);
+    if (const std::optional<unsigned> slot = slots_.try_take()) {
+      note_outstanding();
+      accept_request(trans, *slot, t);
       phase = tlm::END_REQ;
       return tlm::TLM_UPDATED;
     }
@@ -228,6 +229,15 @@ tlm::tlm_sync_enum Tbu::nb_transport_fw(tlm::tlm_generic_payload& trans, tlm::tl
     }
     ++timing_stats_.deferred_requests;
     deferred_ = &trans;
+    slots_.take_later([this](unsigned slot) {
+      // The slot passes to the request waiting for its END_REQ.
+      tlm::tlm_generic_payload& waiting = *deferred_;
+      deferred_ = nullptr;
+      accept_request(waiting, slot, sc_core::SC_ZERO_TIME);
+      tlm::tlm_phase end_req = tlm::END_REQ;
+      sc_core::sc_time zero = sc_core::SC_ZERO_TIME;
+      upstream->nb_transport_bw(waiting, end_req, zero);
+    });
     return tlm::TLM_ACCEPTED;
   }
   if (phase == tlm::END_RESP) {
@@ -241,12 +251,8 @@ tlm::tlm_sync_enum Tbu::nb_transport_fw(tlm::tlm_generic_payload& trans, tlm::tl
   return tlm::TLM_COMPLETED;
 }
 
-unsigned Tbu::take_free_slot() {
-  const auto free = std::find(slot_busy_.begin(), slot_busy_.end(), false);
-  *free = true;
-  ++busy_slots_;
-  timing_stats_.peak_outstanding = std::max<std::uint64_t>(timing_stats_.peak_outstanding, busy_slots_);
-  return static_cast<unsigned>(free - slot_busy_.begin());
+void Tbu::note_outstanding() {
+  timing_stats_.peak_outstanding = std::max<std::uint64_t>(timing_stats_.peak_outstanding, slots_.busy());
 }
 
 void Tbu::accept_request(tlm::tlm_generic_payload& trans, unsigned slot, const sc_core::sc_time& delay) {
@@ -261,22 +267,6 @@ sc_core::sc_time Tbu::lookup_turn(const sc_core::sc_time& delay) {
   const sc_core::sc_time start = std::max(now + delay, next_lookup_);
   next_lookup_ = start + config_.at.utlb_lookup;
   return start - now;
-}
-
-void Tbu::release_slot(unsigned slot) {
-  if (deferred_ != nullptr) {
-    // The slot passes to the request waiting for its END_REQ.
-    tlm::tlm_generic_payload& trans = *deferred_;
-    deferred_ = nullptr;
-    accept_request(trans, slot, sc_core::SC_ZERO_TIME);
-    tlm::tlm_phase phase = tlm::END_REQ;
-    sc_core::sc_time t = sc_core::SC_ZERO_TIME;
-    upstream->nb_transport_bw(trans, phase, t);
-    return;
-  }
-  slot_busy_[slot] = false;
-  --busy_slots_;
-  slot_freed_.notify();
 }
 
 void Tbu::serve_requests() {
@@ -296,7 +286,7 @@ void Tbu::serve_requests() {
       if (status == tlm::TLM_ACCEPTED || (status == tlm::TLM_UPDATED && phase == tlm::BEGIN_RESP)) {
         response_in_progress_ = true;
       }
-      release_slot(slot);
+      slots_.give_back(slot);
     }
     sc_core::wait();  // the request queue's event (static sensitivity)
   }

@@ -20,6 +20,7 @@
 
 #include "smmuv3tlm/models/common/statistics.h"
 #include "smmuv3tlm/models/smmu/core/translation_engine.h"
+#include "smmuv3tlm/models/smmu/slot_pool.h"
 #include "smmuv3tlm/models/smmu/timing.h"
 
 namespace smmuv3tlm::smmu {
@@ -154,8 +155,7 @@ class Tbu : public sc_core::sc_module {
                      unsigned length, bool streaming, sc_core::sc_time& delay);
   // Approximately timed: a transaction slot per outstanding transaction (each
   // with its own context memo), taken by a BEGIN_REQ or a b_transport call.
-  unsigned take_free_slot();
-  void release_slot(unsigned slot);
+  void note_outstanding();  // after a slot was taken: the peak statistic
   void accept_request(tlm::tlm_generic_payload& trans, unsigned slot, const sc_core::sc_time& delay);
   // How long from now until a request arriving after `delay` gets its micro-TLB lookup.
   sc_core::sc_time lookup_turn(const sc_core::sc_time& delay);
@@ -187,9 +187,7 @@ class Tbu : public sc_core::sc_module {
   stats::Registration registration_;
   // Approximately-timed state (last: the hit path's members stay together).
   std::vector<TranslationEngine::ContextMemo> slot_memos_;
-  std::vector<bool> slot_busy_;
-  unsigned busy_slots_ = 0;
-  sc_core::sc_event slot_freed_;
+  SlotPool slots_;  // transaction slots, first come first served (BEGIN_REQs and blocking callers alike)
   std::unique_ptr<tlm_utils::peq_with_get<tlm::tlm_generic_payload>> requests_;
   std::map<const tlm::tlm_generic_payload*, unsigned> slot_of_;
   tlm::tlm_generic_payload* deferred_ = nullptr;  // a BEGIN_REQ waiting for its END_REQ

@@ -229,7 +229,7 @@ void Tcu::configure_timing(TimingMode mode, const ApproximateTiming& timing) {
   mode_ = mode;
   timing_ = timing;
   if (mode_ != TimingMode::ApproximatelyTimed) return;
-  slot_busy_.assign(timing_.walk_slots, false);
+  walk_slots_ = SlotPool(timing_.walk_slots);
   registration_.add(
       std::string(name()) + ".at", [this] { return stats::to_json(timing_stats_); },
       [this] { timing_stats_ = TcuTimingStatistics{}; });
@@ -272,33 +272,21 @@ void Tcu::claim_walk_slot(WalkClaim& claim, sc_core::sc_time& delay) {
     delay = sc_core::SC_ZERO_TIME;
   }
   claim.requested = sc_core::sc_time_stamp();
-  if (busy_slots_ == slot_busy_.size() || !slot_queue_.empty()) {
-    ++timing_stats_.slot_waits;
-    slot_queue_.push_back(&claim);
-    sc_core::wait(claim.granted);  // release_walk_slot() sets claim.slot
+  if (const std::optional<unsigned> slot = walk_slots_.try_take()) {
+    claim.slot = *slot;
   } else {
-    const auto free = std::find(slot_busy_.begin(), slot_busy_.end(), false);
-    claim.slot = static_cast<unsigned>(free - slot_busy_.begin());
-    *free = true;
-    ++busy_slots_;
+    ++timing_stats_.slot_waits;
+    claim.slot = walk_slots_.take();
   }
   claim.held = true;
   claim.start = sc_core::sc_time_stamp();
   ++timing_stats_.walks;
-  timing_stats_.peak_busy_slots = std::max<std::uint64_t>(timing_stats_.peak_busy_slots, busy_slots_);
+  timing_stats_.peak_busy_slots = std::max<std::uint64_t>(timing_stats_.peak_busy_slots, walk_slots_.busy());
   timing_stats_.slot_wait_latency.add(static_cast<std::uint64_t>((claim.start - claim.requested).to_seconds() * 1e12));
 }
 
 void Tcu::release_walk_slot(const WalkClaim& claim) {
-  if (!slot_queue_.empty()) {
-    WalkClaim& next = *slot_queue_.front();  // the slot passes on, still busy
-    slot_queue_.pop_front();
-    next.slot = claim.slot;
-    next.granted.notify();
-  } else {
-    slot_busy_[claim.slot] = false;
-    --busy_slots_;
-  }
+  walk_slots_.give_back(claim.slot);
   if (walk_slot_observers_.empty()) return;
   const WalkSlotRecord record{claim.slot, claim.stream_id, claim.address, claim.requested, claim.start,
                               sc_core::sc_time_stamp()};

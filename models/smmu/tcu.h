@@ -7,7 +7,6 @@
 
 #include <array>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -23,6 +22,7 @@
 #include "smmuv3tlm/models/smmu/arch/capabilities.h"
 #include "smmuv3tlm/models/smmu/arch/memory_port.h"
 #include "smmuv3tlm/models/smmu/core/translation_engine.h"
+#include "smmuv3tlm/models/smmu/slot_pool.h"
 #include "smmuv3tlm/models/smmu/timing.h"
 
 namespace smmuv3tlm::smmu {
@@ -98,7 +98,7 @@ class Tcu : public sc_core::sc_module {
   // mode the walk slots and their statistics ("<tcu>.at") exist.
   void configure_timing(TimingMode mode, const ApproximateTiming& timing);
   // Busy walk slots now (a reference: sc_trace follows it in a VCD).
-  const unsigned& busy_walk_slots() const { return busy_slots_; }
+  const unsigned& busy_walk_slots() const { return walk_slots_.busy(); }
   void add_walk_slot_observer(WalkSlotObserver observer) { walk_slot_observers_.push_back(std::move(observer)); }
   const TcuTimingStatistics& timing_statistics() const { return timing_stats_; }
 
@@ -138,7 +138,6 @@ class Tcu : public sc_core::sc_module {
     unsigned slot = 0;
     sc_core::sc_time requested;
     sc_core::sc_time start;
-    sc_core::sc_event granted;  // a released slot handed to this waiting walk
   };
   // Requests for one 4 KiB page of one context, merged while its walk is in flight.
   using PageKey = std::tuple<std::uint32_t, bool, std::uint32_t, std::uint64_t>;
@@ -158,9 +157,7 @@ class Tcu : public sc_core::sc_module {
   // Approximately-timed state.
   TimingMode mode_ = TimingMode::LooselyTimed;
   ApproximateTiming timing_;
-  std::vector<bool> slot_busy_;
-  unsigned busy_slots_ = 0;
-  std::deque<WalkClaim*> slot_queue_;  // walks waiting for a slot, served first come first served
+  SlotPool walk_slots_;
   std::set<PageKey> pages_in_flight_;
   sc_core::sc_event walk_finished_;
   TcuTimingStatistics timing_stats_;

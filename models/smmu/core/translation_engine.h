@@ -263,15 +263,9 @@ class TranslationEngine : public CacheMaintenance {
     unsigned victim_ = 0;    // the next one a fill replaces
   };
 
-  // Whether `micro` answers `request` (no memory access, no main-TLB lookup):
-  // the approximately-timed TBU charges only its micro-TLB latency then. The
-  // entry that answers becomes the first one looked at.
-  bool micro_tlb_covers(const TranslationRequest& request, MicroTlb& micro) const {
-    return micro_tlb_lookup(request, micro) != nullptr;
-  }
-
-  // The TBU's hit path: the micro-TLB entry that answers `request` (nullptr:
-  // translate() as usual); a caller that uses it counts it with count_micro_tlb_hit().
+  // The micro-TLB entry that answers `request` (no memory access, no main-TLB
+  // lookup), now the first one looked at; nullptr: translate() as usual. The
+  // TBU's hit path counts an entry it uses with count_micro_tlb_hit().
   const MicroTlbEntry* micro_tlb_lookup(const TranslationRequest& request, MicroTlb& micro) const {
     if (micro_tlb_covers(request, *micro.recent_)) return micro.recent_;  // the hit path: one entry looked at
     for (MicroTlbEntry& entry : micro.entries_) {

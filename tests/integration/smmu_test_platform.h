@@ -14,7 +14,9 @@
 #include <tlm>
 #include <tlm_utils/simple_initiator_socket.h>
 
+#include "smmuv3tlm/platforms/lib/memory_table_space.h"
 #include "smmuv3tlm/platforms/lib/smmu_system.h"
+#include "smmuv3tlm/platforms/tables/table_builder.h"
 #include "smmuv3tlm/tlm/sideband.h"
 
 namespace smmuv3tlm::testing {
@@ -52,5 +54,30 @@ class SmmuTestPlatform : public platform::SmmuSystem {
 
   std::function<void(SmmuTestPlatform&)> body_;
 };
+
+// Completes a stage-1 set-up whose page tables `s1` a test has built in
+// `allocator`'s pages: CD 0 is `cd` with TTB0 from `s1` and IPS from the
+// SMMU's OAS, `stream_id`'s STE (a linear stream table) uses that CD table,
+// and the driver resets the SMMU with small queues. Returns the STE's address.
+template <typename Platform>
+std::uint64_t start_stage1_stream(Platform& p, tables::PageAllocator& allocator, platform::MemoryTableSpace& space,
+                                  const tables::PageTableBuilder& s1, std::uint32_t stream_id, tables::CdFields cd) {
+  tables::CdTableBuilder cds(tables::CdTableGeometry{}, allocator, space);
+  tables::attach_ttb0(cd, s1);
+  cd.ips = tables::ps_encoding(p.smmu.config().capabilities.oas_bits);
+  cds.write_cd(0, cd);
+  tables::SteFields ste;
+  ste.config = 0b101;
+  tables::attach_cd_table(ste, cds);
+  tables::StreamTableBuilder stream_table({smmu::StreamTableFormat::Linear, 4, 8}, allocator, space);
+  const std::uint64_t ste_address = stream_table.write_ste(stream_id, ste);
+  platform::SmmuSetup setup;
+  setup.strtab_base = stream_table.strtab_base();
+  setup.strtab_base_cfg = stream_table.strtab_base_cfg();
+  setup.cmdq_base = allocator.allocate(16 * 16, 4096) | 4;
+  setup.eventq_base = allocator.allocate(16 * 32, 4096) | 4;
+  p.driver.reset(setup);
+  return ste_address;
+}
 
 }  // namespace smmuv3tlm::testing

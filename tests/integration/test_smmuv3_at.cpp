@@ -42,23 +42,9 @@ void build_stage1(SmmuTestPlatform& p) {
     s1.map(kIova + page * 0x1000ull, kPa + page * 0x1000ull, 0x1000, tables::PageAttributes{});
     p.memory.write64(kPa + page * 0x1000ull + 0x10, 0x100 + page);
   }
-  tables::CdTableBuilder cds(tables::CdTableGeometry{}, allocator, space);
   tables::CdFields cd;
-  tables::attach_ttb0(cd, s1);
   cd.asid = 3;
-  cd.ips = tables::ps_encoding(p.smmu.config().capabilities.oas_bits);
-  cds.write_cd(0, cd);
-  tables::SteFields ste;
-  ste.config = 0b101;
-  tables::attach_cd_table(ste, cds);
-  tables::StreamTableBuilder stream_table({smmu::StreamTableFormat::Linear, 4, 8}, allocator, space);
-  stream_table.write_ste(kStream, ste);
-  platform::SmmuSetup setup;
-  setup.strtab_base = stream_table.strtab_base();
-  setup.strtab_base_cfg = stream_table.strtab_base_cfg();
-  setup.cmdq_base = allocator.allocate(16 * 16, 4096) | 4;
-  setup.eventq_base = allocator.allocate(16 * 32, 4096) | 4;
-  p.driver.reset(setup);
+  start_stage1_stream(p, allocator, space, s1, kStream, cd);
 }
 
 // Reads of 8 bytes at offset 0x10 of the given pages, pipelined.

@@ -56,25 +56,11 @@ Stage1World build_stage1(Platform& p) {
   tables::PageAttributes no_access_flag = non_global;
   no_access_flag.af = false;
   s1.map(kIova + 0x2000, kPaA + 0x2000, 0x1000, no_access_flag);
-  tables::CdTableBuilder cds(tables::CdTableGeometry{}, allocator, space);
   tables::CdFields cd;
-  tables::attach_ttb0(cd, s1);
   cd.asid = kAsid;
   cd.ha = true;
-  cd.ips = tables::ps_encoding(p.smmu.config().capabilities.oas_bits);
-  cds.write_cd(0, cd);
-  tables::SteFields ste;
-  ste.config = 0b101;
-  tables::attach_cd_table(ste, cds);
-  tables::StreamTableBuilder stream_table({smmu::StreamTableFormat::Linear, 4, 8}, allocator, space);
   Stage1World world;
-  world.ste_address = stream_table.write_ste(kStream, ste);
-  platform::SmmuSetup setup;
-  setup.strtab_base = stream_table.strtab_base();
-  setup.strtab_base_cfg = stream_table.strtab_base_cfg();
-  setup.cmdq_base = allocator.allocate(16 * 16, 4096) | 4;
-  setup.eventq_base = allocator.allocate(16 * 32, 4096) | 4;
-  p.driver.reset(setup);
+  world.ste_address = start_stage1_stream(p, allocator, space, s1, kStream, cd);
   return world;
 }
 

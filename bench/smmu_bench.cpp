@@ -26,6 +26,7 @@
 #include "smmuv3tlm/platforms/lib/smmu_system.h"
 #include "smmuv3tlm/platforms/lib/memory_table_space.h"
 #include "smmuv3tlm/platforms/tables/table_builder.h"
+#include "smmuv3tlm/tlm/junction.h"
 #include "smmuv3tlm/models/common/systemc_banner.h"
 
 namespace {
@@ -51,6 +52,10 @@ class BenchPlatform : public sc_core::sc_module {
   platform::SmmuSystem at{"at", at_config()};
   pcie::DmaMaster at_master{"at_master"};
   tlm_utils::simple_initiator_socket<BenchPlatform> direct{"direct"};
+  // One bare interconnect hop (a Junction) in front of the same path: what
+  // any component between master and memory costs with standard sockets.
+  tlm_ext::Junction hop{"hop"};
+  tlm_utils::simple_initiator_socket<BenchPlatform> through_hop{"through_hop"};
   std::array<std::unique_ptr<tlm_utils::simple_initiator_socket<BenchPlatform>>, 6> dev;
   platform::SmmuSetup setup;
   std::string error;
@@ -61,6 +66,8 @@ class BenchPlatform : public sc_core::sc_module {
       dev[i]->bind((i < 3 ? hit : miss).smmu.upstream(i % 3));
     }
     direct.bind(hit.junction.in);
+    through_hop.bind(hop.in);
+    hop.out.bind(hit.junction.in);
     at_master.socket.bind(at.smmu.upstream(0));
     build_tables(hit.memory);
     build_tables(miss.memory);
@@ -193,6 +200,7 @@ void read64(benchmark::State& state, tlm_utils::simple_initiator_socket<BenchPla
 }
 
 void BM_Direct(benchmark::State& s) { read64(s, bench_platform->direct, kBuffer, 0x1000, 8, false); }
+void BM_Hop(benchmark::State& s) { read64(s, bench_platform->through_hop, kBuffer, 0x1000, 8, false); }
 void BM_S1Hit(benchmark::State& s) { read64(s, *bench_platform->dev[0], kIova, kMissStride, 8, false); }
 void BM_S1Miss(benchmark::State& s) { read64(s, *bench_platform->dev[3], kIova, kMissStride, kMissPages, true); }
 void BM_S2Miss(benchmark::State& s) { read64(s, *bench_platform->dev[4], kIova, kMissStride, kMissPages, true); }
@@ -272,6 +280,7 @@ void BM_AtStreaming(benchmark::State& s) { at_batch(s, false); }
 void BM_AtMisses(benchmark::State& s) { at_batch(s, true); }
 
 BENCHMARK(BM_Direct);
+BENCHMARK(BM_Hop);
 BENCHMARK(BM_S1Hit);
 BENCHMARK(BM_S1Miss);
 BENCHMARK(BM_S2Miss);
@@ -328,6 +337,7 @@ int sc_main(int argc, char* argv[]) {
   };
   // Speeds: hit/direct = time(direct) / time(hit), so 1.0 means "as fast as no SMMU".
   ratio("hit/direct", "BM_Direct", "BM_S1Hit");
+  ratio("hop/direct", "BM_Direct", "BM_Hop");  // the floor for any component in the path
   // DMI through the SMMU against DMI straight to memory (goal: at least 0.95).
   ratio("dmi/direct-dmi", "BM_DirectDmi", "BM_SmmuDmi");
   // Slowdowns relative to a hit: time(miss) / time(hit).

@@ -64,19 +64,24 @@ int sc_main(int argc, char* argv[]) {
     probes += v.probes.size();
     agreeing += v.agreeing();
     if (v.passed()) ++passed;
+    // Names, messages and reasons come from the case files: made valid UTF-8 for
+    // the terminal and the JSON report alike.
+    const std::string name = printable_text(v.name);
     if (!v.error.empty()) {
-      std::cout << fmt::format("case {}: error: {}\n", v.name, v.error);
+      std::cout << fmt::format("case {}: error: {}\n", name, printable_text(v.error));
     }
-    std::cout << fmt::format("case {}: {}/{} probes agree\n", v.name, v.agreeing(), v.probes.size());
-    nlohmann::json jcase = {{"case", v.name}, {"file", v.file}, {"error", v.error}, {"probes", nlohmann::json::array()}};
+    std::cout << fmt::format("case {}: {}/{} probes agree\n", name, v.agreeing(), v.probes.size());
+    nlohmann::json jcase = {{"case", name}, {"file", printable_text(v.file)}, {"error", printable_text(v.error)},
+                            {"probes", nlohmann::json::array()}};
     for (const ProbeVerdict& p : v.probes) {
       if (!p.agrees || verbose) {
         std::cout << fmt::format("  probe {} {} {:#x}: {}: expected {}; got {}; why {}\n", p.index, p.read ? 'R' : 'W',
-                                 p.iova, p.agrees ? "agrees" : "DISAGREES", p.expected, p.observed, p.why);
+                                 p.iova, p.agrees ? "agrees" : "DISAGREES", p.expected, p.observed,
+                                 printable_text(p.why));
       }
       jcase["probes"].push_back({{"i", p.index}, {"op", p.read ? "R" : "W"}, {"iova", fmt::format("{:#x}", p.iova)},
                                  {"agrees", p.agrees}, {"expected", p.expected}, {"observed", p.observed},
-                                 {"why", p.why}});
+                                 {"why", printable_text(p.why)}});
     }
     report.push_back(std::move(jcase));
   }
@@ -85,10 +90,12 @@ int sc_main(int argc, char* argv[]) {
                            total_cases);
   if (!json_path.empty()) {
     std::ofstream out(json_path);
+    // Every string is valid UTF-8 already; `replace` keeps dump() from throwing regardless.
     out << nlohmann::json{{"probes", probes}, {"agreeing", agreeing}, {"cases", total_cases},
                           {"cases_passed", passed}, {"results", report}}
-               .dump(2)
+               .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
         << "\n";
+    out.close();
     if (!out) {
       std::cerr << "error: cannot write " << json_path << "\n";
       return 2;

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <initializer_list>
 #include <limits>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <system_error>
@@ -40,8 +41,17 @@ class CaseFormatError : public std::runtime_error {
   throw CaseFormatError(key, message);
 }
 
+// A key as an error names it: cut short (a file may hold a huge key) and printable.
+std::string key_for_message(std::string_view key) {
+  constexpr std::size_t kLongest = 40;
+  if (key.size() > kLongest) {
+    return printable_text(key.substr(0, kLongest)) + "...";
+  }
+  return printable_text(key);
+}
+
 std::string member_path(const std::string& parent, std::string_view key) {
-  return parent.empty() ? std::string(key) : fmt::format("{}.{}", parent, key);
+  return parent.empty() ? key_for_message(key) : fmt::format("{}.{}", parent, key_for_message(key));
 }
 
 std::string element_path(const std::string& parent, std::size_t index) {
@@ -52,9 +62,9 @@ std::string element_path(const std::string& parent, std::size_t index) {
 std::string quote_for_message(std::string_view text) {
   constexpr std::size_t kLongest = 40;
   if (text.size() > kLongest) {
-    return fmt::format("\"{}...\"", text.substr(0, kLongest));
+    return fmt::format("\"{}...\"", printable_text(text.substr(0, kLongest)));
   }
-  return fmt::format("\"{}\"", text);
+  return fmt::format("\"{}\"", printable_text(text));
 }
 
 // "string \"32\"", "number -1", "null": what was found instead of what was wanted.
@@ -65,7 +75,7 @@ std::string describe(const json& value) {
   if (value.is_object() || value.is_array()) {
     return std::string("an ") + value.type_name();
   }
-  const std::string text = value.dump();
+  const std::string text = value.dump(-1, ' ', false, json::error_handler_t::replace);
   return fmt::format("{} {}", value.type_name(), text.size() > 40 ? text.substr(0, 40) + "..." : text);
 }
 
@@ -250,34 +260,14 @@ FillWindow read_fill(const json& object, const std::string& path) {
   return fill;
 }
 
+MemoryRun read_run(const json& object, const std::string& run_path);
+
 std::vector<MemoryRun> read_memory(const json& array, const std::string& path) {
   require_array(array, path);
   std::vector<MemoryRun> runs;
   runs.reserve(array.size());
   for (std::size_t index = 0; index < array.size(); ++index) {
-    const std::string run_path = element_path(path, index);
-    const json& object = array[index];
-    require_object(object, run_path);
-    reject_unknown_keys(object, run_path, {"pa", "qwords"}, false);
-    MemoryRun run;
-    const std::string pa_path = member_path(run_path, "pa");
-    run.pa = read_hex(require_member(object, "pa", run_path), pa_path);
-    if (run.pa % 8 != 0) {
-      fail(pa_path, fmt::format("0x{:x} is not 8-byte aligned", run.pa));
-    }
-    const std::string qwords_path = member_path(run_path, "qwords");
-    const json& qwords = require_member(object, "qwords", run_path);
-    require_array(qwords, qwords_path);
-    // The last word starts at pa + 8 * (count - 1) and must not wrap.
-    if (!qwords.empty() && qwords.size() - 1 > (kMaxU64 - run.pa) / 8) {
-      fail(qwords_path, fmt::format("{} words from 0x{:x} run past the 64-bit address space", qwords.size(),
-                                    run.pa));
-    }
-    run.qwords.reserve(qwords.size());
-    for (std::size_t word = 0; word < qwords.size(); ++word) {
-      run.qwords.push_back(read_hex(qwords[word], element_path(qwords_path, word)));
-    }
-    runs.push_back(std::move(run));
+    runs.push_back(read_run(array[index], element_path(path, index)));
   }
   return runs;
 }
@@ -287,18 +277,19 @@ SmmuRegisters read_registers(const json& object, const std::string& path) {
   reject_unknown_keys(object, path,
                       {"CR1", "CR2", "STRTAB_BASE", "STRTAB_BASE_CFG", "CMDQ_BASE", "EVENTQ_BASE", "GBPA"},
                       false);
-  const auto register_value = [&](std::string_view key) {
-    return read_hex(require_member(object, key, path), member_path(path, key));
+  // CR1, CR2, STRTAB_BASE_CFG and GBPA are 32-bit registers; the bases are 64-bit.
+  const auto register_value = [&](std::string_view key, unsigned bits) {
+    return read_hex(require_member(object, key, path), member_path(path, key), bits);
   };
   SmmuRegisters registers;
-  registers.cr1 = register_value("CR1");
-  registers.cr2 = register_value("CR2");
-  registers.strtab_base = register_value("STRTAB_BASE");
-  registers.strtab_base_cfg = register_value("STRTAB_BASE_CFG");
-  registers.cmdq_base = register_value("CMDQ_BASE");
-  registers.eventq_base = register_value("EVENTQ_BASE");
+  registers.cr1 = register_value("CR1", 32);
+  registers.cr2 = register_value("CR2", 32);
+  registers.strtab_base = register_value("STRTAB_BASE", 64);
+  registers.strtab_base_cfg = register_value("STRTAB_BASE_CFG", 32);
+  registers.cmdq_base = register_value("CMDQ_BASE", 64);
+  registers.eventq_base = register_value("EVENTQ_BASE", 64);
   if (const json* gbpa = find_member(object, "GBPA")) {
-    registers.gbpa = read_hex(*gbpa, member_path(path, "GBPA"));
+    registers.gbpa = read_hex(*gbpa, member_path(path, "GBPA"), 32);
   }
   return registers;
 }
@@ -306,8 +297,8 @@ SmmuRegisters read_registers(const json& object, const std::string& path) {
 Expectation read_expectation(const json& object, const std::string& path) {
   require_object(object, path);
   reject_unknown_keys(object, path,
-                      {"result", "pa", "event", "input_addr", "rnw", "ssv", "stream_id", "fetch_addr", "s2",
-                       "class", "ipa"},
+                      {"result", "pa", "event", "input_addr", "rnw", "ssv", "stream_id", "ssid", "fetch_addr",
+                       "s2", "class", "ipa"},
                       false);
   Expectation expectation;
   const std::string result_path = member_path(path, "result");
@@ -353,6 +344,9 @@ Expectation read_expectation(const json& object, const std::string& path) {
     expectation.stream_id =
         static_cast<std::uint32_t>(read_unsigned(*stream_id, member_path(path, "stream_id"), kMaxU32));
   }
+  if (const json* ssid = find_member(object, "ssid")) {
+    expectation.ssid = static_cast<std::uint32_t>(read_unsigned(*ssid, member_path(path, "ssid"), kMaxSubstreamId));
+  }
   expectation.fetch_addr = optional_hex("fetch_addr");
   expectation.s2 = optional_flag("s2");
   if (const json* event_class = find_member(object, "class")) {
@@ -363,9 +357,77 @@ Expectation read_expectation(const json& object, const std::string& path) {
   return expectation;
 }
 
-Probe read_probe(const json& object, const std::string& path) {
+// A run of 64-bit words ({pa, qwords}), 8-byte aligned, not wrapping.
+MemoryRun read_run(const json& object, const std::string& run_path) {
+  require_object(object, run_path);
+  reject_unknown_keys(object, run_path, {"pa", "qwords"}, false);
+  MemoryRun run;
+  const std::string pa_path = member_path(run_path, "pa");
+  run.pa = read_hex(require_member(object, "pa", run_path), pa_path);
+  if (run.pa % 8 != 0) {
+    fail(pa_path, fmt::format("0x{:x} is not 8-byte aligned", run.pa));
+  }
+  const std::string qwords_path = member_path(run_path, "qwords");
+  const json& qwords = require_member(object, "qwords", run_path);
+  require_array(qwords, qwords_path);
+  // The last word starts at pa + 8 * (count - 1) and must not wrap.
+  if (!qwords.empty() && qwords.size() - 1 > (kMaxU64 - run.pa) / 8) {
+    fail(qwords_path, fmt::format("{} words from 0x{:x} run past the 64-bit address space", qwords.size(),
+                                  run.pa));
+  }
+  run.qwords.reserve(qwords.size());
+  for (std::size_t word = 0; word < qwords.size(); ++word) {
+    run.qwords.push_back(read_hex(qwords[word], element_path(qwords_path, word)));
+  }
+  return run;
+}
+
+// `before`: CPU stores and command batches.
+std::vector<ProbeStep> read_steps(const json& array, const std::string& path) {
+  require_array(array, path);
+  std::vector<ProbeStep> steps;
+  for (std::size_t index = 0; index < array.size(); ++index) {
+    const std::string step_path = element_path(path, index);
+    const json& step = array[index];
+    require_object(step, step_path);
+    if (step.size() != 1) {
+      fail(step_path, "a step is one of {\"write\": ...} or {\"commands\": [...]}");
+    }
+    if (const json* write = find_member(step, "write")) {
+      steps.push_back(CpuStores{read_run(*write, member_path(step_path, "write"))});
+      continue;
+    }
+    const json* commands = find_member(step, "commands");
+    if (commands == nullptr) {
+      fail(member_path(step_path, step.begin().key()), "unknown step: expected \"write\" or \"commands\"");
+    }
+    const std::string commands_path = member_path(step_path, "commands");
+    require_array(*commands, commands_path);
+    if (commands->empty()) {
+      fail(commands_path, "no commands");
+    }
+    CommandBatch batch;
+    for (std::size_t c = 0; c < commands->size(); ++c) {
+      const std::string command_path = element_path(commands_path, c);
+      const json& command = (*commands)[c];
+      require_array(command, command_path);
+      if (command.size() != 2) {
+        fail(command_path, fmt::format("a command is two 64-bit words, found {}", command.size()));
+      }
+      batch.commands.push_back({read_hex(command[0], element_path(command_path, 0)),
+                                read_hex(command[1], element_path(command_path, 1))});
+    }
+    steps.push_back(std::move(batch));
+  }
+  return steps;
+}
+
+Probe read_probe(const json& object, const std::string& path, std::uint32_t case_stream_id) {
   require_object(object, path);
-  reject_unknown_keys(object, path, {"i", "op", "iova", "invalidate_before", "expect", "why"}, true);
+  reject_unknown_keys(object, path,
+                      {"i", "op", "iova", "stream_id", "substream_id", "privileged", "instruction", "before",
+                       "invalidate_before", "expect", "expect_any", "why"},
+                      true);
   Probe probe;
   probe.index = static_cast<std::uint32_t>(read_unsigned(require_member(object, "i", path), member_path(path, "i"),
                                                          kMaxU32));
@@ -378,15 +440,53 @@ Probe read_probe(const json& object, const std::string& path) {
   } else {
     fail(op_path, fmt::format("{} is neither \"R\" nor \"W\"", quote_for_message(op)));
   }
-  probe.iova = read_hex(require_member(object, "iova", path), member_path(path, "iova"));
+  const std::string iova_path = member_path(path, "iova");
+  probe.iova = read_hex(require_member(object, "iova", path), iova_path);
+  // The probe is an 8-byte access: its last byte must still be an address.
+  if (probe.iova > kMaxU64 - 7) {
+    fail(iova_path, fmt::format("the 8-byte access at 0x{:x} wraps past 2^64", probe.iova));
+  }
+  probe.stream_id = case_stream_id;
+  if (const json* stream_id = find_member(object, "stream_id")) {
+    probe.stream_id = static_cast<std::uint32_t>(read_unsigned(*stream_id, member_path(path, "stream_id"), kMaxU32));
+  }
+  if (const json* substream_id = find_member(object, "substream_id")) {
+    probe.substream_id = static_cast<std::uint32_t>(
+        read_unsigned(*substream_id, member_path(path, "substream_id"), kMaxSubstreamId));
+  }
+  if (const json* privileged = find_member(object, "privileged")) {
+    probe.privileged = read_flag(*privileged, member_path(path, "privileged"));
+  }
+  if (const json* instruction = find_member(object, "instruction")) {
+    probe.instruction = read_flag(*instruction, member_path(path, "instruction"));
+  }
   probe.invalidate_before =
       read_flag(require_member(object, "invalidate_before", path), member_path(path, "invalidate_before"));
+  if (const json* before = find_member(object, "before")) {
+    probe.before = read_steps(*before, member_path(path, "before"));
+  }
   probe.why = read_string(require_member(object, "why", path), member_path(path, "why"));
-  probe.expect = read_expectation(require_member(object, "expect", path), member_path(path, "expect"));
+  const json* expect = find_member(object, "expect");
+  const json* expect_any = find_member(object, "expect_any");
+  if (expect != nullptr && expect_any != nullptr) {
+    fail(member_path(path, "expect_any"), "a probe has either \"expect\" or \"expect_any\", not both");
+  }
+  if (expect_any != nullptr) {
+    const std::string any_path = member_path(path, "expect_any");
+    require_array(*expect_any, any_path);
+    if (expect_any->empty()) {
+      fail(any_path, "no outcomes: nothing could agree");
+    }
+    for (std::size_t index = 0; index < expect_any->size(); ++index) {
+      probe.outcomes.push_back(read_expectation((*expect_any)[index], element_path(any_path, index)));
+    }
+  } else {
+    probe.outcomes.push_back(read_expectation(require_member(object, "expect", path), member_path(path, "expect")));
+  }
   return probe;
 }
 
-std::vector<Probe> read_probes(const json& array, const std::string& path) {
+std::vector<Probe> read_probes(const json& array, const std::string& path, std::uint32_t case_stream_id) {
   require_array(array, path);
   if (array.empty()) {
     fail(path, "no probes: the case would check nothing");
@@ -395,7 +495,7 @@ std::vector<Probe> read_probes(const json& array, const std::string& path) {
   probes.reserve(array.size());
   for (std::size_t index = 0; index < array.size(); ++index) {
     const std::string probe_path = element_path(path, index);
-    Probe probe = read_probe(array[index], probe_path);
+    Probe probe = read_probe(array[index], probe_path, case_stream_id);
     // Reports name probes by `i`, so it must identify one probe.
     if (!probes.empty() && probe.index <= probes.back().index) {
       fail(member_path(probe_path, "i"),
@@ -404,6 +504,39 @@ std::vector<Probe> read_probes(const json& array, const std::string& path) {
     probes.push_back(std::move(probe));
   }
   return probes;
+}
+
+// Memory a case writes (its `memory` runs, the CPU stores of `before` steps)
+// must be RAM: a store elsewhere could not be made, and the replay would differ.
+bool inside_ram(const std::vector<RamRange>& ram, std::uint64_t pa, std::uint64_t bytes) {
+  return std::any_of(ram.begin(), ram.end(), [&](const RamRange& range) {
+    return pa >= range.base && pa - range.base <= range.size - 1 && bytes - 1 <= range.size - 1 - (pa - range.base);
+  });
+}
+
+void check_run_inside_ram(const std::vector<RamRange>& ram, const MemoryRun& run, const std::string& path) {
+  for (std::size_t word = 0; word < run.qwords.size(); ++word) {
+    const std::uint64_t pa = run.pa + 8 * word;
+    if (!inside_ram(ram, pa, 8)) {
+      fail(word == 0 ? member_path(path, "pa") : element_path(member_path(path, "qwords"), word),
+           fmt::format("0x{:x} is outside every `ram` range", pa));
+    }
+  }
+}
+
+void check_inside_ram(const ConformanceCase& loaded) {
+  for (std::size_t index = 0; index < loaded.memory.size(); ++index) {
+    check_run_inside_ram(loaded.ram, loaded.memory[index], element_path("memory", index));
+  }
+  for (std::size_t p = 0; p < loaded.probes.size(); ++p) {
+    const std::vector<ProbeStep>& steps = loaded.probes[p].before;
+    for (std::size_t step = 0; step < steps.size(); ++step) {
+      if (const auto* stores = std::get_if<CpuStores>(&steps[step])) {
+        check_run_inside_ram(loaded.ram, stores->words,
+                             member_path(element_path(member_path(element_path("probes", p), "before"), step), "write"));
+      }
+    }
+  }
 }
 
 ConformanceCase read_case(const json& document) {
@@ -432,7 +565,8 @@ ConformanceCase read_case(const json& document) {
     loaded.smmuen = read_flag(*smmuen, "smmuen");
   }
   // `about` is a summary for people: accepted, never read.
-  loaded.probes = read_probes(require_member(document, "probes", ""), "probes");
+  loaded.probes = read_probes(require_member(document, "probes", ""), "probes", loaded.stream_id);
+  check_inside_ram(loaded);
   return loaded;
 }
 
@@ -467,8 +601,57 @@ std::string describe_parse_error(const json::parse_error& error) {
   if (detail.substr(0, 1) == "[" && tag_end != std::string_view::npos) {
     detail.remove_prefix(tag_end + 2);
   }
-  return fmt::format("invalid JSON (byte {}): {}", error.byte, detail);
+  return fmt::format("invalid JSON (byte {}): {}", error.byte, printable_text(detail));
 }
+
+// JSON allows a key twice in an object and nlohmann keeps the last; in a case
+// file that silently replays something else, so the parser's callback rejects
+// it, naming the key by its path.
+class DuplicateKeyCheck {
+ public:
+  bool operator()(int, json::parse_event_t event, json& parsed) {
+    switch (event) {
+      case json::parse_event_t::object_start:
+      case json::parse_event_t::array_start: {
+        std::string path = next_child_path();
+        frames_.push_back(Frame{event == json::parse_event_t::array_start, 0, {}, std::move(path), {}});
+        break;
+      }
+      case json::parse_event_t::object_end:
+      case json::parse_event_t::array_end:
+        if (!frames_.empty()) frames_.pop_back();
+        break;
+      case json::parse_event_t::key: {
+        Frame& frame = frames_.back();
+        std::string key = parsed.get<std::string>();
+        if (!frame.keys.insert(key).second) {
+          fail(member_path(frame.path, key), "key given twice in one object");
+        }
+        frame.key = std::move(key);
+        break;
+      }
+      case json::parse_event_t::value:
+        if (!frames_.empty() && frames_.back().array) ++frames_.back().next_index;
+        break;
+    }
+    return true;
+  }
+
+ private:
+  struct Frame {
+    bool array = false;
+    std::size_t next_index = 0;
+    std::set<std::string> keys;
+    std::string path;
+    std::string key;  // the key whose value is being read (objects)
+  };
+  std::string next_child_path() {
+    if (frames_.empty()) return "";
+    Frame& parent = frames_.back();
+    return parent.array ? element_path(parent.path, parent.next_index++) : member_path(parent.path, parent.key);
+  }
+  std::vector<Frame> frames_;
+};
 
 }  // namespace
 
@@ -496,6 +679,46 @@ const ConformanceCase& LoadResult::value() const { return std::get<ConformanceCa
 ConformanceCase& LoadResult::value() { return std::get<ConformanceCase>(outcome_); }
 
 const CaseError& LoadResult::error() const { return std::get<CaseError>(outcome_); }
+
+std::string printable_text(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto lead = static_cast<unsigned char>(text[i]);
+    // The length of a well-formed UTF-8 sequence starting here (RFC 3629), 0 if none.
+    std::size_t length = 0;
+    std::uint32_t minimum = 0;
+    if (lead < 0x80) {
+      length = 1;
+    } else if (lead >= 0xc2 && lead <= 0xdf) {
+      length = 2, minimum = 0x80;
+    } else if (lead >= 0xe0 && lead <= 0xef) {
+      length = 3, minimum = 0x800;
+    } else if (lead >= 0xf0 && lead <= 0xf4) {
+      length = 4, minimum = 0x10000;
+    }
+    bool valid = length != 0 && i + length <= text.size();
+    if (valid && length > 1) {
+      std::uint32_t code = lead & (0x7f >> length);
+      for (std::size_t k = 1; k < length && valid; ++k) {
+        const auto next = static_cast<unsigned char>(text[i + k]);
+        valid = (next & 0xc0) == 0x80;
+        code = (code << 6) | (next & 0x3f);
+      }
+      // No overlong forms, surrogates or code points past U+10FFFF.
+      valid = valid && code >= minimum && code <= 0x10ffff && !(code >= 0xd800 && code <= 0xdfff);
+    }
+    if (valid) {
+      out.append(text.substr(i, length));
+      i += length;
+    } else {
+      out += fmt::format("\\x{:02x}", lead);
+      ++i;
+    }
+  }
+  return out;
+}
 
 HexParseResult parse_hex(std::string_view text) {
   HexParseResult result;
@@ -535,7 +758,7 @@ LoadResult load_case(const std::string& path) {
     }
     json document;
     try {
-      document = json::parse(text);
+      document = json::parse(text, DuplicateKeyCheck());
     } catch (const json::parse_error& error) {
       return LoadResult::failure(CaseError{path, "", describe_parse_error(error)});
     }

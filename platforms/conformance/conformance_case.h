@@ -4,6 +4,7 @@
 // check every way a case file can be malformed.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -67,21 +68,43 @@ struct Expectation {
   std::optional<std::uint64_t> input_addr;
   std::optional<bool> rnw;
   std::optional<bool> ssv;
-  std::optional<std::uint32_t> stream_id;
+  std::optional<std::uint32_t> stream_id;  // the record's StreamID (the probe's when not named)
+  std::optional<std::uint32_t> ssid;       // the record's SubstreamID field
   std::optional<std::uint64_t> fetch_addr;
   std::optional<bool> s2;
   std::optional<std::uint8_t> event_class;  // `class`: 0 = CD, 1 = TT, 2 = IN
   std::optional<std::uint64_t> ipa;
 };
 
+// A step run before a probe (`before`): CPU stores, one 8-byte store per word,
+// in order, coherent with the SMMU...
+struct CpuStores {
+  MemoryRun words;
+};
+// ...or 16-byte commands submitted in order (ending with a CMD_SYNC), waited
+// for until the command queue has consumed them.
+struct CommandBatch {
+  std::vector<std::array<std::uint64_t, 2>> commands;
+};
+using ProbeStep = std::variant<CpuStores, CommandBatch>;
+
+// SubstreamIDs are at most 20 bits (IDR1.SSIDSIZE <= 20).
+inline constexpr std::uint32_t kMaxSubstreamId = (1u << 20) - 1;
+
 // One 8-byte DMA of a case.
 struct Probe {
   std::uint32_t index = 0;  // `i`: strictly increasing within a case, not always contiguous
   ProbeOp op = ProbeOp::Read;
-  std::uint64_t iova = 0;
+  std::uint64_t iova = 0;   // the 8 bytes [iova, iova + 7] do not wrap
+  std::uint32_t stream_id = 0;               // the probe's, or the case's
+  std::optional<std::uint32_t> substream_id;  // SSV=1 with this SubstreamID
+  bool privileged = false;
+  bool instruction = false;
   bool invalidate_before = false;
+  std::vector<ProbeStep> before;  // after invalidate_before, before the DMA
   std::string why;
-  Expectation expect;
+  // `expect` (one entry) or `expect_any` (any one of them agrees).
+  std::vector<Expectation> outcomes;
 };
 
 struct ConformanceCase {
@@ -132,6 +155,10 @@ LoadResult load_case(const std::string& path);
 // not exist, or a directory without case files, adds a message to errors.
 std::vector<std::string> expand_case_paths(const std::vector<std::string>& paths,
                                            std::vector<std::string>& errors);
+
+// Text made safe for a report: bytes that are not valid UTF-8 become `\xNN`
+// (case files and error messages may hold anything; JSON output needs UTF-8).
+std::string printable_text(std::string_view text);
 
 // The single hex-number parser for case files: "0x" followed by 1 or more hex
 // digits (leading zeros allowed), at most 64 bits of value.

@@ -4,6 +4,8 @@
 #include <array>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <variant>
 
 #include <fmt/format.h>
 #include <systemc>
@@ -31,8 +33,8 @@ using smmu::mask_bits;
 std::string hex(std::uint64_t v) { return fmt::format("{:#x}", v); }
 
 std::string describe_record(const EventRecord& r) {
-  return fmt::format("event {:#04x} {} sid={:#x} ssv={} input_addr={:#x} rnw={} s2={} class={} ipa={:#x} fetch_addr={:#x}",
-                     static_cast<unsigned>(r.id), smmu::to_string(r.id), r.stream_id, r.ssv ? 1 : 0, r.input_addr,
+  return fmt::format("event {:#04x} {} sid={:#x} ssv={} ssid={:#x} input_addr={:#x} rnw={} s2={} class={} ipa={:#x} fetch_addr={:#x}",
+                     static_cast<unsigned>(r.id), smmu::to_string(r.id), r.stream_id, r.ssv ? 1 : 0, r.substream_id, r.input_addr,
                      r.rnw ? 1 : 0, r.s2 ? 1 : 0, static_cast<unsigned>(r.fault_class), r.ipa, r.fetch_addr);
 }
 
@@ -46,6 +48,14 @@ std::string describe_expectation(const Expectation& e) {
   if (e.event_class) s += fmt::format(" class={}", *e.event_class);
   if (e.ipa) s += " ipa=" + hex(*e.ipa);
   if (e.fetch_addr) s += " fetch_addr=" + hex(*e.fetch_addr);
+  if (e.stream_id) s += fmt::format(" sid={:#x}", *e.stream_id);
+  if (e.ssid) s += fmt::format(" ssid={:#x}", *e.ssid);
+  return s;
+}
+
+std::string describe_outcomes(const std::vector<Expectation>& outcomes) {
+  std::string s;
+  for (const Expectation& e : outcomes) s += (s.empty() ? "" : " | any of ") + describe_expectation(e);
   return s;
 }
 
@@ -57,12 +67,90 @@ std::string record_mismatches(const Expectation& e, const EventRecord& r, std::u
   if (e.input_addr && r.input_addr != *e.input_addr) bad += " input_addr";
   if (e.rnw && r.rnw != *e.rnw) bad += " rnw";
   if (e.ssv && r.ssv != *e.ssv) bad += " ssv";
+  if (e.ssid && r.substream_id != *e.ssid) bad += " ssid";
   if (e.s2 && r.s2 != *e.s2) bad += " s2";
   if (e.event_class && static_cast<unsigned>(r.fault_class) != *e.event_class) bad += " class";
   // The IPA field holds bits 51:12; FetchAddr bits 51:3.
   if (e.ipa && r.ipa != (*e.ipa & mask_bits(51, 12))) bad += " ipa";
   if (e.fetch_addr && r.fetch_addr != (*e.fetch_addr & mask_bits(51, 3))) bad += " fetch_addr";
   return bad;
+}
+
+// A case that stopped (or never started) still reports every probe: those it
+// did not reach disagree, so "3/3 agree" can never stand for a 10-probe case.
+void add_probes_not_run(const ConformanceCase& c, CaseVerdict& verdict) {
+  for (std::size_t i = verdict.probes.size(); i < c.probes.size(); ++i) {
+    const Probe& probe = c.probes[i];
+    ProbeVerdict v;
+    v.index = probe.index;
+    v.read = probe.op == ProbeOp::Read;
+    v.iova = probe.iova;
+    v.why = probe.why;
+    v.expected = describe_outcomes(probe.outcomes);
+    v.observed = "not run: the case stopped";
+    verdict.probes.push_back(std::move(v));
+  }
+}
+
+// The commands the replay publishes at once: the reset's and invalidate_before's
+// CFGI_ALL + TLBI_NSNH_ALL + CMD_SYNC, and each `commands` step.
+constexpr std::size_t kInvalidateAllCommands = 3;
+
+// Why a loaded case cannot be replayed on this platform, naming its key; none
+// when it can. Checked before the platform is built, so one bad case never
+// stops the others.
+std::optional<CaseError> replay_problem(const ConformanceCase& c, const smmu::Capabilities& caps,
+                                        const memory::SparseMemoryConfig& memory_config) {
+  const auto problem = [&](std::string key, std::string message) {
+    return std::optional<CaseError>(CaseError{c.source_path, std::move(key), std::move(message)});
+  };
+  for (std::size_t i = 0; i < c.ram.size(); ++i) {
+    const RamRange& r = c.ram[i];
+    if (r.base >= memory_config.size || r.size > memory_config.size - r.base) {
+      return problem(fmt::format("ram[{}]", i),
+                     fmt::format("[{:#x}, {:#x}] is beyond the memory model's physical address space [0, {:#x})",
+                                 r.base, r.base + (r.size - 1), memory_config.size));
+    }
+  }
+  const auto inside_ram = [&](std::uint64_t pa, std::uint64_t bytes) {
+    return std::any_of(c.ram.begin(), c.ram.end(), [&](const RamRange& r) {
+      return pa >= r.base && pa - r.base <= r.size - 1 && bytes - 1 <= r.size - 1 - (pa - r.base);
+    });
+  };
+  // The queues as the SMMU will use them (LOG2SIZE capped by IDR1, base aligned to the size).
+  const smmu::reg::QueueGeometry cmdq =
+      smmu::reg::queue_geometry(c.registers.cmdq_base, caps.cmdq_log2, smmu::kCommandBytes);
+  const smmu::reg::QueueGeometry eventq =
+      smmu::reg::queue_geometry(c.registers.eventq_base, caps.eventq_log2, smmu::kEventRecordBytes);
+  if (!inside_ram(cmdq.base_address, cmdq.size_bytes())) {
+    return problem("smmu.CMDQ_BASE", fmt::format("the command queue [{:#x}, +{:#x}) is not inside one `ram` range",
+                                                 cmdq.base_address, cmdq.size_bytes()));
+  }
+  if (!inside_ram(eventq.base_address, eventq.size_bytes())) {
+    return problem("smmu.EVENTQ_BASE", fmt::format("the event queue [{:#x}, +{:#x}) is not inside one `ram` range",
+                                                   eventq.base_address, eventq.size_bytes()));
+  }
+  const auto requested_log2 = static_cast<unsigned>(smmu::reg::queue_base::LOG2SIZE.get(c.registers.cmdq_base));
+  const std::string size_key = requested_log2 > caps.cmdq_log2 ? "smmu_id.IDR1" : "smmu.CMDQ_BASE";
+  const std::string size_why = requested_log2 > caps.cmdq_log2
+                                   ? fmt::format("IDR1.CMDQS {} caps the command queue at {} entries", caps.cmdq_log2,
+                                                 cmdq.entries())
+                                   : fmt::format("CMDQ_BASE.LOG2SIZE {} gives {} entries", requested_log2,
+                                                 cmdq.entries());
+  if (cmdq.entries() < kInvalidateAllCommands) {
+    return problem(size_key, fmt::format("{}: the replay publishes {} commands at once (CFGI_ALL, TLBI_NSNH_ALL, "
+                                         "CMD_SYNC)", size_why, kInvalidateAllCommands));
+  }
+  for (std::size_t p = 0; p < c.probes.size(); ++p) {
+    for (std::size_t step = 0; step < c.probes[p].before.size(); ++step) {
+      const auto* batch = std::get_if<CommandBatch>(&c.probes[p].before[step]);
+      if (batch != nullptr && batch->commands.size() > cmdq.entries()) {
+        return problem(fmt::format("probes[{}].before[{}].commands", p, step),
+                       fmt::format("{} commands published at once do not fit: {}", batch->commands.size(), size_why));
+      }
+    }
+  }
+  return std::nullopt;
 }
 
 class CasePlatform : public platform::SmmuSystem {
@@ -111,22 +199,70 @@ class CasePlatform : public platform::SmmuSystem {
     return setup;
   }
 
+  void run_steps(const Probe& probe) {
+    for (std::size_t index = 0; index < probe.before.size(); ++index) {
+      const ProbeStep& step = probe.before[index];
+      if (const auto* stores = std::get_if<CpuStores>(&step)) {
+        // One 8-byte store per word, in order; the SMMU's walks see memory itself (coherent).
+        for (std::size_t i = 0; i < stores->words.qwords.size(); ++i) {
+          memory.write64(stores->words.pa + 8 * i, stores->words.qwords[i]);
+        }
+        continue;
+      }
+      try {
+        driver.submit_raw(std::get<CommandBatch>(step).commands);
+      } catch (const platform::HostDriverError& error) {
+        // Name the step (its position in the file) that stopped the replay.
+        const auto position = static_cast<std::size_t>(&probe - case_.probes.data());
+        throw platform::HostDriverError(
+            fmt::format("probes[{}].before[{}].commands: {}", position, index, error.what()));
+      }
+    }
+  }
+
+  // Whether what happened is `e`. `value` is what a read returned, `written` what a write stored.
+  bool agrees_with(const Expectation& e, const Probe& probe, const pcie::DmaResult& dma,
+                   const std::vector<EventRecord>& records, std::uint64_t value, std::uint64_t written,
+                   std::string& differences) const {
+    const bool read = probe.op == ProbeOp::Read;
+    if (e.result == ExpectedResult::Ok) {
+      const std::uint64_t pa = e.pa.value_or(0);
+      const bool reached_pa = records.empty() && downstream_addresses_.size() == 1 && downstream_addresses_[0] == pa;
+      // Translated to a PA that is not RAM: the memory system answers with a bus
+      // error, which the master sees; the SMMU records nothing.
+      if (!memory.is_backed(pa, 8)) return reached_pa && dma.accepted && !dma.ok();
+      if (!reached_pa || !dma.ok()) return false;
+      return read ? value == memory.read64(pa) : memory.read64(pa) == written;
+    }
+    if (!dma.accepted || dma.ok() || !downstream_addresses_.empty()) return false;
+    if (!e.event) return records.empty();
+    if (records.size() != 1) return false;
+    differences = record_mismatches(e, records[0], probe.stream_id);
+    return differences.empty();
+  }
+
   void run_probe(const Probe& probe) {
     ProbeVerdict v;
     v.index = probe.index;
     v.read = probe.op == ProbeOp::Read;
     v.iova = probe.iova;
     v.why = probe.why;
-    v.expected = describe_expectation(probe.expect);
+    v.expected = describe_outcomes(probe.outcomes);
     if (probe.invalidate_before) driver.invalidate_all();
+    run_steps(probe);
     downstream_addresses_.clear();
     std::array<std::uint8_t, 8> data{};
     const std::uint64_t written = ~probe.iova ^ 0x5a5a5a5a5a5a5a5aull;
     if (!v.read) {
       for (unsigned i = 0; i < 8; ++i) data[i] = static_cast<std::uint8_t>(written >> (8 * i));
     }
-    const pcie::DmaResult dma =
-        master_.transfer(v.read ? tlm::TLM_READ_COMMAND : tlm::TLM_WRITE_COMMAND, probe.iova, data.data(), 8);
+    pcie::TransferAttributes attributes;
+    attributes.stream_id = probe.stream_id;
+    attributes.substream_id = probe.substream_id;
+    attributes.privileged = probe.privileged;
+    attributes.instruction = probe.instruction;
+    const pcie::DmaResult dma = master_.transfer(v.read ? tlm::TLM_READ_COMMAND : tlm::TLM_WRITE_COMMAND, probe.iova,
+                                                 data.data(), 8, attributes);
     std::uint64_t value = 0;
     for (unsigned i = 8; i-- > 0;) value = (value << 8) | data[i];
     const std::vector<EventRecord> records = driver.drain_events();
@@ -139,33 +275,20 @@ class CasePlatform : public platform::SmmuSystem {
       if (v.read) observed += " data=" + hex(value);
     } else {
       observed = dma.accepted ? fmt::format("error response {}", static_cast<int>(dma.status)) : "DMA rejected";
+      if (!downstream_addresses_.empty()) observed += " from downstream at " + hex(downstream_addresses_[0]);
     }
     for (const EventRecord& r : records) observed += "; " + describe_record(r);
 
-    const Expectation& e = probe.expect;
-    if (e.result == ExpectedResult::Ok) {
-      const std::uint64_t pa = e.pa.value_or(0);
-      bool agrees = dma.ok() && records.empty() && downstream_addresses_.size() == 1 &&
-                    downstream_addresses_[0] == pa;
-      if (agrees && v.read) agrees = value == memory.read64(pa);
-      if (agrees && !v.read) agrees = memory.read64(pa) == written;
-      v.agrees = agrees;
-    } else {
-      bool agrees = dma.accepted && !dma.ok() && downstream_addresses_.empty();
-      if (e.event) {
-        agrees = agrees && records.size() == 1;
-        if (agrees) {
-          const std::string bad = record_mismatches(e, records[0], case_.stream_id);
-          if (!bad.empty()) {
-            agrees = false;
-            observed += " (differs in:" + bad + ")";
-          }
-        }
-      } else {
-        agrees = agrees && records.empty();
+    std::string differences;
+    for (const Expectation& e : probe.outcomes) {
+      std::string these;
+      if (agrees_with(e, probe, dma, records, value, written, these)) {
+        v.agrees = true;
+        break;
       }
-      v.agrees = agrees;
+      if (differences.empty()) differences = these;
     }
+    if (!v.agrees && !differences.empty()) observed += " (differs in:" + differences + ")";
     v.observed = observed;
     verdict_.probes.push_back(std::move(v));
   }
@@ -175,7 +298,8 @@ class CasePlatform : public platform::SmmuSystem {
       driver.reset(setup());
       for (const Probe& probe : case_.probes) run_probe(probe);
     } catch (const std::exception& error) {
-      verdict_.error = error.what();
+      verdict_.error = fmt::format("{}: {}", case_.source_path, error.what());
+      add_probes_not_run(case_, verdict_);
     }
   }
 
@@ -200,15 +324,27 @@ std::vector<CaseVerdict> run_cases(const std::vector<ConformanceCase>& cases, sm
                                                    c.smmu_ids->idr5, c.smmu_ids->aidr, why)
                    : smmu::Capabilities::preset("qemu-virt");
     if (!caps) {
-      verdicts[i].error = "the model cannot advertise smmu_id: " + why;
+      verdicts[i].error = CaseError{c.source_path, "smmu_id", "the model cannot advertise it: " + why}.to_string();
+      add_probes_not_run(c, verdicts[i]);
+      continue;
+    }
+    if (const std::optional<CaseError> problem = replay_problem(c, *caps, memory::SparseMemoryConfig{})) {
+      verdicts[i].error = problem->to_string();
+      add_probes_not_run(c, verdicts[i]);
       continue;
     }
     smmu::Smmuv3Config config;
     config.capabilities = *caps;
     config.default_stream_ids = {c.stream_id};
     config.timing.mode = timing;
-    platforms.push_back(std::make_unique<CasePlatform>(fmt::format("case_{}", i).c_str(), c, config,
-                                                       verdicts[i]));
+    try {
+      platforms.push_back(std::make_unique<CasePlatform>(fmt::format("case_{}", i).c_str(), c, config,
+                                                         verdicts[i]));
+    } catch (const std::exception& error) {
+      // Whatever the checks above missed: this case's error, the others still run.
+      verdicts[i].error = fmt::format("{}: building its platform failed: {}", c.source_path, error.what());
+      add_probes_not_run(c, verdicts[i]);
+    }
   }
   if (!platforms.empty()) sc_core::sc_start();
   return verdicts;

@@ -15,16 +15,6 @@ constexpr std::uint32_t kOverflowFlag = 1u << 31;  // EVENTQ_PROD.OVFLG / EVENTQ
 constexpr int kPollLimit = 100000;
 const sc_core::sc_time kPollPeriod(10, sc_core::SC_NS);
 
-// A queue's location and size from its *_BASE register value.
-struct QueueLayout {
-  std::uint64_t base;
-  unsigned log2size;
-  explicit QueueLayout(std::uint64_t base_register)
-      : base(base_register & smmu::mask_bits(51, 5)), log2size(static_cast<unsigned>(base_register & 0x1f)) {}
-  std::uint32_t index_mask() const { return (1u << log2size) - 1; }
-  std::uint32_t pointer_mask() const { return (2u << log2size) - 1; }  // index and wrap bit
-};
-
 }  // namespace
 
 HostDriver::HostDriver(tlm::tlm_initiator_socket<>& registers, memory::SparseMemory& memory)
@@ -82,6 +72,12 @@ void HostDriver::write_gbpa(std::uint32_t value) {
 }
 
 void HostDriver::reset(const SmmuSetup& setup) {
+  // The queue sizes the SMMU supports (arm_smmu_device_hw_probe reads IDR1):
+  // a larger *_BASE.LOG2SIZE behaves as the maximum, and the driver must walk
+  // the queue the SMMU walks.
+  const std::uint64_t idr1 = read_reg(reg::IDR1);
+  cmdq_max_log2_ = static_cast<unsigned>(reg::idr1::CMDQS.get(idr1));
+  eventq_max_log2_ = static_cast<unsigned>(reg::idr1::EVENTQS.get(idr1));
   write_cr0(0);
   write_reg(reg::CR1, setup.cr1);
   write_reg(reg::CR2, setup.cr2);
@@ -113,21 +109,39 @@ void HostDriver::submit(const std::vector<smmu::Command>& commands) {
   submit_raw(raw);
 }
 
+smmu::reg::QueueGeometry HostDriver::command_queue() const {
+  return reg::queue_geometry(cmdq_base_register_, cmdq_max_log2_, smmu::kCommandBytes);
+}
+
+smmu::reg::QueueGeometry HostDriver::event_queue() const {
+  return reg::queue_geometry(eventq_base_register_, eventq_max_log2_, smmu::kEventRecordBytes);
+}
+
 void HostDriver::submit_raw(const std::vector<std::array<std::uint64_t, 2>>& commands) {
-  const QueueLayout q(cmdq_base_register_);
+  const reg::QueueGeometry q = command_queue();
+  // The batch is published at once and waited for, so it must fit.
+  if (commands.size() > q.entries()) {
+    throw HostDriverError(fmt::format(
+        "{} commands do not fit in the command queue of {} entries (CMDQ_BASE.LOG2SIZE capped by IDR1.CMDQS {})",
+        commands.size(), q.entries(), cmdq_max_log2_));
+  }
   for (const auto& command : commands) {
-    const std::uint64_t slot = q.base + (cmdq_prod_ & q.index_mask()) * std::uint64_t{smmu::kCommandBytes};
+    const std::uint64_t slot = q.entry_address(cmdq_prod_);
+    if (!memory_.is_backed(slot, smmu::kCommandBytes)) {
+      throw HostDriverError(fmt::format("the command queue slot at {:#x} (CMDQ_BASE {:#x}) is not memory", slot,
+                                        cmdq_base_register_));
+    }
     memory_.write64(slot, command[0]);
     memory_.write64(slot + 8, command[1]);
-    cmdq_prod_ = (cmdq_prod_ + 1) & q.pointer_mask();
+    cmdq_prod_ = q.next(cmdq_prod_);
   }
   write_reg(reg::CMDQ_PROD, cmdq_prod_);
   poll("CMDQ_CONS to reach CMDQ_PROD", [&] {
     const std::uint64_t cons = read_reg(reg::CMDQ_CONS);
-    if (smmu::extract(cons, 30, 24) != 0) {
+    if (reg::queue_pointer::CMDQ_CONS_ERR.get(cons) != 0) {
       throw HostDriverError(fmt::format("command queue error: CMDQ_CONS={:#x}", cons));
     }
-    return (cons & q.pointer_mask()) == cmdq_prod_;
+    return (cons & q.pointer_mask) == cmdq_prod_;
   });
 }
 
@@ -143,16 +157,16 @@ void HostDriver::invalidate_all() {
 }
 
 std::vector<smmu::EventRecord> HostDriver::drain_events() {
-  const QueueLayout q(eventq_base_register_);
+  const reg::QueueGeometry q = event_queue();
   std::vector<smmu::EventRecord> records;
   const std::uint32_t prod = static_cast<std::uint32_t>(read_reg(reg::EVENTQ_PROD));
-  std::uint32_t cons = static_cast<std::uint32_t>(read_reg(reg::EVENTQ_CONS)) & q.pointer_mask();
-  while (cons != (prod & q.pointer_mask())) {
-    const std::uint64_t slot = q.base + (cons & q.index_mask()) * std::uint64_t{smmu::kEventRecordBytes};
+  std::uint32_t cons = static_cast<std::uint32_t>(read_reg(reg::EVENTQ_CONS)) & q.pointer_mask;
+  while (cons != (prod & q.pointer_mask)) {
+    const std::uint64_t slot = q.entry_address(cons);
     std::array<std::uint64_t, 4> words{};
     for (unsigned i = 0; i < 4; ++i) words[i] = memory_.read64(slot + 8 * i);
     records.push_back(smmu::EventRecord::decode(words));
-    cons = (cons + 1) & q.pointer_mask();
+    cons = q.next(cons);
   }
   // CONS catches up with PROD; OVACKFLG acknowledges any overflow.
   write_reg(reg::EVENTQ_CONS, cons | (prod & kOverflowFlag));

@@ -20,6 +20,7 @@
 #include "smmuv3tlm/models/memory/sparse_memory.h"
 #include "smmuv3tlm/models/smmu/arch/command.h"
 #include "smmuv3tlm/models/smmu/arch/event.h"
+#include "smmuv3tlm/models/smmu/arch/registers.h"
 
 namespace smmuv3tlm::platform {
 
@@ -66,6 +67,10 @@ class HostDriver {
   // Reads every record between EVENTQ_CONS and EVENTQ_PROD and acknowledges them.
   std::vector<smmu::EventRecord> drain_events();
 
+  // The queues as the SMMU uses them (after reset(): *_BASE with IDR1's limits).
+  smmu::reg::QueueGeometry command_queue() const;
+  smmu::reg::QueueGeometry event_queue() const;
+
  private:
   void poll(const char* what, const std::function<bool()>& done);
   std::uint64_t register_access(tlm::tlm_command command, std::uint64_t offset, std::uint64_t value, unsigned size);
@@ -75,6 +80,8 @@ class HostDriver {
   std::uint64_t cmdq_base_register_ = 0;
   std::uint64_t eventq_base_register_ = 0;
   std::uint32_t cmdq_prod_ = 0;
+  unsigned cmdq_max_log2_ = smmu::reg::queue_pointer::kMaxLog2Entries;  // IDR1.CMDQS, read by reset()
+  unsigned eventq_max_log2_ = smmu::reg::queue_pointer::kMaxLog2Entries;  // IDR1.EVENTQS
 };
 
 }  // namespace smmuv3tlm::platform

@@ -17,6 +17,9 @@
 #include <utility>
 #include <vector>
 
+#include <array>
+#include <variant>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -55,11 +58,12 @@ TEST(ConformanceCaseBundle, LoadsEveryCaseWithTheDocumentedTotals) {
   std::vector<std::string> errors;
   const std::vector<std::string> paths = expand_case_paths({bundled_cases_dir().string()}, errors);
   EXPECT_TRUE(errors.empty()) << errors.front();
-  ASSERT_EQ(paths.size(), 63U);
+  ASSERT_EQ(paths.size(), 75U);
 
   // Per set, as tests/conformance/cases/README.md lists them: {cases, probes}.
   const std::map<std::string, std::pair<std::size_t, std::size_t>> expected_per_set = {
-      {"qemu-s1", {30, 316}}, {"qemu-config", {10, 82}}, {"qemu-s2", {11, 92}}, {"qemu-nested", {12, 108}}};
+      {"qemu-s1", {30, 316}}, {"qemu-config", {10, 82}}, {"qemu-s2", {11, 92}}, {"qemu-nested", {12, 108}},
+      {"qemu-multi", {12, 102}}};
   std::map<std::string, std::pair<std::size_t, std::size_t>> loaded_per_set;
   std::size_t total_probes = 0;
   for (const std::string& path : paths) {
@@ -73,7 +77,7 @@ TEST(ConformanceCaseBundle, LoadsEveryCaseWithTheDocumentedTotals) {
     counts.second += loaded.probes.size();
     total_probes += loaded.probes.size();
   }
-  EXPECT_EQ(total_probes, 598U);
+  EXPECT_EQ(total_probes, 700U);
   EXPECT_EQ(loaded_per_set, expected_per_set);
 }
 
@@ -123,21 +127,21 @@ TEST(ConformanceCaseValues, QemuS1CaseCarriesTheFileValues) {
   EXPECT_EQ(first.iova, 0x3099ab992450U);
   EXPECT_FALSE(first.invalidate_before);
   EXPECT_EQ(first.why, "write-ap2=1");
-  EXPECT_EQ(first.expect.result, ExpectedResult::Fault);
-  EXPECT_EQ(first.expect.event, std::optional<std::uint8_t>(0x13));
-  EXPECT_EQ(first.expect.rnw, std::optional<bool>(false));
-  EXPECT_EQ(first.expect.input_addr, std::optional<std::uint64_t>(0x3099ab992450));
-  EXPECT_FALSE(first.expect.pa.has_value());
-  EXPECT_FALSE(first.expect.s2.has_value());
+  EXPECT_EQ(first.outcomes[0].result, ExpectedResult::Fault);
+  EXPECT_EQ(first.outcomes[0].event, std::optional<std::uint8_t>(0x13));
+  EXPECT_EQ(first.outcomes[0].rnw, std::optional<bool>(false));
+  EXPECT_EQ(first.outcomes[0].input_addr, std::optional<std::uint64_t>(0x3099ab992450));
+  EXPECT_FALSE(first.outcomes[0].pa.has_value());
+  EXPECT_FALSE(first.outcomes[0].s2.has_value());
 
   const Probe& translated = loaded.probes[2];
-  EXPECT_EQ(translated.expect.result, ExpectedResult::Ok);
-  EXPECT_EQ(translated.expect.pa, std::optional<std::uint64_t>(0x486e86d0));
-  EXPECT_FALSE(translated.expect.event.has_value());
+  EXPECT_EQ(translated.outcomes[0].result, ExpectedResult::Ok);
+  EXPECT_EQ(translated.outcomes[0].pa, std::optional<std::uint64_t>(0x486e86d0));
+  EXPECT_FALSE(translated.outcomes[0].event.has_value());
 
   const Probe& last = loaded.probes[9];
-  EXPECT_EQ(last.expect.event, std::optional<std::uint8_t>(0x0b));
-  EXPECT_EQ(last.expect.fetch_addr, std::optional<std::uint64_t>(0x1000f2060));
+  EXPECT_EQ(last.outcomes[0].event, std::optional<std::uint8_t>(0x0b));
+  EXPECT_EQ(last.outcomes[0].fetch_addr, std::optional<std::uint64_t>(0x1000f2060));
 }
 
 TEST(ConformanceCaseValues, ConfigCaseWithoutSmmuIdHasGbpaAndStreamFields) {
@@ -146,7 +150,7 @@ TEST(ConformanceCaseValues, ConfigCaseWithoutSmmuIdHasGbpaAndStreamFields) {
   EXPECT_EQ(loaded.registers.gbpa, std::optional<std::uint64_t>(0));
   EXPECT_TRUE(loaded.smmuen);
   ASSERT_FALSE(loaded.probes.empty());
-  const Expectation& bad_streamid = loaded.probes[0].expect;
+  const Expectation& bad_streamid = loaded.probes[0].outcomes[0];
   EXPECT_EQ(bad_streamid.event, std::optional<std::uint8_t>(0x02));
   EXPECT_EQ(bad_streamid.stream_id, std::optional<std::uint32_t>(32));
   EXPECT_EQ(bad_streamid.ssv, std::optional<bool>(false));
@@ -156,7 +160,7 @@ TEST(ConformanceCaseValues, ConfigCaseWithoutSmmuIdHasGbpaAndStreamFields) {
 TEST(ConformanceCaseValues, NestedCaseHasClassIpaAndNullEvent) {
   const ConformanceCase with_class = load_ok(bundled_case("qemu-nested", "qemu-nested-2000"));
   ASSERT_FALSE(with_class.probes.empty());
-  const Expectation& input_fault = with_class.probes[0].expect;
+  const Expectation& input_fault = with_class.probes[0].outcomes[0];
   EXPECT_EQ(input_fault.event, std::optional<std::uint8_t>(0x10));
   EXPECT_EQ(input_fault.s2, std::optional<bool>(true));
   EXPECT_EQ(input_fault.event_class, std::optional<std::uint8_t>(2));
@@ -166,9 +170,9 @@ TEST(ConformanceCaseValues, NestedCaseHasClassIpaAndNullEvent) {
   ASSERT_FALSE(with_null_event.probes.empty());
   const Probe& suppressed = with_null_event.probes[0];
   EXPECT_EQ(suppressed.index, 1U);  // indices need not start at 0
-  EXPECT_EQ(suppressed.expect.result, ExpectedResult::Fault);
-  EXPECT_FALSE(suppressed.expect.event.has_value());
-  EXPECT_EQ(suppressed.expect.s2, std::optional<bool>(true));
+  EXPECT_EQ(suppressed.outcomes[0].result, ExpectedResult::Fault);
+  EXPECT_FALSE(suppressed.outcomes[0].event.has_value());
+  EXPECT_EQ(suppressed.outcomes[0].s2, std::optional<bool>(true));
 }
 
 // --- The hex parser ------------------------------------------------------------
@@ -376,11 +380,10 @@ TEST_F(MalformedCase, NegativeAndOversizedNumbers) {
 }
 
 TEST_F(MalformedCase, RamRangeOverflow) {
-  valid_["ram"][0]["base"] = "0xffffffffffff0000";
-  valid_["ram"][0]["size"] = "0x10000";  // ends exactly at 2^64: still fine
+  valid_["ram"].push_back(json{{"base", "0xffffffffffff0000"}, {"size", "0x10000"}});  // ends exactly at 2^64: fine
   expect_loads(valid_);
-  valid_["ram"][0]["size"] = "0x10001";
-  expect_error(valid_, "ram[0].size", "64-bit address space");
+  valid_["ram"][1]["size"] = "0x10001";
+  expect_error(valid_, "ram[1].size", "64-bit address space");
 }
 
 TEST_F(MalformedCase, MemoryAndFillLayout) {
@@ -413,6 +416,141 @@ TEST_F(MalformedCase, UnknownKeysRejectedButInformationKeysIgnored) {
   document["probes"][0]["qemu_agrees"] = false;
   document["about"] = "anything";
   expect_loads(document);
+}
+
+// --- Optional keys (qemu-s1/README.md "Optional keys") --------------------------
+
+TEST(ConformanceCaseValues, MultiCaseCarriesStreamsSubstreamsStepsAndAlternatives) {
+  const ConformanceCase loaded = load_ok(bundled_case("qemu-multi", "multi-0003"));
+  ASSERT_EQ(loaded.probes.size(), 9U);
+  const Probe& first = loaded.probes[0];
+  EXPECT_EQ(first.stream_id, 29U);
+  EXPECT_EQ(first.substream_id, std::optional<std::uint32_t>(54));
+  EXPECT_FALSE(first.privileged);
+  const Probe& bad_ssid = loaded.probes[1];
+  EXPECT_EQ(bad_ssid.stream_id, 61U);
+  ASSERT_EQ(bad_ssid.outcomes.size(), 1U);
+  EXPECT_EQ(bad_ssid.outcomes[0].ssid, std::optional<std::uint32_t>(23623));
+  EXPECT_EQ(bad_ssid.outcomes[0].stream_id, std::optional<std::uint32_t>(61));
+  // Probe 2: eleven CPU stores, then CFGI_CD, TLBI_NH_ASID, CMD_SYNC.
+  const std::vector<ProbeStep>& steps = loaded.probes[2].before;
+  ASSERT_EQ(steps.size(), 12U);
+  const auto* store = std::get_if<CpuStores>(&steps[0]);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->words.pa, 0x411cc4c0U);
+  EXPECT_EQ(store->words.qwords, (std::vector<std::uint64_t>{0x411cd003}));
+  const auto* batch = std::get_if<CommandBatch>(&steps[11]);
+  ASSERT_NE(batch, nullptr);
+  ASSERT_EQ(batch->commands.size(), 3U);
+  EXPECT_EQ(batch->commands[2], (std::array<std::uint64_t, 2>{0x46, 0}));
+  // Somewhere in the set: a probe with alternatives.
+  std::size_t with_alternatives = 0;
+  for (const std::string name : {"multi-0001", "multi-0002", "multi-0004", "multi-0005", "multi-0006"}) {
+    for (const Probe& probe : load_ok(bundled_case("qemu-multi", name)).probes) {
+      if (probe.outcomes.size() > 1) ++with_alternatives;
+    }
+  }
+  EXPECT_GT(with_alternatives, 0U);
+}
+
+TEST_F(MalformedCase, OptionalProbeKeysAreReadAndChecked) {
+  json document = valid_;
+  json& probe = document["probes"][0];
+  probe["stream_id"] = 7;
+  probe["substream_id"] = 0xfffff;
+  probe["privileged"] = true;
+  probe["instruction"] = 1;
+  probe["before"] = json::array({json{{"write", {{"pa", "0x40000000"}, {"qwords", {"0x1", "0x2"}}}}},
+                                 json{{"commands", json::array({json::array({"0x46", "0x0"})})}}});
+  const std::string path = write_text(document.dump(1));
+  const ConformanceCase loaded = load_ok(path);
+  ASSERT_FALSE(loaded.probes.empty());
+  EXPECT_EQ(loaded.probes[0].stream_id, 7U);
+  EXPECT_EQ(loaded.probes[0].substream_id, std::optional<std::uint32_t>(0xfffff));
+  EXPECT_TRUE(loaded.probes[0].privileged);
+  EXPECT_TRUE(loaded.probes[0].instruction);
+  EXPECT_EQ(loaded.probes[0].before.size(), 2U);
+  EXPECT_EQ(loaded.probes[1].stream_id, loaded.stream_id);  // the case's when not given
+
+  json wide = document;
+  wide["probes"][0]["substream_id"] = 0x100000;
+  expect_error(wide, "probes[0].substream_id", "larger than");
+  json outside = document;
+  outside["probes"][0]["before"][0]["write"]["pa"] = "0x1000";
+  expect_error(outside, "probes[0].before[0].write.pa", "outside every `ram` range");
+  json bad_step = document;
+  bad_step["probes"][0]["before"][1] = json{{"command", json::array()}};
+  expect_error(bad_step, "probes[0].before[1].command", "unknown step");
+  json short_command = document;
+  short_command["probes"][0]["before"][1]["commands"][0] = json::array({"0x46"});
+  expect_error(short_command, "probes[0].before[1].commands[0]", "two 64-bit words");
+  json both = document;
+  both["probes"][0]["expect_any"] = json::array({both["probes"][0]["expect"]});
+  expect_error(both, "probes[0].expect_any", "not both");
+  json none = document;
+  none["probes"][0].erase("expect");
+  none["probes"][0]["expect_any"] = json::array();
+  expect_error(none, "probes[0].expect_any", "no outcomes");
+}
+
+// --- Findings of the robustness issue: each once mishandled ---------------------
+
+TEST_F(MalformedCase, DuplicateKeysAreErrorsNamingTheKey) {
+  std::string text = valid_.dump(1);
+  // A second "stream_id" at the top level, and one inside a probe's expectation.
+  const std::string top = text.substr(0, 1) + "\n \"stream_id\": 5," + text.substr(1);
+  expect_error_in_file(write_text(top), "stream_id", "given twice");
+  json document = valid_;
+  document["probes"][1]["expect"]["zzz_placeholder"] = "0x1";
+  std::string nested = document.dump();
+  const std::size_t at = nested.find("\"zzz_placeholder\"");
+  ASSERT_NE(at, std::string::npos);
+  nested.replace(at, std::string("\"zzz_placeholder\"").size(), "\"result\"");
+  expect_error_in_file(write_text(nested, "nested.json"), "probes[1].expect.result", "given twice");
+}
+
+TEST_F(MalformedCase, ThirtyTwoBitRegistersRejectWideValues) {
+  for (const char* key : {"CR1", "CR2", "STRTAB_BASE_CFG", "GBPA"}) {
+    json document = valid_;
+    document["smmu"][key] = "0x100000000";
+    expect_error(document, std::string("smmu.") + key, "does not fit in 32 bits");
+  }
+  json document = valid_;
+  document["smmu"]["CMDQ_BASE"] = "0x4000000040400008";  // 64-bit registers take 64 bits
+  expect_loads(document);
+}
+
+TEST_F(MalformedCase, ProbeThatWrapsPastTheAddressSpace) {
+  valid_["probes"][3]["iova"] = "0xfffffffffffffff9";
+  expect_error(valid_, "probes[3].iova", "wraps past 2^64");
+  valid_["probes"][3]["iova"] = "0xfffffffffffffff8";  // the last 8 bytes: fine
+  expect_loads(valid_);
+}
+
+TEST_F(MalformedCase, MemoryRunOutsideRam) {
+  valid_["memory"][0]["pa"] = "0x1000";
+  expect_error(valid_, "memory[0].pa", "outside every `ram` range");
+}
+
+TEST_F(MalformedCase, LongKeysAreCutInMessages) {
+  const std::string long_key(5000, 'k');
+  valid_["smmu"][long_key] = "0x0";
+  const LoadResult result = load_case(write_text(valid_.dump()));
+  ASSERT_FALSE(result.ok());
+  EXPECT_LT(result.error().to_string().size(), 400U) << result.error().to_string().substr(0, 400);
+  EXPECT_NE(result.error().key.find("smmu.kkkk"), std::string::npos);
+}
+
+TEST_F(MalformedCase, BytesThatAreNotUtf8AreEscaped) {
+  const std::string path = write_text(std::string("{\"format\": \"smm\xff\xfe\"}"), "bad.json");
+  const LoadResult result = load_case(path);
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(result.error().message.find("\\xff"), std::string::npos) << result.error().message;
+  // Whatever the message holds, it can go into a JSON report.
+  EXPECT_NO_THROW((void)json(result.error().to_string()).dump());
+  EXPECT_EQ(printable_text("ok \xc3\xa9 \xe2\x82\xac"), "ok \xc3\xa9 \xe2\x82\xac");  // valid UTF-8 kept
+  EXPECT_EQ(printable_text("\xc0\x80"), "\\xc0\\x80");                              // overlong: escaped
+  EXPECT_EQ(printable_text("\xed\xa0\x80"), "\\xed\\xa0\\x80");                      // surrogate: escaped
 }
 
 TEST_F(MalformedCase, NonexistentFileAndDirectory) {

@@ -270,6 +270,49 @@ constexpr std::uint32_t OVACKFLG = 1u << 31;  // EVENTQ_CONS, PRIQ_CONS
 constexpr unsigned kMaxLog2Entries = 19;
 }  // namespace queue_pointer
 
+// A queue's size and location as the SMMU uses them, from its *_BASE value and
+// the IDR1 maximum (CMDQS, EVENTQS, PRIQS). The model and the host software
+// both take the geometry from here.
+struct QueueGeometry {
+  std::uint64_t base_address = 0;
+  unsigned log2_entries = 0;
+  std::uint32_t pointer_mask = 0;  // wrap bit and index
+  std::uint32_t index_mask = 0;
+  std::uint32_t entry_bytes = 0;
+
+  std::uint64_t entry_address(std::uint32_t pointer) const {
+    return base_address + std::uint64_t{pointer & index_mask} * entry_bytes;
+  }
+  std::uint64_t size_bytes() const { return (std::uint64_t{1} << log2_entries) * entry_bytes; }
+  std::uint32_t entries() const { return index_mask + 1; }
+  bool empty(std::uint32_t prod, std::uint32_t cons) const { return ((prod ^ cons) & pointer_mask) == 0; }
+  bool full(std::uint32_t prod, std::uint32_t cons) const {
+    return ((prod ^ cons) & pointer_mask) == (index_mask + 1);
+  }
+  std::uint32_t next(std::uint32_t pointer) const { return (pointer + 1) & pointer_mask; }
+  // Entries between CONS and PROD (the wrap bit makes a full queue distinct from an empty one).
+  std::uint32_t occupancy(std::uint32_t prod, std::uint32_t cons) const {
+    return ((prod & pointer_mask) - (cons & pointer_mask)) & pointer_mask;
+  }
+};
+
+inline QueueGeometry queue_geometry(std::uint64_t base_register, unsigned max_log2, std::uint32_t entry_bytes) {
+  QueueGeometry g;
+  // *_BASE.LOG2SIZE above the IDR1 maximum behaves as the maximum.
+  const auto requested = static_cast<unsigned>(queue_base::LOG2SIZE.get(base_register));
+  const unsigned limit = max_log2 < queue_pointer::kMaxLog2Entries ? max_log2 : queue_pointer::kMaxLog2Entries;
+  g.log2_entries = requested < limit ? requested : limit;
+  g.index_mask = (std::uint32_t{1} << g.log2_entries) - 1;
+  g.pointer_mask = (std::uint32_t{1} << (g.log2_entries + 1)) - 1;
+  g.entry_bytes = entry_bytes;
+  // The base is aligned to the queue size (at least 32 bytes): address bits
+  // below that alignment are IGNORED.
+  std::uint64_t queue_bytes = g.size_bytes();
+  if (queue_bytes < 32) queue_bytes = 32;
+  g.base_address = (base_register & queue_base::ADDR.mask()) & ~(queue_bytes - 1);
+  return g;
+}
+
 }  // namespace reg
 
 // CMDQ_CONS.ERR: why the command queue stopped (IHI 0070 §7.1).

@@ -103,37 +103,16 @@ void ProgrammingInterface::reset() {
 
 // ---- Queue geometry ----------------------------------------------------------------
 
-ProgrammingInterface::QueueGeometry ProgrammingInterface::geometry(const Queue& queue,
-                                                                   unsigned max_log2,
-                                                                   std::uint32_t entry_bytes) {
-  QueueGeometry g;
-  // *_BASE.LOG2SIZE above the IDR1 maximum behaves as the maximum.
-  const auto requested = static_cast<unsigned>(reg::queue_base::LOG2SIZE.get(queue.base));
-  const unsigned limit = max_log2 < reg::queue_pointer::kMaxLog2Entries
-                             ? max_log2
-                             : reg::queue_pointer::kMaxLog2Entries;
-  g.log2_entries = requested < limit ? requested : limit;
-  g.index_mask = (std::uint32_t{1} << g.log2_entries) - 1;
-  g.pointer_mask = (std::uint32_t{1} << (g.log2_entries + 1)) - 1;
-  g.entry_bytes = entry_bytes;
-  // The base is aligned to the queue size (at least 32 bytes): address bits
-  // below that alignment are IGNORED.
-  std::uint64_t queue_bytes = (std::uint64_t{1} << g.log2_entries) * entry_bytes;
-  if (queue_bytes < 32) queue_bytes = 32;
-  g.base_address = (queue.base & reg::queue_base::ADDR.mask()) & ~(queue_bytes - 1);
-  return g;
-}
-
 ProgrammingInterface::QueueGeometry ProgrammingInterface::cmdq_geometry() const {
-  return geometry(cmdq_, caps_.cmdq_log2, kCommandEntryBytes);
+  return reg::queue_geometry(cmdq_.base, caps_.cmdq_log2, kCommandEntryBytes);
 }
 
 ProgrammingInterface::QueueGeometry ProgrammingInterface::eventq_geometry() const {
-  return geometry(eventq_, caps_.eventq_log2, kEventEntryBytes);
+  return reg::queue_geometry(eventq_.base, caps_.eventq_log2, kEventEntryBytes);
 }
 
 ProgrammingInterface::QueueGeometry ProgrammingInterface::priq_geometry() const {
-  return geometry(priq_, caps_.priq_log2, kPriEntryBytes);
+  return reg::queue_geometry(priq_.base, caps_.priq_log2, kPriEntryBytes);
 }
 
 // ---- MMIO: the register table's behaviour ---------------------------------------------------

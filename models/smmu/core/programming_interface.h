@@ -203,29 +203,7 @@ class ProgrammingInterface {
     std::uint32_t prod = 0;
     std::uint32_t cons = 0;
   };
-  // A queue's size and location as currently programmed.
-  struct QueueGeometry {
-    std::uint64_t base_address = 0;
-    unsigned log2_entries = 0;
-    std::uint32_t pointer_mask = 0;  // wrap bit and index
-    std::uint32_t index_mask = 0;
-    std::uint32_t entry_bytes = 0;
-
-    std::uint64_t entry_address(std::uint32_t pointer) const {
-      return base_address + std::uint64_t{pointer & index_mask} * entry_bytes;
-    }
-    bool empty(std::uint32_t prod, std::uint32_t cons) const {
-      return ((prod ^ cons) & pointer_mask) == 0;
-    }
-    bool full(std::uint32_t prod, std::uint32_t cons) const {
-      return ((prod ^ cons) & pointer_mask) == (index_mask + 1);
-    }
-    std::uint32_t next(std::uint32_t pointer) const { return (pointer + 1) & pointer_mask; }
-    // Entries between CONS and PROD (the wrap bit makes a full queue distinct from an empty one).
-    std::uint32_t occupancy(std::uint32_t prod, std::uint32_t cons) const {
-      return ((prod & pointer_mask) - (cons & pointer_mask)) & pointer_mask;
-    }
-  };
+  using QueueGeometry = reg::QueueGeometry;
   struct MsiConfig {
     std::uint64_t cfg0 = 0;  // ADDR
     std::uint32_t cfg1 = 0;  // DATA
@@ -236,7 +214,6 @@ class ProgrammingInterface {
   // The register `offset` falls in, when it exists on this SMMU.
   const RegisterLayout* present_register(std::uint64_t offset) const;
 
-  static QueueGeometry geometry(const Queue& queue, unsigned max_log2, std::uint32_t entry_bytes);
   QueueGeometry cmdq_geometry() const;
   QueueGeometry eventq_geometry() const;
   QueueGeometry priq_geometry() const;

@@ -28,7 +28,8 @@ std::string configuration_defect(const DmaMasterConfig& config) {
   if (config.max_payload == 0) return "Config::max_payload is 0; use a power of two such as 256";
   if ((config.max_payload & (config.max_payload - 1)) != 0) {
     return "Config::max_payload " + std::to_string(config.max_payload) +
-           " is not a power of two (PCIe Max_Payload_Size is 128..4096 bytes in powers of two)";
+           " is not a power of two (1 to 4096 bytes; PCIe's Max_Payload_Size takes 128..4096, smaller sizes "
+           "model other masters)";
   }
   if (config.pasid && *config.pasid > tlm_ext::SidebandExtension::kSubstreamIdMask) {
     return "Config::pasid " + hex(*config.pasid) + " does not fit in 20 bits (largest 0xfffff)";

@@ -1,7 +1,10 @@
 #include "smmuv3tlm/models/smmu/smmuv3_parameters.h"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
+
+#include <fmt/format.h>
 
 namespace smmuv3tlm::smmu {
 
@@ -103,7 +106,7 @@ const std::vector<P>& smmu_parameters() {
           }},
         count("tlb.entries", "main TLB entries", [](Smmuv3Config& c) -> unsigned& { return c.translation.tlb.entries; },
               1, kMaxEntries),
-        count("tlb.ways", "main TLB associativity (entries = fully associative)",
+        count("tlb.ways", "main TLB associativity: divides tlb.entries; as many as the entries or more: fully associative",
               [](Smmuv3Config& c) -> unsigned& { return c.translation.tlb.ways; }, 1, kMaxEntries),
         replacement("tlb.replacement", "main TLB replacement: lru, random or round-robin",
                     [](Smmuv3Config& c) -> Replacement& { return c.translation.tlb.replacement; }),
@@ -113,7 +116,7 @@ const std::vector<P>& smmu_parameters() {
               [](Smmuv3Config& c) -> unsigned& { return c.micro_tlb_entries; }, 1, 64),
         count("config_cache.entries", "cached STEs (and, separately, CDs); least recently used replaced",
               [](Smmuv3Config& c) -> unsigned& { return c.translation.config_cache_entries; }, 1, kMaxEntries),
-        count("walk_cache.ways", "walk-cache associativity, every level",
+        count("walk_cache.ways", "walk-cache associativity, every level: divides each level's entries (or is at least as many)",
               [](Smmuv3Config& c) -> unsigned& { return c.translation.walk_cache.ways; }, 1, kMaxEntries),
         replacement("walk_cache.replacement", "walk-cache replacement: lru, random or round-robin",
                     [](Smmuv3Config& c) -> Replacement& { return c.translation.walk_cache.replacement; }),
@@ -176,9 +179,45 @@ const std::vector<P>& smmu_parameters() {
   return table;
 }
 
+std::string cache_geometry_problem(const Smmuv3Config& config, const std::string& instance) {
+  // Caches are sets of equal ways: the ways must divide the entries, or the
+  // cache would silently hold fewer entries than asked for. As many ways as
+  // entries or more is one fully associative set (Iotlb clamps the ways).
+  const auto uneven = [](unsigned entries, unsigned ways) { return ways < entries && entries % ways != 0; };
+  const TlbGeometry& tlb = config.translation.tlb;
+  if (uneven(tlb.entries, tlb.ways)) {
+    return fmt::format("{0}.tlb.ways: {1} ways do not divide {0}.tlb.entries {2} (sets of {1} ways each); pick "
+                       "entries a multiple of the ways",
+                       instance, tlb.ways, tlb.entries);
+  }
+  const WalkCacheGeometry& walk = config.translation.walk_cache;
+  for (unsigned stage = 1; stage <= 2; ++stage) {
+    for (unsigned level = 0; level < WalkCacheGeometry::kLevels; ++level) {
+      const unsigned entries = (stage == 1 ? walk.stage1_entries : walk.stage2_entries)[level];
+      if (uneven(entries, walk.ways)) {
+        return fmt::format("{0}.walk_cache.s{1}l{2}: {3} entries are not a multiple of {0}.walk_cache.ways {4} "
+                           "(sets of equal ways; 0 caches none)",
+                           instance, stage, level, entries, walk.ways);
+      }
+    }
+  }
+  return {};
+}
+
 std::vector<std::string> apply_smmu_settings(Smmuv3Config& config, const std::string& instance,
                                              const nlohmann::json& settings) {
-  return config::apply(config, smmu_parameters(), settings, instance);
+  std::vector<std::string> used = config::apply(config, smmu_parameters(), settings, instance);
+  // Checked when a geometry key was given (a configuration built in C++ keeps
+  // whatever geometry it chose).
+  const bool geometry_given = std::any_of(used.begin(), used.end(), [&](const std::string& key) {
+    return key.rfind(instance + ".tlb.", 0) == 0 || key.rfind(instance + ".walk_cache.", 0) == 0;
+  });
+  if (geometry_given) {
+    if (std::string problem = cache_geometry_problem(config, instance); !problem.empty()) {
+      throw std::invalid_argument(problem);
+    }
+  }
+  return used;
 }
 
 }  // namespace smmuv3tlm::smmu

@@ -19,6 +19,10 @@ const std::vector<config::Parameter<Smmuv3Config>>& smmu_parameters();
 // Applies the keys "<instance>.<key>" of `settings`; returns the keys it used.
 // Throws std::invalid_argument naming the full key for an unknown key under the
 // instance's prefix or a value out of range.
+// Why the TLB and walk-cache sizes do not make sets of equal ways (keys named
+// under `instance`); empty when they do.
+std::string cache_geometry_problem(const Smmuv3Config& config, const std::string& instance);
+
 std::vector<std::string> apply_smmu_settings(Smmuv3Config& config, const std::string& instance,
                                              const nlohmann::json& settings);
 

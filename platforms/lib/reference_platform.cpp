@@ -182,8 +182,17 @@ const std::vector<Parameter>& parameters() {
                 [](const ReferencePlatformConfig& c) { return nlohmann::json(1u << c.granule_log2); }},
       number("platform.bytes_per_device", "bytes each DMA engine writes then reads back",
              &ReferencePlatformConfig::bytes_per_device, 1, kEngineStride),
-      number("platform.max_payload", "PCIe max payload (bytes per transaction)", &ReferencePlatformConfig::max_payload,
-             1, 4096),
+      Parameter{"platform.max_payload",
+                "bytes per transaction: a power of two from 1 to 4096 (PCIe Max_Payload_Size takes 128..4096)",
+                [](ReferencePlatformConfig& c, const nlohmann::json& v) {
+                  const std::uint64_t bytes = v.is_number_unsigned() ? v.get<std::uint64_t>() : 0;
+                  // The DMA masters split transfers at this size: a power of two (DmaMasterConfig).
+                  if (bytes == 0 || bytes > 4096 || (bytes & (bytes - 1)) != 0) {
+                    throw std::invalid_argument("must be a power of two in [1, 4096], got " + v.dump());
+                  }
+                  c.max_payload = static_cast<unsigned>(bytes);
+                },
+                [](const ReferencePlatformConfig& c) { return nlohmann::json(c.max_payload); }},
       config::boolean<ReferencePlatformConfig>("platform.fault_after_unmap",
                                                "after unmapping, one deliberate DMA that must fault (F_TRANSLATION)",
                                                &ReferencePlatformConfig::fault_after_unmap),
@@ -311,6 +320,9 @@ void apply_parameter_assignment(ReferencePlatformConfig& config, const std::stri
 }
 
 void validate(const ReferencePlatformConfig& config) {
+  if (std::string problem = smmu::cache_geometry_problem(config.smmu, kSmmuInstance); !problem.empty()) {
+    throw std::invalid_argument(problem);
+  }
   const smmu::Capabilities& caps = config.smmu.capabilities;
   const driver::DriverMemoryConfig& kernel = config.driver_memory;
   const driver::DriverMemoryConfig& crash = config.crash_kernel_memory;

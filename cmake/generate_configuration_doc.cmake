@@ -1,0 +1,28 @@
+# Writes docs/configuration.md from its template and `smmu-sim --list-parameters`,
+# so the key table is whatever the program accepts (run after smmu-sim is built).
+# Rewrites the file only when its content changes.
+execute_process(COMMAND ${SIM} --list-parameters RESULT_VARIABLE rc OUTPUT_VARIABLE listed ERROR_VARIABLE err)
+if(NOT rc STREQUAL "0")
+  message(FATAL_ERROR "smmu-sim --list-parameters failed (${rc}): ${err}")
+endif()
+# Semicolons in the help text would split CMake list items: hide them meanwhile.
+string(REPLACE ";" "<semicolon>" listed "${listed}")
+string(REPLACE "\n" ";" lines "${listed}")
+set(table "")
+foreach(line IN LISTS lines)
+  if(line MATCHES "^\\|")
+    string(APPEND table "${line}\n")
+  endif()
+endforeach()
+string(REPLACE "<semicolon>" ";" table "${table}")
+string(STRIP "${table}" table)
+file(READ ${TEMPLATE} text)
+string(REPLACE "@PARAMETER_TABLE@" "${table}" text "${text}")
+set(current "")
+if(EXISTS ${OUT})
+  file(READ ${OUT} current)
+endif()
+if(NOT current STREQUAL text)
+  file(WRITE ${OUT} "${text}")
+  message(STATUS "Regenerated ${OUT}")
+endif()

@@ -39,6 +39,11 @@ constexpr std::uint64_t kIova = 0x100000000000;  // far enough apart to use dist
 constexpr std::uint64_t kMissStride = 0x8040201000;  // changes the index at every level of a 4K walk
 constexpr unsigned kMissPages = 64;
 constexpr std::uint32_t kSidS1 = 1, kSidS2 = 2, kSidNested = 3;
+// The DMI scaling benchmark: up to kScaleMax bytes at kScaleIova, mapped page
+// by page (every 4 KiB page its own DMI grant) onto kScaleBuffer.
+constexpr std::uint64_t kScaleIova = 0x200000000000;
+constexpr std::uint64_t kScaleBuffer = 0x100000000;
+constexpr std::uint64_t kScaleMax = 128ull << 20;
 
 // Two SMMU systems with the same tables: `hit` with a large IOTLB, `miss` with
 // a one-entry IOTLB so that alternating pages always walk. Each SMMU has ports
@@ -51,6 +56,7 @@ class BenchPlatform : public sc_core::sc_module {
   platform::SmmuSystem miss{"miss", config(1)};
   platform::SmmuSystem at{"at", at_config()};
   pcie::DmaMaster at_master{"at_master"};
+  pcie::DmaMaster scale_master{"scale_master", scale_master_config()};
   tlm_utils::simple_initiator_socket<BenchPlatform> direct{"direct"};
   // One bare interconnect hop (a Junction) in front of the same path: what
   // any component between master and memory costs with standard sockets.
@@ -69,11 +75,13 @@ class BenchPlatform : public sc_core::sc_module {
     through_hop.bind(hop.in);
     hop.out.bind(hit.junction.in);
     at_master.socket.bind(at.smmu.upstream(0));
+    scale_master.socket.bind(hit.smmu.upstream(3));
     build_tables(hit.memory);
     build_tables(miss.memory);
     build_tables(at.memory);
     SC_THREAD(program);
     SC_THREAD(serve_at_batches);
+    SC_THREAD(serve_scaling);
   }
 
   // An AT batch: `requests` through the pipelined master, run by the thread
@@ -81,6 +89,13 @@ class BenchPlatform : public sc_core::sc_module {
   std::vector<pcie::PipelinedRequest> at_requests;
   sc_core::sc_event at_start;
   bool at_done = true;
+
+  // A DMI scaling run: write then read `scale_bytes` through the SMMU's DMI
+  // grants, starting with none (the master forgets its windows).
+  std::uint64_t scale_bytes = 0;
+  std::vector<std::uint8_t> scale_data = std::vector<std::uint8_t>(kScaleMax);
+  sc_core::sc_event scale_start;
+  bool scale_done = true;
 
  private:
   static smmu::Smmuv3Config config(unsigned tlb_entries) {
@@ -90,8 +105,9 @@ class BenchPlatform : public sc_core::sc_module {
     c.translation.tlb.ways = tlb_entries == 1 ? 1 : 4;
     // The miss benchmarks measure full walks: no walk cache behind the one-entry TLB.
     if (tlb_entries == 1) c.translation.walk_cache.disable();
-    c.ports = 3;
-    c.default_stream_ids = {kSidS1, kSidS2, kSidNested};
+    // The hit system has a fourth port for the DMI scaling master.
+    c.ports = tlb_entries != 1 ? 4 : 3;
+    c.default_stream_ids = {kSidS1, kSidS2, kSidNested, kSidS1};
     c.dmi = tlb_entries != 1;  // the hit system grants DMI (the DMI benchmarks); the b_transport path ignores it
     return c;
   }
@@ -102,6 +118,26 @@ class BenchPlatform : public sc_core::sc_module {
     c.ports = 1;
     c.default_stream_ids = {kSidS1};
     return c;
+  }
+
+  static pcie::DmaMasterConfig scale_master_config() {
+    pcie::DmaMasterConfig c;
+    c.stream_id = kSidS1;
+    c.use_dmi = true;
+    c.address_bits = 64;
+    return c;
+  }
+
+  void serve_scaling() {
+    for (;;) {
+      sc_core::wait(scale_start);
+      scale_master.forget_dmi_windows();
+      const pcie::DmaResult written =
+          scale_master.transfer(tlm::TLM_WRITE_COMMAND, kScaleIova, scale_data.data(), scale_bytes);
+      const pcie::DmaResult read = scale_master.transfer(tlm::TLM_READ_COMMAND, kScaleIova, scale_data.data(), scale_bytes);
+      if (!written.ok() || !read.ok()) error = "the DMI scaling transfer failed";
+      scale_done = true;
+    }
   }
 
   void serve_at_batches() {
@@ -128,6 +164,9 @@ class BenchPlatform : public sc_core::sc_module {
     // Stage 1, 48-bit VA, 4K: a 4-level walk.
     tables::PageTableBuilder s1(tables::TableGeometry::stage1(12, 48), alloc, space);
     map_pages(s1, kBuffer);
+    for (std::uint64_t offset = 0; offset < kScaleMax; offset += 0x1000) {
+      s1.map(kScaleIova + offset, kScaleBuffer + offset, 0x1000);
+    }
     tables::CdTableBuilder cds(tables::CdTableGeometry{}, alloc, space);
     tables::CdFields cd;
     tables::attach_ttb0(cd, s1);
@@ -276,6 +315,20 @@ void at_batch(benchmark::State& state, bool every_access_new_page) {
       benchmark::Counter(static_cast<double>(kAtBatch) * static_cast<double>(state.iterations()),
                          benchmark::Counter::kIsRate);
 }
+// DMI scaling: host time of a write and a read of N MiB through the SMMU's
+// per-page DMI grants, from no grants; per byte it must not grow with N.
+void BM_DmiScaling(benchmark::State& state) {
+  BenchPlatform& p = *bench_platform;
+  p.scale_bytes = static_cast<std::uint64_t>(state.range(0)) << 20;
+  for (auto _ : state) {
+    p.scale_done = false;
+    p.scale_start.notify(sc_core::SC_ZERO_TIME);
+    while (!p.scale_done) sc_core::sc_start(sc_core::sc_time(1, sc_core::SC_MS));
+  }
+  if (!p.error.empty()) state.SkipWithError(p.error.c_str());
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * state.range(0) * (2 << 20));
+}
+
 void BM_AtStreaming(benchmark::State& s) { at_batch(s, false); }
 void BM_AtMisses(benchmark::State& s) { at_batch(s, true); }
 
@@ -287,6 +340,7 @@ BENCHMARK(BM_S2Miss);
 BENCHMARK(BM_NestedMiss);
 BENCHMARK(BM_DirectDmi);
 BENCHMARK(BM_SmmuDmi);
+BENCHMARK(BM_DmiScaling)->Arg(8)->Arg(32)->Arg(128)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_AtStreaming);
 BENCHMARK(BM_AtMisses);
 
@@ -298,7 +352,8 @@ class RatioReporter : public benchmark::ConsoleReporter {
   void ReportRuns(const std::vector<Run>& runs) override {
     for (const Run& r : runs) {
       if (r.error_occurred) continue;
-      const std::string& name = r.run_name.function_name;
+      const std::string name =
+          r.run_name.function_name + (r.run_name.args.empty() ? "" : "/" + r.run_name.args);
       if (r.run_type == Run::RT_Aggregate) {
         if (r.aggregate_name == "median") medians_[name] = r.GetAdjustedCPUTime();
       } else if (r.iterations > 0) {
@@ -347,6 +402,12 @@ int sc_main(int argc, char* argv[]) {
   // The trace player's host time against the same DMAs issued directly (goal: at most 1.5).
   ratio("trace-bursts/direct", "BM_TraceBursts1M", "BM_TraceDirect1M");
   ratio("trace-lines/direct", "BM_TraceLines1M", "BM_TraceDirect1M");
+  // DMI through the SMMU from no grants: host time per byte at 128 MiB against
+  // 32 MiB, both beyond the host's last-level cache (1.0 = linear; it grew
+  // quadratically while the master and the TBU scanned their grants).
+  if (t.count("BM_DmiScaling/32") && t.count("BM_DmiScaling/128") && t["BM_DmiScaling/32"] > 0) {
+    std::printf("ratio dmi-scaling 128MiB/32MiB per byte: %.2f\n", t["BM_DmiScaling/128"] / 4 / t["BM_DmiScaling/32"]);
+  }
   // Approximately timed: transactions per host second (time per batch of kAtBatch).
   for (const char* name : {"BM_AtStreaming", "BM_AtMisses"}) {
     if (t.count(name) && t[name] > 0) std::printf("at %s: %.0f transactions/host s\n", name + 5, kAtBatch / (t[name] * 1e-9));

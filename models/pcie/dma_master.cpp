@@ -465,19 +465,24 @@ tlm::tlm_response_status DmaMaster::issue(tlm::tlm_generic_payload& trans, tlm::
 bool DmaMaster::try_dmi(tlm::tlm_command command, std::uint64_t address, std::uint8_t* data,
                         std::size_t length) {
   const std::uint64_t last = address + length - 1;
-  for (const tlm::tlm_dmi& window : dmi_windows_) {
-    if (address < window.get_start_address() || last > window.get_end_address()) continue;
-    unsigned char* host = window.get_dmi_ptr() + (address - window.get_start_address());
-    if (command == tlm::TLM_READ_COMMAND && window.is_read_allowed()) {
-      std::copy(host, host + length, data);
-      quantum_keeper_.inc(window.get_read_latency());
-      return true;
-    }
-    if (command == tlm::TLM_WRITE_COMMAND && window.is_write_allowed()) {
-      std::copy(data, data + length, host);
-      quantum_keeper_.inc(window.get_write_latency());
-      return true;
-    }
+  const tlm::tlm_dmi* window = recent_window_;
+  if (window == nullptr || address < window->get_start_address() || last > window->get_end_address()) {
+    auto after = dmi_windows_.upper_bound(address);
+    if (after == dmi_windows_.begin()) return false;
+    window = &std::prev(after)->second;  // the one starting at or below `address`
+    if (last > window->get_end_address()) return false;
+    recent_window_ = window;
+  }
+  unsigned char* host = window->get_dmi_ptr() + (address - window->get_start_address());
+  if (command == tlm::TLM_READ_COMMAND && window->is_read_allowed()) {
+    std::copy(host, host + length, data);
+    quantum_keeper_.inc(window->get_read_latency());
+    return true;
+  }
+  if (command == tlm::TLM_WRITE_COMMAND && window->is_write_allowed()) {
+    std::copy(data, data + length, host);
+    quantum_keeper_.inc(window->get_write_latency());
+    return true;
   }
   return false;
 }
@@ -486,16 +491,28 @@ void DmaMaster::request_dmi(tlm::tlm_generic_payload& trans) {
   // Same payload, so the request carries this master's side-band (the SMMU keys
   // its DMI answers by StreamID).
   tlm::tlm_dmi window;
-  if (socket->get_direct_mem_ptr(trans, window)) dmi_windows_.push_back(window);
+  if (!socket->get_direct_mem_ptr(trans, window)) return;
+  erase_dmi_windows(window.get_start_address(), window.get_end_address());
+  dmi_windows_.emplace(window.get_start_address(), window);
 }
 
-void DmaMaster::invalidate_direct_mem_ptr(sc_dt::uint64 start, sc_dt::uint64 end) {
-  dmi_windows_.erase(std::remove_if(dmi_windows_.begin(), dmi_windows_.end(),
-                                    [start, end](const tlm::tlm_dmi& window) {
-                                      return window.get_start_address() <= end &&
-                                             window.get_end_address() >= start;
-                                    }),
-                     dmi_windows_.end());
+void DmaMaster::erase_dmi_windows(std::uint64_t start, std::uint64_t end) {
+  recent_window_ = nullptr;
+  // Disjoint windows sorted by start have sorted ends too: walk back from the
+  // last one starting at or below `end` while they still reach `start`.
+  auto next = dmi_windows_.upper_bound(end);
+  while (next != dmi_windows_.begin()) {
+    const auto window = std::prev(next);
+    if (window->second.get_end_address() < start) break;
+    next = dmi_windows_.erase(window);
+  }
+}
+
+void DmaMaster::invalidate_direct_mem_ptr(sc_dt::uint64 start, sc_dt::uint64 end) { erase_dmi_windows(start, end); }
+
+void DmaMaster::forget_dmi_windows() {
+  dmi_windows_.clear();
+  recent_window_ = nullptr;
 }
 
 std::string DmaMaster::summary() const {

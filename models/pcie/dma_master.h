@@ -164,6 +164,11 @@ class DmaMaster : public sc_core::sc_module {
   const Statistics& statistics() const { return stats_; }
   std::string summary() const;
 
+  // Drops every DMI window (a platform reset, a benchmark's fresh start); the
+  // next accesses ask the target again.
+  void forget_dmi_windows();
+  std::size_t dmi_windows() const { return dmi_windows_.size(); }
+
   // How far this master runs ahead of SystemC time. transfer() may return with
   // the master still ahead (inside its quantum); the program thread synchronises
   // whenever its queue drains.
@@ -226,7 +231,12 @@ class DmaMaster : public sc_core::sc_module {
   sc_core::sc_event program_queued_;
   sc_core::sc_event programs_drained_;
   std::vector<std::uint8_t> last_read_data_;
-  std::vector<tlm::tlm_dmi> dmi_windows_;
+  // DMI windows by start address, disjoint (a new grant replaces what it
+  // overlaps): the window holding an address is a map lookup, so host time
+  // stays linear in the bytes moved however many pages were granted.
+  std::map<std::uint64_t, tlm::tlm_dmi> dmi_windows_;
+  const tlm::tlm_dmi* recent_window_ = nullptr;  // the last one used: streaming DMA stays in it
+  void erase_dmi_windows(std::uint64_t start, std::uint64_t end);
   // Pipelined bursts: the request waiting for its END_REQ, and responses.
   const tlm::tlm_generic_payload* awaiting_end_req_ = nullptr;
   sc_core::sc_event end_req_;

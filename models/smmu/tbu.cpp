@@ -492,7 +492,9 @@ bool Tbu::get_direct_mem_ptr(tlm::tlm_generic_payload& trans, tlm::tlm_dmi& dmi)
   else return refuse();
   dmi.set_read_latency(down_dmi.get_read_latency() + config_.hit_latency);
   dmi.set_write_latency(down_dmi.get_write_latency() + config_.hit_latency);
-  grants_.push_back(Grant{dmi.get_start_address(), dmi.get_end_address(), window_lo, window_hi, result.scope});
+  grants_.insert_or_assign(
+      GrantKey{dmi.get_start_address(), dmi.get_end_address(), request.stream_id, request.ssv, request.substream_id},
+      Grant{dmi.get_start_address(), dmi.get_end_address(), window_lo, window_hi, result.scope});
   ++stats_.dmi_grants;
   return true;
 }
@@ -520,8 +522,8 @@ std::size_t Tbu::revoke_if(Covered covered) {
   // inside invalidate_direct_mem_ptr.
   std::vector<Grant> revoked;
   for (auto it = grants_.begin(); it != grants_.end();) {
-    if (covered(*it)) {
-      revoked.push_back(std::move(*it));
+    if (covered(it->second)) {
+      revoked.push_back(std::move(it->second));
       it = grants_.erase(it);
     } else {
       ++it;

@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <functional>
+#include <tuple>
 #include <vector>
 
 #include <systemc>
@@ -169,7 +170,10 @@ class Tbu : public sc_core::sc_module {
   tlm::tlm_initiator_socket<>& downstream_;
   TranslationEngine::ContextMemo memo_;
   TranslationEngine::MicroTlb micro_tlb_;
-  std::vector<Grant> grants_;
+  // Keyed by the IOVA window and the stream it was granted to: a master asking
+  // again for the same window replaces its grant instead of adding one more.
+  using GrantKey = std::tuple<std::uint64_t, std::uint64_t, std::uint32_t, bool, std::uint32_t>;
+  std::map<GrantKey, Grant> grants_;
   TbuStatistics stats_;
   std::vector<TransactionObserver> observers_;
   // The statistics of the last StreamID seen (most transactions repeat it),

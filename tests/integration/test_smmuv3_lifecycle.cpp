@@ -367,6 +367,21 @@ TEST(Smmuv3Lifecycle, DmiGrantIsRevokedByExactlyTheEventsThatCoverIt) {
   });
 }
 
+// Found by the robustness issue: every DMI request added a grant, so a master
+// asking again for a page it held grew the TBU's list (and every revocation
+// scanned it); one grant per window and stream now.
+TEST(Smmuv3Lifecycle, AskingAgainForTheSameWindowKeepsOneGrant) {
+  run(stage1_config(), [](SmmuTestPlatform& p) {
+    build_stage1(p);
+    tlm::tlm_dmi dmi;
+    for (int i = 0; i < 5; ++i) ASSERT_TRUE(dmi_for(p, kIova + 0x40 * i, dmi));
+    EXPECT_EQ(p.smmu.tbu(0).dmi_grants(), 1u);
+    ASSERT_TRUE(dmi_for(p, kIova + 0x1000, dmi));  // the next page: its own grant
+    EXPECT_EQ(p.smmu.tbu(0).dmi_grants(), 2u);
+    EXPECT_EQ(p.smmu.tbu(0).statistics().dmi_grants, 6u);  // every grant is still counted
+  });
+}
+
 TEST(Smmuv3Lifecycle, EveryObserverSeesEachTableAccessWithItsStreamAndTime) {
   run(stage1_config(), [](SmmuTestPlatform& p) {
     build_stage1(p);

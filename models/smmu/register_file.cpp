@@ -43,9 +43,10 @@ bool RegisterFile::access(tlm::tlm_generic_payload& trans) {
     trans.set_response_status(tlm::TLM_BYTE_ENABLE_ERROR_RESPONSE);
     return false;
   }
-  if ((length != 4 && length != 8) || offset % length != 0 || offset + length > reg::kRegisterSpaceBytes) {
-    trans.set_response_status(offset + length > reg::kRegisterSpaceBytes ? tlm::TLM_ADDRESS_ERROR_RESPONSE
-                                                                          : tlm::TLM_BURST_ERROR_RESPONSE);
+  // Written so that it cannot wrap: an access near 2^64 is outside, not at 0.
+  const bool outside = length > reg::kRegisterSpaceBytes || offset > reg::kRegisterSpaceBytes - length;
+  if ((length != 4 && length != 8) || offset % length != 0 || outside) {
+    trans.set_response_status(outside ? tlm::TLM_ADDRESS_ERROR_RESPONSE : tlm::TLM_BURST_ERROR_RESPONSE);
     return false;
   }
   std::uint8_t* data = trans.get_data_ptr();

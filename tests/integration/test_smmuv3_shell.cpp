@@ -186,5 +186,37 @@ TEST(Smmuv3Shell, RegisterSocketRejectsBadAccessSizes) {
   });
 }
 
+// Found by the robustness issue: the bounds check wrapped, so an access at
+// 0xfffffffffffffffc answered OK. Every access past the register space is an
+// address error, the last word inside still works.
+TEST(Smmuv3Shell, RegisterSocketBoundsCannotWrap) {
+  run_platform(default_config(), [](SmmuTestPlatform& p) {
+    const auto access = [&](std::uint64_t address, unsigned length, bool debug) {
+      std::uint8_t bytes[8] = {};
+      tlm::tlm_generic_payload trans;
+      trans.set_read();
+      trans.set_address(address);
+      trans.set_data_ptr(bytes);
+      trans.set_data_length(length);
+      trans.set_streaming_width(length);
+      trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+      if (debug) {
+        EXPECT_EQ(p.cpu->transport_dbg(trans), 0u) << std::hex << address;
+      } else {
+        sc_core::sc_time delay;
+        p.cpu->b_transport(trans, delay);
+      }
+      return trans.get_response_status();
+    };
+    for (const std::uint64_t address : std::initializer_list<std::uint64_t>{0xfffffffffffffffcull, 0xfffffffffffffff8ull,
+                                                                            reg::kRegisterSpaceBytes}) {
+      EXPECT_EQ(access(address, 4, false), tlm::TLM_ADDRESS_ERROR_RESPONSE) << std::hex << address;
+      EXPECT_EQ(access(address & ~7ull, 8, false), tlm::TLM_ADDRESS_ERROR_RESPONSE) << std::hex << address;
+      access(address, 4, true);
+    }
+    EXPECT_EQ(access(reg::kRegisterSpaceBytes - 4, 4, false), tlm::TLM_OK_RESPONSE);
+  });
+}
+
 }  // namespace
 }  // namespace smmuv3tlm::testing

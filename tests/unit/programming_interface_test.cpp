@@ -463,6 +463,29 @@ TEST(ProgrammingInterfaceCommandQueue, FullQueueIsConsumed) {
   EXPECT_EQ(h.read32(reg::CMDQ_CONS), 8u);
 }
 
+// Found by the robustness issue: a PROD more than a queue length ahead of
+// CONS re-executed slots. It is an incoherent state (IHI 0070 §3.5.1); the model
+// consumes nothing, says so, and resumes once PROD is coherent again.
+TEST(ProgrammingInterfaceCommandQueue, ProdMoreThanAQueueAheadIsDiagnosedAndConsumesNothing) {
+  Harness h;
+  h.setup_command_queue(2);  // 4 entries: pointers are wrap bit 2 and index 1:0
+  h.enable(cr0::CMDQEN);
+  for (int i = 0; i < 4; ++i) h.stage(make_command(CommandOpcode::TLBI_NSNH_ALL));
+  h.diagnostics.clear();
+  h.write32(reg::CMDQ_PROD, 5);  // wrap 1, index 1: five ahead of CONS 0
+  EXPECT_TRUE(h.caches.executed.empty());
+  EXPECT_EQ(h.read32(reg::CMDQ_CONS), 0u);
+  EXPECT_EQ(h.read32(reg::CMDQ_PROD), 5u);  // the register holds what was written
+  ASSERT_EQ(h.diagnostics.size(), 1u);
+  EXPECT_NE(h.diagnostics[0].second.find("CMDQ_PROD 0x5 is more than the queue's 4 entries ahead"),
+            std::string::npos)
+      << h.diagnostics[0].second;
+  EXPECT_EQ(h.pi->statistics().constrained_unpredictable_writes, 1u);
+  h.write32(reg::CMDQ_PROD, 4);  // full: coherent, so the four commands run once each
+  EXPECT_EQ(h.caches.executed.size(), 4u);
+  EXPECT_EQ(h.read32(reg::CMDQ_CONS), 4u);
+}
+
 TEST(ProgrammingInterfaceCommandQueue, NothingRunsUntilEnabled) {
   Harness h;
   h.setup_command_queue(4);

@@ -290,6 +290,9 @@ struct QueueGeometry {
     return ((prod ^ cons) & pointer_mask) == (index_mask + 1);
   }
   std::uint32_t next(std::uint32_t pointer) const { return (pointer + 1) & pointer_mask; }
+  // At most a queue length between CONS and PROD (IHI 0070 §3.5.1); anything
+  // else is an incoherent state.
+  bool coherent(std::uint32_t prod, std::uint32_t cons) const { return occupancy(prod, cons) <= index_mask + 1; }
   // Entries between CONS and PROD (the wrap bit makes a full queue distinct from an empty one).
   std::uint32_t occupancy(std::uint32_t prod, std::uint32_t cons) const {
     return ((prod & pointer_mask) - (cons & pointer_mask)) & pointer_mask;

@@ -244,6 +244,10 @@ const ProgrammingInterface::RegisterBehaviour& ProgrammingInterface::behaviour_o
       {reg::CMDQ_PROD, [](const PI& p) -> std::uint64_t { return p.cmdq_.prod; },
        [](PI& p, std::uint64_t v) {
          p.cmdq_.prod = static_cast<std::uint32_t>(v) & kPointerBits;
+         // While the queue is disabled software writes PROD and CONS one at a
+         // time; the indexes must be coherent once the queue runs.
+         if ((p.cr0ack_ & cr0::CMDQEN) == 0) return;
+         if (!p.command_indexes_coherent()) return;
          const QueueGeometry g = p.cmdq_geometry();
          p.stats_.command_queue_occupancy.add(g.occupancy(p.cmdq_.prod, p.cmdq_.cons));
          p.commands_may_be_pending();
@@ -433,6 +437,7 @@ void ProgrammingInterface::apply_cr0(std::uint32_t value) {
   if (previous != value) notify_control_changed();
   update_irq_lines();
   // Enabling the command queue starts consumption of anything already posted.
+  if ((value & ~previous & reg::cr0::CMDQEN) != 0 && !command_indexes_coherent()) return;
   commands_may_be_pending();
 }
 
@@ -547,6 +552,22 @@ void ProgrammingInterface::activate_global_errors(std::uint32_t errors, const Ac
 
 // ---- Command queue (IHI 0070 §4, SMMU_CMDQ_*) ---------------------------------------------
 
+bool ProgrammingInterface::command_indexes_coherent() {
+  const QueueGeometry g = cmdq_geometry();
+  if (g.coherent(cmdq_.prod, cmdq_.cons)) return true;
+  // PROD more than a queue length ahead of CONS (IHI 0070 §3.5.1: an
+  // incoherent index state). Of the CONSTRAINED UNPREDICTABLE choices the model
+  // takes "the SMMU consumes nothing" until the indexes agree again, so no slot
+  // is executed twice.
+  ++stats_.constrained_unpredictable_writes;
+  diagnose(config_.constrained_unpredictable_severity,
+           fmt::format("CONSTRAINED UNPREDICTABLE: CMDQ_PROD {:#x} is more than the queue's {} entries ahead of "
+                       "CMDQ_CONS {:#x} (incoherent indexes, IHI 0070 §3.5.1); no command is consumed until "
+                       "CMDQ_PROD is written coherently",
+                       cmdq_.prod, g.entries(), cmdq_.cons & kPointerBits));
+  return false;
+}
+
 void ProgrammingInterface::commands_may_be_pending() {
   if (config_.consume_commands_on_write) {
     process_command_queue();
@@ -556,8 +577,9 @@ void ProgrammingInterface::commands_may_be_pending() {
 }
 
 bool ProgrammingInterface::command_ready() const {
+  const QueueGeometry g = cmdq_geometry();
   return (cr0ack_ & reg::cr0::CMDQEN) != 0 && (active_global_errors() & reg::gerror::CMDQ_ERR) == 0 &&
-         !cmdq_geometry().empty(cmdq_.prod, cmdq_.cons);
+         !g.empty(cmdq_.prod, cmdq_.cons) && g.coherent(cmdq_.prod, cmdq_.cons);
 }
 
 void ProgrammingInterface::process_command_queue() {

@@ -204,6 +204,8 @@ class ProgrammingInterface {
     std::uint32_t cons = 0;
   };
   using QueueGeometry = reg::QueueGeometry;
+  // False, with a diagnostic, when CMDQ_PROD is more than a queue length ahead of CMDQ_CONS.
+  bool command_indexes_coherent();
   struct MsiConfig {
     std::uint64_t cfg0 = 0;  // ADDR
     std::uint32_t cfg1 = 0;  // DATA

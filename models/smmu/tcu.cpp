@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "smmuv3tlm/models/smmu/table_access_extension.h"
+
 namespace smmuv3tlm::smmu {
 
 // The MemoryPort over the table_walk socket. Each access adds its latency to
@@ -107,7 +109,12 @@ class Tcu::TableWalkPort : public MemoryPort {
       trans.set_byte_enable_ptr(nullptr);
       trans.set_dmi_allowed(false);
       trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+      TableAccessExtension what;
+      what.purpose = purpose;
+      what.stream_id = context.stream_id;
+      trans.set_extension(&what);
       owner_.table_walk->b_transport(trans, delay);
+      trans.clear_extension(&what);  // not the payload's to free
       ok = trans.is_response_ok();
       if (ok && is_read && trans.is_dmi_allowed()) request_dmi(pa);
     }

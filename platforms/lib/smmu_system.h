@@ -16,6 +16,8 @@
 #include "smmuv3tlm/models/memory/sparse_memory.h"
 #include "smmuv3tlm/models/smmu/smmuv3.h"
 #include "smmuv3tlm/platforms/lib/host_driver.h"
+#include "smmuv3tlm/models/smmu/table_access_extension.h"
+#include "smmuv3tlm/tlm/fault_injector.h"
 #include "smmuv3tlm/tlm/junction.h"
 
 namespace smmuv3tlm::platform {
@@ -28,6 +30,10 @@ class SmmuSystem : public sc_core::sc_module {
 
   memory::SparseMemory memory;
   tlm_ext::Junction junction;
+  // On the SMMU's table-walk path (walks, queues, MSIs): bus errors on demand,
+  // matched by smmu::TableAccessExtension (fault_rule()). Passes everything
+  // through while no rule is armed.
+  tlm_ext::FaultInjector table_walk_faults;
   smmu::Smmuv3 smmu;
   tlm_utils::simple_initiator_socket<SmmuSystem> cpu;
   HostDriver driver;
@@ -42,5 +48,9 @@ class SmmuSystem : public sc_core::sc_module {
   // and checkers compare them with the expected PAs).
   void record_downstream_addresses(std::vector<std::uint64_t>& addresses);
 };
+
+// A rule for SmmuSystem::table_walk_faults: the next `count` SMMU accesses
+// made for `purpose` (after `skip` of them) answer with a bus error.
+tlm_ext::FaultInjector::Rule fault_rule(smmu::AccessPurpose purpose, std::uint64_t count = 1, std::uint64_t skip = 0);
 
 }  // namespace smmuv3tlm::platform

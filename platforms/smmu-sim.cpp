@@ -94,7 +94,8 @@ nlohmann::json driver_statistics(const driver::DriverStatistics& s) {
           {"illegal_commands", s.illegal_commands}, {"table_stores", s.table_stores},
           {"cleans", s.cleans},             {"ste_updates", s.ste_updates},
           {"hitless_ste_updates", s.hitless_ste_updates}, {"events", s.events},
-          {"event_overflows", s.event_overflows}, {"global_errors", s.global_errors}};
+          {"event_overflows", s.event_overflows}, {"global_errors", s.global_errors},
+          {"sync_timeouts", s.sync_timeouts}};
 }
 
 // Prints the run's summary and returns every statistic (the driver's too).

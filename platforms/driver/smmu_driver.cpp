@@ -30,12 +30,17 @@ SmmuDriver::SmmuDriver(DriverBus& bus, DriverMemory& memory, const DriverOptions
     : bus_(bus), memory_(memory), options_(options) {}
 
 template <typename Done>
-void SmmuDriver::poll(const char* what, Done done) {
+bool SmmuDriver::poll_until(Done done) {
   for (unsigned i = 0; i < options_.poll_limit; ++i) {
-    if (done()) return;
+    if (done()) return true;
     bus_.relax();
   }
-  throw DriverError(fmt::format("timed out waiting for {}", what));
+  return false;
+}
+
+template <typename Done>
+void SmmuDriver::poll(const char* what, Done done) {
+  if (!poll_until(std::move(done))) throw DriverError(fmt::format("timed out waiting for {}", what));
 }
 
 const DriverFeatures& SmmuDriver::probe() {
@@ -590,7 +595,7 @@ void SmmuDriver::recover_from_error(std::uint32_t cons) {
 void SmmuDriver::wait_for_sync(std::uint32_t sync_prod, std::uint32_t msi_value) {
   const bool msi_polling = features_.msi && features_.coherent && !options_.disable_msipolling;
   const std::uint64_t slot = cmdq_base_ + std::uint64_t{sync_prod & ((1u << cmdq_log2_) - 1)} * smmu::kCommandBytes;
-  poll("CMD_SYNC", [&] {
+  const bool completed = poll_until([&] {
     const std::uint32_t cons = read32(reg::CMDQ_CONS);
     if (reg::queue_pointer::CMDQ_CONS_ERR.get(cons) != 0) {
       recover_from_error(cons);
@@ -601,6 +606,10 @@ void SmmuDriver::wait_for_sync(std::uint32_t sync_prod, std::uint32_t msi_value)
     const std::uint32_t consumed = (cons - sync_prod) & queue_mask();
     return consumed != 0 && consumed <= (1u << cmdq_log2_);
   });
+  // Linux (arm_smmu_cmdq_issue_cmdlist) reports "CMD_SYNC timeout" and goes
+  // on: the SYNC's MSI may have aborted (GERROR.MSI_CMDQ_ABT_ERR) while the
+  // SMMU completed it.
+  if (!completed) ++stats_.sync_timeouts;
 }
 
 void SmmuDriver::issue(const std::vector<smmu::Command>& commands, bool sync) {

@@ -119,6 +119,9 @@ struct DriverStatistics {
   std::uint64_t events = 0;
   std::uint64_t event_overflows = 0;
   std::uint64_t global_errors = 0;
+  // CMD_SYNCs whose completion was never seen within poll_limit (Linux's
+  // "CMD_SYNC timeout": its MSI write aborted, say); the driver moves on.
+  std::uint64_t sync_timeouts = 0;
 };
 
 class SmmuDriver {
@@ -223,6 +226,9 @@ class SmmuDriver {
   std::uint32_t start_queues(std::uint32_t kept);
   template <typename Done>
   void poll(const char* what, Done done);
+  // As poll(), but false instead of an exception when the wait times out.
+  template <typename Done>
+  bool poll_until(Done done);
 
   std::uint32_t queue_mask() const { return (2u << cmdq_log2_) - 1; }  // index and wrap bit
   std::uint32_t free_slots(std::uint32_t cons) const;

@@ -20,6 +20,7 @@
 #include <systemc>
 
 #include "smmuv3tlm/models/common/statistics.h"
+#include "smmuv3tlm/platforms/lib/fault_scenarios.h"
 #include "smmuv3tlm/platforms/lib/handover_scenarios.h"
 #include "smmuv3tlm/platforms/lib/perfetto_trace.h"
 #include "smmuv3tlm/platforms/lib/reference_platform.h"
@@ -43,10 +44,10 @@ std::string rate(std::uint64_t hits, std::uint64_t misses) {
   return fmt::format("{:.1f}% ({} / {})", 100.0 * static_cast<double>(hits) / static_cast<double>(total), hits, total);
 }
 
-// Runs one handover scenario in a child process (one simulation per process)
-// and returns its JSON, or an object naming what went wrong.
-nlohmann::json run_child(const std::string& self, const std::string& scenario) {
-  const std::string command = "'" + self + "' --handover-scenario '" + scenario + "' 2>/dev/null";
+// Runs one scenario in a child process (`option` NAME: one simulation per
+// process) and returns its JSON, or an object naming what went wrong.
+nlohmann::json run_child(const std::string& self, const char* option, const std::string& scenario) {
+  const std::string command = "'" + self + "' " + option + " '" + scenario + "' 2>/dev/null";
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) return {{"scenario", scenario}, {"run_error", "cannot start " + self}};
   std::string out;
@@ -69,7 +70,7 @@ int handover_report(const std::string& json_file) {
     return EXIT_FAILURE;
   }
   for (const platform::HandoverScenario& s : platform::handover_scenarios()) {
-    results.push_back(run_child(self, s.name));
+    results.push_back(run_child(self, "--handover-scenario", s.name));
     ok = ok && results.back().value("ok", false);
   }
   std::cout << "smmu-sim handover report: a live update (or kdump) of the hypervisor with DMA flowing, per scenario\n\n"
@@ -85,6 +86,31 @@ int handover_report(const std::string& json_file) {
   }
   std::cout << (ok ? "smmu-sim handover report: every scenario as expected\n"
                    : "smmu-sim handover report: SOME SCENARIOS NOT AS EXPECTED\n");
+  return ok ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+int fault_report(const std::string& json_file) {
+  std::error_code error;
+  const std::string self = std::filesystem::read_symlink("/proc/self/exe", error).string();
+  if (error) {
+    std::cerr << "smmu-sim: cannot find its own executable: " << error.message() << "\n";
+    return EXIT_FAILURE;
+  }
+  std::vector<nlohmann::json> results;
+  bool ok = true;
+  for (const platform::FaultScenario& s : platform::fault_scenarios()) {
+    results.push_back(run_child(self, "--fault-scenario", s.name));
+    ok = ok && results.back().value("ok", false);
+  }
+  std::cout << "smmu-sim fault report: bus errors injected on the SMMU's own memory accesses while every device "
+               "runs DMA and the driver serves the interrupts\n\n"
+            << platform::fault_report_table(results) << "\n";
+  if (!json_file.empty()) {
+    std::ofstream out(json_file);
+    out << nlohmann::json(results).dump(2) << "\n";
+  }
+  std::cout << (ok ? "smmu-sim fault report: every injected error reported, counted and recovered from\n"
+                   : "smmu-sim fault report: SOME SCENARIOS NOT AS EXPECTED\n");
   return ok ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
@@ -315,8 +341,14 @@ int sc_main(int argc, char* argv[]) {
   app.add_flag("--list-parameters", list, "print every configuration key with its default and exit");
   app.add_flag("--handover-report", want_report,
                "run every live-update scenario (each in its own process) and print the comparison table");
-  app.add_option("--json", json_file, "with --handover-report: write every scenario's numbers as JSON to FILE");
+  app.add_option("--json", json_file, "with --handover-report or --fault-report: write every scenario's numbers as JSON to FILE");
   app.add_option("--handover-scenario", scenario, "run one live-update scenario and print its JSON");
+  bool want_fault_report = false;
+  std::string fault_scenario;
+  app.add_flag("--fault-report", want_fault_report,
+               "inject bus errors on each kind of SMMU memory access (each kind in its own process) and print what "
+               "was reported, counted and recovered");
+  app.add_option("--fault-scenario", fault_scenario, "run one fault-injection scenario and print its JSON");
   std::vector<std::string> traces;
   std::string record_file;
   app.add_option("--trace", traces,
@@ -348,6 +380,30 @@ int sc_main(int argc, char* argv[]) {
     const nlohmann::json r = platform::run_handover_scenario(*s);
     std::cout << r.dump() << "\n";
     return r.value("ok", false) ? EXIT_SUCCESS : EXIT_FAILURE;
+  }
+  if (!fault_scenario.empty()) {
+    const platform::FaultScenario* s = platform::find_fault_scenario(fault_scenario);
+    if (s == nullptr) {
+      std::cerr << "smmu-sim: unknown fault scenario '" << fault_scenario << "'; known:";
+      for (const platform::FaultScenario& f : platform::fault_scenarios()) std::cerr << " " << f.name;
+      std::cerr << "\n";
+      return 2;
+    }
+    sc_core::sc_report_handler::set_actions(sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
+    sc_core::sc_report_handler::set_actions(sc_core::SC_WARNING, sc_core::SC_DO_NOTHING);
+    const nlohmann::json r = platform::run_fault_scenario(*s);
+    std::cout << r.dump() << "\n";
+    return r.value("ok", false) ? EXIT_SUCCESS : EXIT_FAILURE;
+  }
+  if (want_fault_report) {
+    if (!json_file.empty()) {
+      std::ofstream probe(json_file, std::ios::app);
+      if (!probe) {
+        std::cerr << "smmu-sim: --json: cannot write " << json_file << "\n";
+        return 2;
+      }
+    }
+    return fault_report(json_file);
   }
   if (want_report) {
     if (!json_file.empty()) {

@@ -9,6 +9,7 @@
 #include <tlm_utils/tlm_quantumkeeper.h>
 
 #include "smmuv3tlm/models/smmu/smmuv3_parameters.h"
+#include "smmuv3tlm/models/smmu/arch/registers.h"
 
 namespace smmuv3tlm::platform {
 
@@ -835,6 +836,13 @@ void ReferencePlatform::on_event(const smmu::EventRecord& record) {
 
 void ReferencePlatform::on_overflow() { ++report_.event_overflows; }
 
-void ReferencePlatform::on_global_errors(std::uint32_t active) { report_.global_errors |= active; }
+void ReferencePlatform::on_global_errors(std::uint32_t active) {
+  report_.global_errors |= active;
+  for (std::uint32_t bit = 1; bit != 0 && bit <= active; bit <<= 1) {
+    if (const char* name = smmu::reg::gerror::name(bit); name != nullptr && (active & bit) != 0) {
+      ++report_.global_errors_by_type[name];
+    }
+  }
+}
 
 }  // namespace smmuv3tlm::platform

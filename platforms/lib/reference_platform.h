@@ -131,7 +131,8 @@ struct PhaseCounters {
 struct ScenarioReport {
   std::map<std::string, std::uint64_t> events_by_type;
   std::uint64_t event_overflows = 0;
-  std::uint32_t global_errors = 0;
+  std::uint32_t global_errors = 0;  // every GERROR bit the driver's handler saw active
+  std::map<std::string, std::uint64_t> global_errors_by_type;  // handler calls per bit
   bool fault_checked = false;        // the deliberate DMA after unmap ran
   bool fault_error_response = false; // ... got an error response
   bool fault_event_seen = false;     // ... and the driver saw F_TRANSLATION for it

@@ -228,6 +228,20 @@ constexpr std::uint32_t MSI_PRIQ_ABT_ERR = 1u << 6;
 constexpr std::uint32_t MSI_GERROR_ABT_ERR = 1u << 7;
 constexpr std::uint32_t SFM_ERR = 1u << 8;
 constexpr std::uint32_t kDefinedBits = 0x1FD;
+// The architecture's name of one GERROR bit ("CMDQ_ERR", ...), or nullptr.
+constexpr const char* name(std::uint32_t bit) {
+  switch (bit) {
+    case CMDQ_ERR: return "CMDQ_ERR";
+    case EVTQ_ABT_ERR: return "EVTQ_ABT_ERR";
+    case PRIQ_ABT_ERR: return "PRIQ_ABT_ERR";
+    case MSI_CMDQ_ABT_ERR: return "MSI_CMDQ_ABT_ERR";
+    case MSI_EVTQ_ABT_ERR: return "MSI_EVTQ_ABT_ERR";
+    case MSI_PRIQ_ABT_ERR: return "MSI_PRIQ_ABT_ERR";
+    case MSI_GERROR_ABT_ERR: return "MSI_GERROR_ABT_ERR";
+    case SFM_ERR: return "SFM_ERR";
+    default: return nullptr;
+  }
+}
 }  // namespace gerror
 
 // *_IRQ_CFG0/1/2: MSI address, payload and attributes (present when IDR0.MSI).

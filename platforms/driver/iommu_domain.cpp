@@ -125,6 +125,12 @@ IommuDomains::IommuDomains(SmmuDriver& driver)
 IommuDomains::~IommuDomains() = default;
 
 void IommuDomains::invalidate(const InvalidationTarget& target, const TlbFlush& flush, bool nest_parent) {
+  // The planted bug (skip_next_unmap_tlbi): this invalidation is left out, so
+  // the SMMU may go on using the unmapped translation.
+  if (skip_next_tlbi_) {
+    skip_next_tlbi_ = false;
+    return;
+  }
   // arm_smmu_tlb_inv_range_domain.
   driver_.issue(tlb_invalidation(target, flush.iova, flush.size, flush.granule, flush.leaf, driver_.features().ril));
   if (nest_parent) {

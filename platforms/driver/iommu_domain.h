@@ -146,6 +146,10 @@ class IommuDomains {
   // and the tables are released. Throws DriverError while it is attached.
   void destroy(Domain& domain);
 
+  // A planted bug for the isolation monitor: the next TLB invalidation an
+  // unmap needs (arm_smmu_tlb_inv_range_domain) is left out, once.
+  void skip_next_unmap_tlbi() { skip_next_tlbi_ = true; }
+
   // Masters (their StreamIDs must fit the stream table).
   Master& add_master(const MasterConfig& config);
   // Attaches the master (SubstreamID 0 and no-SubstreamID traffic) to
@@ -198,6 +202,7 @@ class IommuDomains {
   void invalidate(const InvalidationTarget& target, const TlbFlush& flush, bool nest_parent);
 
   SmmuDriver& driver_;
+  bool skip_next_tlbi_ = false;  // the planted bug, armed by skip_next_unmap_tlbi()
   IdAllocator asids_;
   IdAllocator vmids_;
   unsigned next_id_ = 0;

@@ -208,6 +208,11 @@ const std::vector<Parameter>& parameters() {
       config::boolean<ReferencePlatformConfig>(
           "platform.monitor_dma", "a DMA continuity monitor per engine (counts per handover phase; turns DMI off)",
           &ReferencePlatformConfig::monitor_dma),
+      config::boolean<ReferencePlatformConfig>(
+          "platform.monitor_isolation",
+          "an isolation monitor on the SMMU's downstream path (every translated access checked against the "
+          "mappings the software recorded; turns DMI off)",
+          &ReferencePlatformConfig::monitor_isolation),
       Parameter{"handover.smmu_reset", "SMMU reset during a live update's kexec: none, warm or cold",
                 [](ReferencePlatformConfig& c, const nlohmann::json& v) {
                   if (!v.is_string() || !handover::parse_smmu_reset(v.get<std::string>(), c.handover_smmu_reset)) {
@@ -395,7 +400,8 @@ ReferencePlatform::ReferencePlatform(const sc_core::sc_module_name& name, const 
   smmu_config.default_stream_ids.clear();
   for (const Engine& e : engines_) smmu_config.default_stream_ids.push_back(e.stream_id);
   if (config_.trace_port) smmu_config.default_stream_ids.push_back(0);
-  system_ = std::make_unique<SmmuSystem>("system", smmu_config, memory_config);
+  system_ = std::make_unique<SmmuSystem>("system", smmu_config, memory_config, "smmu", nlohmann::json::object(),
+                                         config_.monitor_isolation);
   if (!config_.memory_holes.empty()) {
     // Memory is what the holes leave of the address space.
     boost::icl::interval_set<std::uint64_t> memory;
@@ -530,7 +536,7 @@ void ReferencePlatform::setup_devices() {
         guest_config.size = kGuestRamSize;
         driver::DriverMemory& guest_memory = add_guest_memory(guest_config);
         parent.map(guest_config.base, guest_config.base, guest_config.size);
-        const std::uint64_t ipa = kNestedIpaBase + d * kEngineStride;
+        const std::uint64_t ipa = nested_ipa(d);
         parent.map(ipa, main_engine.buffer, span);
         // The guest: its own stage 1 (ASID 1 in its VMID) from IOVA to IPA.
         domain = &domains_->create_nested(parent, guest_memory, 1, config_.granule_log2);
@@ -557,6 +563,8 @@ std::vector<std::uint8_t> ReferencePlatform::pattern(unsigned engine, std::uint6
   for (std::size_t b = 0; b < p.size(); ++b) p[b] = static_cast<std::uint8_t>(b * 7 + engine * 13 + (b >> 12));
   return p;
 }
+
+std::uint64_t ReferencePlatform::nested_ipa(unsigned device) { return kNestedIpaBase + device * kEngineStride; }
 
 void ReferencePlatform::stream_all(std::uint64_t bytes) {
   for (unsigned i = 0; i < engines_.size(); ++i) {

@@ -75,6 +75,8 @@ struct ReferencePlatformConfig {
   // Live update: a DMA continuity monitor per engine (no DMI then), the SMMU
   // reset during kexec and how long the CPU is away.
   bool monitor_dma = false;
+  // An IsolationMonitor on the SMMU's downstream path (SmmuSystem::isolation()).
+  bool monitor_isolation = false;
   // Trace mode (platforms/trace): devices may be empty, and one more SMMU port
   // takes a DMA master whose every transfer carries its own StreamID,
   // SubstreamID and attributes (no DMI: grants belong to one stream).
@@ -203,6 +205,8 @@ class ReferencePlatform : public sc_core::sc_module, public driver::EventListene
   void run_default_scenario();
   // The pattern engine `i` writes.
   static std::vector<std::uint8_t> pattern(unsigned engine, std::uint64_t bytes);
+  // A nested device's guest IPA window onto its buffer (the parent stage 2 maps it).
+  static std::uint64_t nested_ipa(unsigned device);
 
   // A live update that preserves `devices` (indices), run by the handover
   // controller on the CPU thread; returns the masters the new kernel refused.

@@ -4,7 +4,7 @@ namespace smmuv3tlm::platform {
 
 SmmuSystem::SmmuSystem(const sc_core::sc_module_name& name, const smmu::Smmuv3Config& smmu_config,
                        const memory::SparseMemoryConfig& memory_config, const char* smmu_name,
-                       const nlohmann::json& settings)
+                       const nlohmann::json& settings, bool monitor_isolation)
     : sc_core::sc_module(name),
       memory("memory", memory_config),
       junction("junction"),
@@ -12,7 +12,13 @@ SmmuSystem::SmmuSystem(const sc_core::sc_module_name& name, const smmu::Smmuv3Co
       smmu(smmu_name, smmu_config, settings),
       cpu("cpu"),
       driver(cpu, memory) {
-  smmu.downstream.bind(junction.in);  // junction initiator kDownstream
+  if (monitor_isolation) {
+    isolation_ = std::make_unique<IsolationMonitor>("isolation");
+    smmu.downstream.bind(isolation_->in);
+    isolation_->out.bind(junction.in);  // junction initiator kDownstream
+  } else {
+    smmu.downstream.bind(junction.in);  // junction initiator kDownstream
+  }
   smmu.table_walk.bind(table_walk_faults.in);
   table_walk_faults.out.bind(junction.in);  // junction initiator kTableWalk
   junction.out.bind(memory.socket);

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -16,6 +17,7 @@
 #include "smmuv3tlm/models/memory/sparse_memory.h"
 #include "smmuv3tlm/models/smmu/smmuv3.h"
 #include "smmuv3tlm/platforms/lib/host_driver.h"
+#include "smmuv3tlm/platforms/lib/isolation_monitor.h"
 #include "smmuv3tlm/models/smmu/table_access_extension.h"
 #include "smmuv3tlm/tlm/fault_injector.h"
 #include "smmuv3tlm/tlm/junction.h"
@@ -40,13 +42,21 @@ class SmmuSystem : public sc_core::sc_module {
 
   // The SMMU is named `smmu_name` and takes the keys "<smmu_name>.<key>" of
   // `settings` over `smmu_config` (smmuv3_parameters.h).
+  // With `monitor_isolation`, the SMMU's translated traffic passes an
+  // IsolationMonitor (isolation()) on its way to the junction.
   SmmuSystem(const sc_core::sc_module_name& name, const smmu::Smmuv3Config& smmu_config,
              const memory::SparseMemoryConfig& memory_config = {}, const char* smmu_name = "smmu",
-             const nlohmann::json& settings = nlohmann::json::object());
+             const nlohmann::json& settings = nlohmann::json::object(), bool monitor_isolation = false);
+
+  // The downstream isolation monitor, or nullptr.
+  IsolationMonitor* isolation() { return isolation_.get(); }
 
   // Records the address of every access the SMMU forwards downstream (tests
   // and checkers compare them with the expected PAs).
   void record_downstream_addresses(std::vector<std::uint64_t>& addresses);
+
+ private:
+  std::unique_ptr<IsolationMonitor> isolation_;
 };
 
 // A rule for SmmuSystem::table_walk_faults: the next `count` SMMU accesses

@@ -15,11 +15,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
 int main(int argc, char** argv) {
   unsigned random_inputs = 0;
+  unsigned files = 0;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--random") == 0 && i + 1 < argc) {
       random_inputs = static_cast<unsigned>(std::strtoul(argv[++i], nullptr, 10));
       continue;
     }
+    ++files;
     std::ifstream in(argv[i], std::ios::binary);
     std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     LLVMFuzzerTestOneInput(bytes.data(), bytes.size());
@@ -30,6 +32,6 @@ int main(int argc, char** argv) {
     for (auto& b : bytes) b = static_cast<std::uint8_t>(rng());
     LLVMFuzzerTestOneInput(bytes.data(), bytes.size());
   }
-  std::printf("replayed %d files and %u random inputs\n", argc - 1, random_inputs);
+  std::printf("replayed %u files and %u random inputs\n", files, random_inputs);
   return 0;
 }

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -61,21 +62,25 @@ nlohmann::json run_child(const std::string& self, const char* option, const std:
   return j;
 }
 
-int handover_report(const std::string& json_file) {
-  std::vector<nlohmann::json> results;
-  bool ok = true;
+// A report: each of `names` run in a child process with `option` NAME, the
+// results tabulated by `table`, written to `json_file` when given; the exit
+// status says whether every result was "ok".
+int run_report(const std::string& title, const char* option, const std::vector<std::string>& names,
+               const std::function<std::string(const std::vector<nlohmann::json>&)>& table,
+               const std::string& json_file, const std::string& all_ok) {
   std::error_code error;
   const std::string self = std::filesystem::read_symlink("/proc/self/exe", error).string();
   if (error) {
     std::cerr << "smmu-sim: cannot find its own executable: " << error.message() << "\n";
     return EXIT_FAILURE;
   }
-  for (const platform::HandoverScenario& s : platform::handover_scenarios()) {
-    results.push_back(run_child(self, "--handover-scenario", s.name));
+  std::vector<nlohmann::json> results;
+  bool ok = true;
+  for (const std::string& name : names) {
+    results.push_back(run_child(self, option, name));
     ok = ok && results.back().value("ok", false);
   }
-  std::cout << "smmu-sim handover report: a live update (or kdump) of the hypervisor with DMA flowing, per scenario\n\n"
-            << platform::handover_report_table(results) << "\n";
+  std::cout << "smmu-sim " << title << "\n\n" << table(results) << "\n";
   for (const nlohmann::json& r : results) {
     for (const nlohmann::json& f : r.value("findings", nlohmann::json::array())) {
       std::cout << "  " << r.value("scenario", "?") << ": " << f.value("text", "") << "\n";
@@ -85,59 +90,37 @@ int handover_report(const std::string& json_file) {
     std::ofstream out(json_file);
     out << nlohmann::json(results).dump(2) << "\n";
   }
-  std::cout << (ok ? "smmu-sim handover report: every scenario as expected\n"
-                   : "smmu-sim handover report: SOME SCENARIOS NOT AS EXPECTED\n");
+  const std::string report = title.substr(0, title.find(':'));
+  std::cout << "smmu-sim " << report << ": " << (ok ? all_ok : std::string("SOME RESULTS NOT AS EXPECTED")) << "\n";
   return ok ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+template <typename Item>
+std::vector<std::string> names_of(const std::vector<Item>& items) {
+  std::vector<std::string> names;
+  for (const Item& item : items) names.push_back(item.name);
+  return names;
+}
+
+int handover_report(const std::string& json_file) {
+  return run_report("handover report: a live update (or kdump) of the hypervisor with DMA flowing, per scenario",
+                    "--handover-scenario", names_of(platform::handover_scenarios()), platform::handover_report_table,
+                    json_file, "every scenario as expected");
 }
 
 int fault_report(const std::string& json_file) {
-  std::error_code error;
-  const std::string self = std::filesystem::read_symlink("/proc/self/exe", error).string();
-  if (error) {
-    std::cerr << "smmu-sim: cannot find its own executable: " << error.message() << "\n";
-    return EXIT_FAILURE;
-  }
-  std::vector<nlohmann::json> results;
-  bool ok = true;
-  for (const platform::FaultScenario& s : platform::fault_scenarios()) {
-    results.push_back(run_child(self, "--fault-scenario", s.name));
-    ok = ok && results.back().value("ok", false);
-  }
-  std::cout << "smmu-sim fault report: bus errors injected on the SMMU's own memory accesses while every device "
-               "runs DMA and the driver serves the interrupts\n\n"
-            << platform::fault_report_table(results) << "\n";
-  if (!json_file.empty()) {
-    std::ofstream out(json_file);
-    out << nlohmann::json(results).dump(2) << "\n";
-  }
-  std::cout << (ok ? "smmu-sim fault report: every injected error reported, counted and recovered from\n"
-                   : "smmu-sim fault report: SOME SCENARIOS NOT AS EXPECTED\n");
-  return ok ? EXIT_SUCCESS : EXIT_FAILURE;
+  return run_report("fault report: bus errors injected on the SMMU's own memory accesses while every device runs "
+                    "DMA and the driver serves the interrupts",
+                    "--fault-scenario", names_of(platform::fault_scenarios()), platform::fault_report_table,
+                    json_file, "every injected error reported, counted and recovered from");
 }
 
 int isolation_report(const std::string& json_file) {
-  std::error_code error;
-  const std::string self = std::filesystem::read_symlink("/proc/self/exe", error).string();
-  if (error) {
-    std::cerr << "smmu-sim: cannot find its own executable: " << error.message() << "\n";
-    return EXIT_FAILURE;
-  }
-  std::vector<nlohmann::json> results;
-  bool ok = true;
-  for (const platform::IsolationWorkload& w : platform::isolation_workloads()) {
-    results.push_back(run_child(self, "--isolation-workload", w.name));
-    ok = ok && results.back().value("ok", false);
-  }
-  std::cout << "smmu-sim isolation report: random map/unmap/remap through the driver model with DMA on four devices, "
-               "every translated access checked against the mappings the software recorded\n\n"
-            << platform::isolation_report_table(results) << "\n";
-  if (!json_file.empty()) {
-    std::ofstream out(json_file);
-    out << nlohmann::json(results).dump(2) << "\n";
-  }
-  std::cout << (ok ? "smmu-sim isolation report: no violation in any configuration; the planted bug was caught\n"
-                   : "smmu-sim isolation report: SOME WORKLOADS NOT AS EXPECTED\n");
-  return ok ? EXIT_SUCCESS : EXIT_FAILURE;
+  return run_report("isolation report: random map/unmap/remap through the driver model with DMA on four devices, "
+                    "every translated access checked against the mappings the software recorded",
+                    "--isolation-workload", names_of(platform::isolation_workloads()),
+                    platform::isolation_report_table, json_file,
+                    "no violation in any configuration; the planted bug was caught");
 }
 
 nlohmann::json driver_statistics(const driver::DriverStatistics& s) {

@@ -44,3 +44,10 @@ if [ "${SMMU_SKIP_SANITIZERS:-0}" != 1 ]; then
   cmake --build "$build-asan" -j"$jobs"
   ASAN_OPTIONS=detect_leaks=0 ctest --test-dir "$build-asan" --output-on-failure -j"$jobs" --timeout 600
 fi
+# Timed libFuzzer runs of every fuzz target when clang is present (the replay
+# builds of the same targets ran above in every case).
+if command -v clang++ >/dev/null 2>&1 && [ "${SMMU_SKIP_FUZZING:-0}" != 1 ]; then
+  SMMU_JOBS="$jobs" bash tests/fuzz/run_libfuzzer.sh "$build-fuzz"
+else
+  echo "clang++ not found (or SMMU_SKIP_FUZZING=1): timed libFuzzer runs skipped"
+fi

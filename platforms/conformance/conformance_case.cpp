@@ -16,6 +16,10 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "smmuv3tlm/models/smmu/arch/command.h"
+#include "smmuv3tlm/models/smmu/arch/event.h"
+#include "smmuv3tlm/models/smmu/arch/registers.h"
+
 namespace smmuv3tlm::conformance {
 namespace {
 
@@ -772,6 +776,55 @@ LoadResult load_case(const std::string& path) {
   } catch (...) {
     return LoadResult::failure(CaseError{path, "", "unexpected error"});
   }
+}
+
+std::optional<CaseError> replay_problem(const ConformanceCase& c, const smmu::Capabilities& caps,
+                                        std::uint64_t memory_bytes) {
+  const auto problem = [&](std::string key, std::string message) {
+    return std::optional<CaseError>(CaseError{c.source_path, std::move(key), std::move(message)});
+  };
+  for (std::size_t i = 0; i < c.ram.size(); ++i) {
+    const RamRange& r = c.ram[i];
+    if (r.base >= memory_bytes || r.size > memory_bytes - r.base) {
+      return problem(fmt::format("ram[{}]", i),
+                     fmt::format("[{:#x}, {:#x}] is beyond the memory model's physical address space [0, {:#x})",
+                                 r.base, r.base + (r.size - 1), memory_bytes));
+    }
+  }
+  // The queues as the SMMU will use them (LOG2SIZE capped by IDR1, base aligned to the size).
+  const smmu::reg::QueueGeometry cmdq =
+      smmu::reg::queue_geometry(c.registers.cmdq_base, caps.cmdq_log2, smmu::kCommandBytes);
+  const smmu::reg::QueueGeometry eventq =
+      smmu::reg::queue_geometry(c.registers.eventq_base, caps.eventq_log2, smmu::kEventRecordBytes);
+  if (!inside_ram(c.ram, cmdq.base_address, cmdq.size_bytes())) {
+    return problem("smmu.CMDQ_BASE", fmt::format("the command queue [{:#x}, +{:#x}) is not inside one `ram` range",
+                                                 cmdq.base_address, cmdq.size_bytes()));
+  }
+  if (!inside_ram(c.ram, eventq.base_address, eventq.size_bytes())) {
+    return problem("smmu.EVENTQ_BASE", fmt::format("the event queue [{:#x}, +{:#x}) is not inside one `ram` range",
+                                                   eventq.base_address, eventq.size_bytes()));
+  }
+  const auto requested_log2 = static_cast<unsigned>(smmu::reg::queue_base::LOG2SIZE.get(c.registers.cmdq_base));
+  const std::string size_key = requested_log2 > caps.cmdq_log2 ? "smmu_id.IDR1" : "smmu.CMDQ_BASE";
+  const std::string size_why = requested_log2 > caps.cmdq_log2
+                                   ? fmt::format("IDR1.CMDQS {} caps the command queue at {} entries", caps.cmdq_log2,
+                                                 cmdq.entries())
+                                   : fmt::format("CMDQ_BASE.LOG2SIZE {} gives {} entries", requested_log2,
+                                                 cmdq.entries());
+  if (cmdq.entries() < kInvalidateAllCommands) {
+    return problem(size_key, fmt::format("{}: the replay publishes {} commands at once (CFGI_ALL, TLBI_NSNH_ALL, "
+                                         "CMD_SYNC)", size_why, kInvalidateAllCommands));
+  }
+  for (std::size_t p = 0; p < c.probes.size(); ++p) {
+    for (std::size_t step = 0; step < c.probes[p].before.size(); ++step) {
+      const auto* batch = std::get_if<CommandBatch>(&c.probes[p].before[step]);
+      if (batch != nullptr && batch->commands.size() > cmdq.entries()) {
+        return problem(fmt::format("probes[{}].before[{}].commands", p, step),
+                       fmt::format("{} commands published at once do not fit: {}", batch->commands.size(), size_why));
+      }
+    }
+  }
+  return std::nullopt;
 }
 
 std::vector<std::string> expand_case_paths(const std::vector<std::string>& paths,

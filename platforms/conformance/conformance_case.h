@@ -12,6 +12,8 @@
 #include <variant>
 #include <vector>
 
+#include "smmuv3tlm/models/smmu/arch/capabilities.h"
+
 namespace smmuv3tlm::conformance {
 
 // The only format string this reader accepts.
@@ -159,6 +161,17 @@ std::vector<std::string> expand_case_paths(const std::vector<std::string>& paths
 // Text made safe for a report: bytes that are not valid UTF-8 become `\xNN`
 // (case files and error messages may hold anything; JSON output needs UTF-8).
 std::string printable_text(std::string_view text);
+
+// The commands the replay publishes at once: the reset's and invalidate_before's
+// CFGI_ALL + TLBI_NSNH_ALL + CMD_SYNC, and each `commands` step.
+inline constexpr std::size_t kInvalidateAllCommands = 3;
+
+// Why a loaded case cannot be replayed on an SMMU with `caps` and a memory
+// model of `memory_bytes` of physical address space, naming its key (`ram[0]`,
+// `smmu.CMDQ_BASE`, `smmu_id.IDR1`, `probes[3].before[0].commands`); none when
+// it can. The runner checks it before it builds the case's platform.
+std::optional<CaseError> replay_problem(const ConformanceCase& c, const smmu::Capabilities& caps,
+                                        std::uint64_t memory_bytes);
 
 // The single hex-number parser for case files: "0x" followed by 1 or more hex
 // digits (leading zeros allowed), at most 64 bits of value.

@@ -78,79 +78,24 @@ std::string record_mismatches(const Expectation& e, const EventRecord& r, std::u
 
 // A case that stopped (or never started) still reports every probe: those it
 // did not reach disagree, so "3/3 agree" can never stand for a 10-probe case.
+// A verdict naming the probe and what it expects; agreement and what was
+// observed are the caller's.
+ProbeVerdict verdict_for(const Probe& probe) {
+  ProbeVerdict v;
+  v.index = probe.index;
+  v.read = probe.op == ProbeOp::Read;
+  v.iova = probe.iova;
+  v.why = probe.why;
+  v.expected = describe_outcomes(probe.outcomes);
+  return v;
+}
+
 void add_probes_not_run(const ConformanceCase& c, CaseVerdict& verdict) {
   for (std::size_t i = verdict.probes.size(); i < c.probes.size(); ++i) {
-    const Probe& probe = c.probes[i];
-    ProbeVerdict v;
-    v.index = probe.index;
-    v.read = probe.op == ProbeOp::Read;
-    v.iova = probe.iova;
-    v.why = probe.why;
-    v.expected = describe_outcomes(probe.outcomes);
+    ProbeVerdict v = verdict_for(c.probes[i]);
     v.observed = "not run: the case stopped";
     verdict.probes.push_back(std::move(v));
   }
-}
-
-// The commands the replay publishes at once: the reset's and invalidate_before's
-// CFGI_ALL + TLBI_NSNH_ALL + CMD_SYNC, and each `commands` step.
-constexpr std::size_t kInvalidateAllCommands = 3;
-
-// Why a loaded case cannot be replayed on this platform, naming its key; none
-// when it can. Checked before the platform is built, so one bad case never
-// stops the others.
-std::optional<CaseError> replay_problem(const ConformanceCase& c, const smmu::Capabilities& caps,
-                                        const memory::SparseMemoryConfig& memory_config) {
-  const auto problem = [&](std::string key, std::string message) {
-    return std::optional<CaseError>(CaseError{c.source_path, std::move(key), std::move(message)});
-  };
-  for (std::size_t i = 0; i < c.ram.size(); ++i) {
-    const RamRange& r = c.ram[i];
-    if (r.base >= memory_config.size || r.size > memory_config.size - r.base) {
-      return problem(fmt::format("ram[{}]", i),
-                     fmt::format("[{:#x}, {:#x}] is beyond the memory model's physical address space [0, {:#x})",
-                                 r.base, r.base + (r.size - 1), memory_config.size));
-    }
-  }
-  const auto inside_ram = [&](std::uint64_t pa, std::uint64_t bytes) {
-    return std::any_of(c.ram.begin(), c.ram.end(), [&](const RamRange& r) {
-      return pa >= r.base && pa - r.base <= r.size - 1 && bytes - 1 <= r.size - 1 - (pa - r.base);
-    });
-  };
-  // The queues as the SMMU will use them (LOG2SIZE capped by IDR1, base aligned to the size).
-  const smmu::reg::QueueGeometry cmdq =
-      smmu::reg::queue_geometry(c.registers.cmdq_base, caps.cmdq_log2, smmu::kCommandBytes);
-  const smmu::reg::QueueGeometry eventq =
-      smmu::reg::queue_geometry(c.registers.eventq_base, caps.eventq_log2, smmu::kEventRecordBytes);
-  if (!inside_ram(cmdq.base_address, cmdq.size_bytes())) {
-    return problem("smmu.CMDQ_BASE", fmt::format("the command queue [{:#x}, +{:#x}) is not inside one `ram` range",
-                                                 cmdq.base_address, cmdq.size_bytes()));
-  }
-  if (!inside_ram(eventq.base_address, eventq.size_bytes())) {
-    return problem("smmu.EVENTQ_BASE", fmt::format("the event queue [{:#x}, +{:#x}) is not inside one `ram` range",
-                                                   eventq.base_address, eventq.size_bytes()));
-  }
-  const auto requested_log2 = static_cast<unsigned>(smmu::reg::queue_base::LOG2SIZE.get(c.registers.cmdq_base));
-  const std::string size_key = requested_log2 > caps.cmdq_log2 ? "smmu_id.IDR1" : "smmu.CMDQ_BASE";
-  const std::string size_why = requested_log2 > caps.cmdq_log2
-                                   ? fmt::format("IDR1.CMDQS {} caps the command queue at {} entries", caps.cmdq_log2,
-                                                 cmdq.entries())
-                                   : fmt::format("CMDQ_BASE.LOG2SIZE {} gives {} entries", requested_log2,
-                                                 cmdq.entries());
-  if (cmdq.entries() < kInvalidateAllCommands) {
-    return problem(size_key, fmt::format("{}: the replay publishes {} commands at once (CFGI_ALL, TLBI_NSNH_ALL, "
-                                         "CMD_SYNC)", size_why, kInvalidateAllCommands));
-  }
-  for (std::size_t p = 0; p < c.probes.size(); ++p) {
-    for (std::size_t step = 0; step < c.probes[p].before.size(); ++step) {
-      const auto* batch = std::get_if<CommandBatch>(&c.probes[p].before[step]);
-      if (batch != nullptr && batch->commands.size() > cmdq.entries()) {
-        return problem(fmt::format("probes[{}].before[{}].commands", p, step),
-                       fmt::format("{} commands published at once do not fit: {}", batch->commands.size(), size_why));
-      }
-    }
-  }
-  return std::nullopt;
 }
 
 class CasePlatform : public platform::SmmuSystem {
@@ -242,12 +187,7 @@ class CasePlatform : public platform::SmmuSystem {
   }
 
   void run_probe(const Probe& probe) {
-    ProbeVerdict v;
-    v.index = probe.index;
-    v.read = probe.op == ProbeOp::Read;
-    v.iova = probe.iova;
-    v.why = probe.why;
-    v.expected = describe_outcomes(probe.outcomes);
+    ProbeVerdict v = verdict_for(probe);
     if (probe.invalidate_before) driver.invalidate_all();
     run_steps(probe);
     downstream_addresses_.clear();
@@ -328,7 +268,7 @@ std::vector<CaseVerdict> run_cases(const std::vector<ConformanceCase>& cases, sm
       add_probes_not_run(c, verdicts[i]);
       continue;
     }
-    if (const std::optional<CaseError> problem = replay_problem(c, *caps, memory::SparseMemoryConfig{})) {
+    if (const std::optional<CaseError> problem = replay_problem(c, *caps, memory::SparseMemoryConfig{}.size)) {
       verdicts[i].error = problem->to_string();
       add_probes_not_run(c, verdicts[i]);
       continue;

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Timed libFuzzer runs of every fuzz target: builds them with clang
 # (-DSMMU_BUILD_FUZZERS=ON, ASan+UBSan+libFuzzer) in their own build tree and
-# runs each for SMMU_FUZZ_SECONDS (default 30), starting from its seed corpus
+# runs each for SMMU_FUZZ_SECONDS (default 20), starting from its seed corpus
 # in tests/fuzz/corpus/<target>/ (read only: new inputs go to a temporary
 # directory). Exits non-zero on the first crash, leak-free timeout or
 # sanitizer report, leaving the reproducer in the fuzzer's working directory.
 # The test command (tools/bootstrap.sh test) runs this when clang++ is present.
 set -euo pipefail
-seconds=${SMMU_FUZZ_SECONDS:-30}
+seconds=${SMMU_FUZZ_SECONDS:-20}
 jobs=${SMMU_JOBS:-2}
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$src/build-fuzz}

@@ -43,8 +43,9 @@ struct S2 {
 // stage-2 descriptors are distinct) whose stage-2 attributes can differ.
 struct Nested {
   explicit Nested(const PageAttributes& cd_window = {}, const PageAttributes& tt_window = {}, SteFields ste = {},
-                  CdFields cd = {})
-      : s2(rig.tables(TableGeometry::stage2(12, 40, 1))),
+                  CdFields cd = {}, const Capabilities& caps = test_caps())
+      : rig(caps),
+        s2(rig.tables(TableGeometry::stage2(12, 40, 1))),
         cd_ipa(rig.ipa_window(s2, 0x1'0000'0000, k2M, cd_window)),
         tt_ipa(rig.ipa_window(s2, 0x2'0000'0000, k2M, tt_window)),
         s1(rig.tables(TableGeometry::stage1(12, 48), &tt_ipa.space, &tt_ipa.allocator)) {
@@ -438,6 +439,42 @@ TEST(TranslationFaults, NestedStage2PermissionOnAStage1TableReadIsClassTt) {
   EXPECT_EQ(e.fault_class, FaultClass::TT);
   EXPECT_EQ(e.ipa, n.s1.root() & ~0xfffull);  // the start-level descriptor's IPA
   EXPECT_TRUE(e.ttrnw);
+}
+
+// A stage-1 Access-flag update (CD.HA) writes the stage-1 descriptor at its
+// IPA: with the tables' window read-only at stage 2 that is a stage-2
+// Permission fault on the table, TTRnW = 0 (the known gap); writable,
+// the flag is set and the access translates.
+TEST(TranslationFaults, NestedStage1HardwareUpdateNeedsStage2WritePermission) {
+  Capabilities caps = test_caps();
+  caps.httu = smmu::HttuSupport::AccessFlag;
+  CdFields cd;
+  cd.ha = true;
+  PageAttributes read_only;
+  read_only.s2ap = 0b01;
+  PageAttributes no_access_flag;
+  no_access_flag.af = false;
+  {
+    Nested n({}, read_only, {}, cd, caps);
+    n.s1.map(kVa, 0x40'0000'0000, k4K, no_access_flag);
+    n.s2.map(0x40'0000'0000, kPa, k4K);
+    const TranslationResult r = n.rig.access(kSid, kVa + 0x10);
+    ASSERT_TRUE(faulted(r, EventId::F_PERMISSION));
+    ASSERT_TRUE(r.event);
+    const EventRecord e = as_queued(*r.event);
+    EXPECT_TRUE(e.s2);
+    EXPECT_EQ(e.fault_class, FaultClass::TT);
+    EXPECT_FALSE(e.ttrnw);  // a write to the table
+    EXPECT_EQ(e.ipa & ~0xfffull, e.ipa);
+    EXPECT_GE(e.ipa, 0x2'0000'0000u);  // in the stage-1 tables' window
+    EXPECT_LT(e.ipa, 0x2'0000'0000u + k2M);
+  }
+  {
+    Nested n({}, {}, {}, cd, caps);
+    n.s1.map(kVa, 0x40'0000'0000, k4K, no_access_flag);
+    n.s2.map(0x40'0000'0000, kPa, k4K);
+    EXPECT_TRUE(translated_to(n.rig.access(kSid, kVa + 0x10), kPa + 0x10));
+  }
 }
 
 TEST(TranslationFaults, NestedStage2PermissionOnTheCdReadIsClassCd) {

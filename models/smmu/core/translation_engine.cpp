@@ -17,6 +17,9 @@ struct TranslationEngine::Fault {
   // Configuration errors (C_BAD_*, F_*_FETCH, F_STREAM_DISABLED) are always
   // recorded; translation faults only when CD.R / STE.S2R allow it.
   bool configuration = false;
+  // A stage-2 permission fault on a stage-1 descriptor update (HTTU), not a
+  // table read: TTRnW = 0.
+  bool table_write = false;
   std::string why;
 
   static Fault configuration_error(EventId id, std::string reason, std::uint64_t fetch_address = 0) {
@@ -350,8 +353,10 @@ bool TranslationEngine::walk_stage(const StageWalk& walk, std::uint64_t input, T
     const std::uint64_t table_bytes = 8ull << index_bits;
     const std::uint64_t desc_addr = (table & ~(table_bytes - 1)) + index * 8;
     std::uint64_t desc_pa = desc_addr;
+    TlbPermissions table_s2;  // nested: stage 2's permissions on this descriptor's page
     if (walk.nested_s2 != nullptr) {
-      if (!translate_table_read(*walk.nested_s2, desc_addr, FaultClass::TT, *walk.access, desc_pa, fault, result)) {
+      if (!translate_table_read(*walk.nested_s2, desc_addr, FaultClass::TT, *walk.access, desc_pa, fault, result,
+                                &table_s2)) {
         return false;
       }
     }
@@ -449,6 +454,26 @@ bool TranslationEngine::walk_stage(const StageWalk& walk, std::uint64_t input, T
       }
     }
     if (updated != raw) {
+      // Nested: the update is a write to the descriptor's IPA, so stage 2 must
+      // allow writes there (a clean DBM page is marked dirty by stage 2's own
+      // HTTU); otherwise a stage-2 Permission fault, CLASS = TT, TTRnW = 0.
+      if (walk.nested_s2 != nullptr && !walk.stage2 && !stage2_permits(table_s2, false, false, false, caps_.xnx)) {
+        TlbEntry marked;
+        const bool dirtied = table_s2.s2_dirty_clean &&
+                             translate_stage2(*walk.nested_s2, desc_addr, FaultClass::TT, *walk.access, marked, fault,
+                                              result, /*lookup_tlb=*/false, /*write=*/true) &&
+                             stage2_permits(marked.perms, false, false, false, caps_.xnx);
+        if (!dirtied) {
+          fault = Fault{};
+          fault.id = EventId::F_PERMISSION;
+          fault.stage2 = true;
+          fault.fault_class = FaultClass::TT;
+          fault.ipa = desc_addr;
+          fault.table_write = true;
+          fault.why = "stage 2 forbids the hardware update of a stage-1 descriptor";
+          return false;
+        }
+      }
       ++stats_.hardware_updates;
       tables_.write64(desc_pa, updated, AccessPurpose::HardwareUpdate, *walk.access);
     }
@@ -464,9 +489,10 @@ bool TranslationEngine::walk_stage(const StageWalk& walk, std::uint64_t input, T
 
 bool TranslationEngine::translate_table_read(const Stage2Config& s2, std::uint64_t ipa, FaultClass fault_class,
                                              const AccessContext& access, std::uint64_t& pa, Fault& fault,
-                                             TranslationResult& result) {
+                                             TranslationResult& result, TlbPermissions* s2_perms) {
   TlbEntry entry;
   if (!translate_stage2(s2, ipa, fault_class, access, entry, fault, result)) return false;
+  if (s2_perms != nullptr) *s2_perms = entry.perms;
   // A CD or stage-1 table read needs stage-2 read permission and, with S2PTW,
   // must not reach a Device page (STE.S2PTW).
   if (!stage2_permits(entry.perms, true, false, false, caps_.xnx) || (s2.ptw && entry.perms.s2_device)) {
@@ -569,7 +595,8 @@ void TranslationEngine::finish_fault(const TranslationRequest& request, const Fa
     e.fault_class = fault.fault_class;
     e.ipa = fault.stage2 ? fault.ipa : 0;
     // TTRnW (F_PERMISSION, CLASS=TT): the stage-1 table access was a read.
-    e.ttrnw = fault.id == EventId::F_PERMISSION && fault.stage2 && fault.fault_class == FaultClass::TT;
+    e.ttrnw = fault.id == EventId::F_PERMISSION && fault.stage2 && fault.fault_class == FaultClass::TT &&
+              !fault.table_write;
   }
   e.fetch_addr = fault.fetch_addr;
   result.event = e;

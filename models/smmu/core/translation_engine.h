@@ -397,8 +397,10 @@ class TranslationEngine : public CacheMaintenance {
   // Ends the translation with `fault`, deciding (from the STE/CD, either may be
   // null) whether a record is written and whether the termination is RAZ/WI.
   // A CD or stage-1 table read in a nested configuration: `ipa` through stage 2.
+  // `s2_perms`, when given, receives the stage-2 permissions of the table's page.
   bool translate_table_read(const Stage2Config& s2, std::uint64_t ipa, FaultClass fault_class,
-                            const AccessContext& access, std::uint64_t& pa, Fault& fault, TranslationResult& result);
+                            const AccessContext& access, std::uint64_t& pa, Fault& fault, TranslationResult& result,
+                            TlbPermissions* s2_perms = nullptr);
   void finish_fault(const TranslationRequest& request, const Fault& fault, const StreamTableEntry* ste,
                     const ContextDescriptor* cd, TranslationResult& result);
 

@@ -16,8 +16,9 @@ std::size_t FaultInjector::arm(Rule rule) {
   rules_.push_back(RuleState{std::move(rule)});
   if (rules_.back().armed()) {
     ++armed_rules_;
-    // Windows granted earlier would let accesses bypass the rule.
-    in->invalidate_direct_mem_ptr(0, ~sc_dt::uint64{0});
+    // Windows granted earlier would let accesses bypass the rule (none can
+    // have been granted before the simulation starts, nor can the port be used).
+    if (sc_core::sc_start_of_simulation_invoked()) in->invalidate_direct_mem_ptr(0, ~sc_dt::uint64{0});
   }
   return rules_.size() - 1;
 }

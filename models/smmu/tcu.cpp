@@ -113,8 +113,13 @@ class Tcu::TableWalkPort : public MemoryPort {
       what.purpose = purpose;
       what.stream_id = context.stream_id;
       trans.set_extension(&what);
+      // Not the payload's to free: detached however b_transport ends (a
+      // target's SC_REPORT_ERROR throws, a killed thread unwinds).
+      struct Detach {
+        tlm::tlm_generic_payload& payload;
+        ~Detach() { payload.clear_extension<TableAccessExtension>(); }
+      } detach{trans};
       owner_.table_walk->b_transport(trans, delay);
-      trans.clear_extension(&what);  // not the payload's to free
       ok = trans.is_response_ok();
       if (ok && is_read && trans.is_dmi_allowed()) request_dmi(pa);
     }

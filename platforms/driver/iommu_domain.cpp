@@ -53,6 +53,12 @@ void Domain::map(std::uint64_t iova, std::uint64_t pa, std::uint64_t size, const
 
 std::uint64_t Domain::unmap(std::uint64_t iova, std::uint64_t size) {
   if (!table_) throw DriverError(fmt::format("domain {} ({}) has no page table to unmap", id_, to_string(type_)));
+  // The TLB invalidations the unmap's gather issues (the planted bug may drop one).
+  struct Unmapping {
+    IommuDomains& owner;
+    explicit Unmapping(IommuDomains& o) : owner(o) { owner.unmapping_ = true; }
+    ~Unmapping() { owner.unmapping_ = false; }
+  } unmapping(owner_);
   return table_->unmap(iova, size);
 }
 
@@ -127,7 +133,7 @@ IommuDomains::~IommuDomains() = default;
 void IommuDomains::invalidate(const InvalidationTarget& target, const TlbFlush& flush, bool nest_parent) {
   // The planted bug (skip_next_unmap_tlbi): this invalidation is left out, so
   // the SMMU may go on using the unmapped translation.
-  if (skip_next_tlbi_) {
+  if (skip_next_tlbi_ && unmapping_) {
     skip_next_tlbi_ = false;
     return;
   }

@@ -203,6 +203,8 @@ class IommuDomains {
 
   SmmuDriver& driver_;
   bool skip_next_tlbi_ = false;  // the planted bug, armed by skip_next_unmap_tlbi()
+  bool unmapping_ = false;       // inside Domain::unmap: its invalidations are the unmap's
+  friend class Domain;
   IdAllocator asids_;
   IdAllocator vmids_;
   unsigned next_id_ = 0;

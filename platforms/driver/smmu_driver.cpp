@@ -606,10 +606,13 @@ void SmmuDriver::wait_for_sync(std::uint32_t sync_prod, std::uint32_t msi_value)
     const std::uint32_t consumed = (cons - sync_prod) & queue_mask();
     return consumed != 0 && consumed <= (1u << cmdq_log2_);
   });
+  if (completed) return;
   // Linux (arm_smmu_cmdq_issue_cmdlist) reports "CMD_SYNC timeout" and goes
-  // on: the SYNC's MSI may have aborted (GERROR.MSI_CMDQ_ABT_ERR) while the
-  // SMMU completed it.
-  if (!completed) ++stats_.sync_timeouts;
+  // on. The model does so only when the SMMU did consume the SYNC (its MSI
+  // aborted: GERROR.MSI_CMDQ_ABT_ERR); a queue that never got there is stuck.
+  const std::uint32_t consumed = (read32(reg::CMDQ_CONS) - sync_prod) & queue_mask();
+  if (consumed == 0 || consumed > (1u << cmdq_log2_)) throw DriverError("timed out waiting for CMD_SYNC");
+  ++stats_.sync_timeouts;
 }
 
 void SmmuDriver::issue(const std::vector<smmu::Command>& commands, bool sync) {

@@ -105,17 +105,23 @@ class CasePlatform : public platform::SmmuSystem {
   CasePlatform(const sc_core::sc_module_name& name, const ConformanceCase& c, const smmu::Smmuv3Config& smmu_config,
                CaseVerdict& verdict)
       : platform::SmmuSystem(name, smmu_config), master_("master", master_config(c)), case_(c), verdict_(verdict) {
-    for (const RamRange& r : c.ram) memory.add_region(r.base, r.size);
-    const FillWindow fill = c.fill;
-    memory.set_untouched_fill([fill](std::uint64_t pa, std::uint8_t* data, std::size_t len) {
-      for (std::size_t i = 0; i < len; ++i) {
-        const std::uint64_t a = pa + i;
-        const std::uint64_t word = a & ~7ull;
-        data[i] = (word >= fill.lo && word < fill.hi) ? static_cast<std::uint8_t>(word >> (8 * (a & 7))) : 0;
+    // The constructor must not throw once processes are registered (a half-built
+    // module would stay in the kernel): a failure here is reported by run().
+    try {
+      for (const RamRange& r : c.ram) memory.add_region(r.base, r.size);
+      const FillWindow fill = c.fill;
+      memory.set_untouched_fill([fill](std::uint64_t pa, std::uint8_t* data, std::size_t len) {
+        for (std::size_t i = 0; i < len; ++i) {
+          const std::uint64_t a = pa + i;
+          const std::uint64_t word = a & ~7ull;
+          data[i] = (word >= fill.lo && word < fill.hi) ? static_cast<std::uint8_t>(word >> (8 * (a & 7))) : 0;
+        }
+      });
+      for (const MemoryRun& run : c.memory) {
+        for (std::size_t i = 0; i < run.qwords.size(); ++i) memory.write64(run.pa + 8 * i, run.qwords[i]);
       }
-    });
-    for (const MemoryRun& run : c.memory) {
-      for (std::size_t i = 0; i < run.qwords.size(); ++i) memory.write64(run.pa + 8 * i, run.qwords[i]);
+    } catch (const std::exception& error) {
+      setup_error_ = error.what();
     }
     master_.socket.bind(smmu.upstream(0));
     record_downstream_addresses(downstream_addresses_);
@@ -234,6 +240,11 @@ class CasePlatform : public platform::SmmuSystem {
   }
 
   void run() {
+    if (!setup_error_.empty()) {
+      verdict_.error = fmt::format("{}: building its platform failed: {}", case_.source_path, setup_error_);
+      add_probes_not_run(case_, verdict_);
+      return;
+    }
     try {
       driver.reset(setup());
       for (const Probe& probe : case_.probes) run_probe(probe);
@@ -243,6 +254,7 @@ class CasePlatform : public platform::SmmuSystem {
     }
   }
 
+  std::string setup_error_;
   pcie::DmaMaster master_;
   const ConformanceCase& case_;
   CaseVerdict& verdict_;
@@ -254,6 +266,7 @@ class CasePlatform : public platform::SmmuSystem {
 std::vector<CaseVerdict> run_cases(const std::vector<ConformanceCase>& cases, smmu::TimingMode timing) {
   std::vector<CaseVerdict> verdicts(cases.size());
   std::vector<std::unique_ptr<CasePlatform>> platforms;
+  std::string simulation_unsafe;  // set when a platform's construction threw
   for (std::size_t i = 0; i < cases.size(); ++i) {
     const ConformanceCase& c = cases[i];
     verdicts[i].name = c.name;
@@ -281,10 +294,23 @@ std::vector<CaseVerdict> run_cases(const std::vector<ConformanceCase>& cases, sm
       platforms.push_back(std::make_unique<CasePlatform>(fmt::format("case_{}", i).c_str(), c, config,
                                                          verdicts[i]));
     } catch (const std::exception& error) {
-      // Whatever the checks above missed: this case's error, the others still run.
-      verdicts[i].error = fmt::format("{}: building its platform failed: {}", c.source_path, error.what());
+      // A module that failed half-way may have left processes in the kernel:
+      // nothing is simulated then, and every case says why.
+      simulation_unsafe = fmt::format("{}: building its platform failed: {}", c.source_path, error.what());
+      verdicts[i].error = simulation_unsafe;
       add_probes_not_run(c, verdicts[i]);
+      break;
     }
+  }
+  if (!simulation_unsafe.empty()) {
+    for (std::size_t i = 0; i < cases.size(); ++i) {
+      if (!verdicts[i].error.empty()) continue;
+      verdicts[i].name = cases[i].name;
+      verdicts[i].file = cases[i].source_path;
+      verdicts[i].error = "not run: another case's platform could not be built (" + simulation_unsafe + ")";
+      add_probes_not_run(cases[i], verdicts[i]);
+    }
+    return verdicts;
   }
   if (!platforms.empty()) sc_core::sc_start();
   return verdicts;

@@ -1,5 +1,6 @@
 #include "smmuv3tlm/platforms/lib/fault_scenarios.h"
 
+#include <optional>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -86,7 +87,7 @@ nlohmann::json run_fault_scenario(const FaultScenario& scenario, unsigned inject
   std::uint64_t errors_while_injecting = 0;
   std::uint64_t final_errors = 0;
   std::uint64_t final_verify_failures = 0;
-  std::size_t rule = 0;
+  std::optional<std::size_t> rule;  // empty until the injector was armed
   unsigned rounds = 0;
   std::string error;
   ReferencePlatform platform("platform", config, [&](ReferencePlatform& p) {
@@ -95,7 +96,7 @@ nlohmann::json run_fault_scenario(const FaultScenario& scenario, unsigned inject
       round_of_traffic(p);  // warm: every cache filled, nothing injected
       const std::uint64_t errors_before = dma_errors(p);
       rule = p.system().table_walk_faults.arm(fault_rule(scenario.purpose, injections));
-      while (p.system().table_walk_faults.rule(rule).armed() && rounds < kMaxRounds) {
+      while (p.system().table_walk_faults.rule(*rule).armed() && rounds < kMaxRounds) {
         round_of_traffic(p);
         ++rounds;
       }
@@ -115,7 +116,9 @@ nlohmann::json run_fault_scenario(const FaultScenario& scenario, unsigned inject
   });
   sc_core::sc_start();
 
-  const tlm_ext::FaultInjector::RuleState& state = platform.system().table_walk_faults.rule(rule);
+  // A run that failed before arming reports an empty rule (nothing injected).
+  const tlm_ext::FaultInjector::RuleState state =
+      rule ? platform.system().table_walk_faults.rule(*rule) : tlm_ext::FaultInjector::RuleState{};
   const ScenarioReport& report = platform.report();
   const smmu::ProgrammingInterfaceStatistics& smmu_stats = platform.smmu().programming_interface().statistics();
   const driver::DriverStatistics& driver_stats = platform.driver().statistics();

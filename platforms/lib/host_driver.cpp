@@ -125,12 +125,15 @@ void HostDriver::submit_raw(const std::vector<std::array<std::uint64_t, 2>>& com
         "{} commands do not fit in the command queue of {} entries (CMDQ_BASE.LOG2SIZE capped by IDR1.CMDQS {})",
         commands.size(), q.entries(), cmdq_max_log2_));
   }
+  // Every slot checked before any is written: PROD stays what the SMMU has.
+  for (std::uint32_t prod = cmdq_prod_, i = 0; i < commands.size(); ++i, prod = q.next(prod)) {
+    if (!memory_.is_backed(q.entry_address(prod), smmu::kCommandBytes)) {
+      throw HostDriverError(fmt::format("the command queue slot at {:#x} (CMDQ_BASE {:#x}) is not memory",
+                                        q.entry_address(prod), cmdq_base_register_));
+    }
+  }
   for (const auto& command : commands) {
     const std::uint64_t slot = q.entry_address(cmdq_prod_);
-    if (!memory_.is_backed(slot, smmu::kCommandBytes)) {
-      throw HostDriverError(fmt::format("the command queue slot at {:#x} (CMDQ_BASE {:#x}) is not memory", slot,
-                                        cmdq_base_register_));
-    }
     memory_.write64(slot, command[0]);
     memory_.write64(slot + 8, command[1]);
     cmdq_prod_ = q.next(cmdq_prod_);

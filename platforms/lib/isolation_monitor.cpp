@@ -13,11 +13,17 @@ IsolationMonitor::IsolationMonitor(const sc_core::sc_module_name& name) : sc_cor
   out.register_invalidate_direct_mem_ptr(this, &IsolationMonitor::invalidate_direct_mem_ptr);
 }
 
+// [pa, pa + size), closed so that a range ending at 2^64 does not wrap to empty.
+icl::discrete_interval<std::uint64_t> IsolationMonitor::range_of(std::uint64_t pa, std::uint64_t size) {
+  const std::uint64_t last = pa > ~std::uint64_t{0} - (size - 1) ? ~std::uint64_t{0} : pa + (size - 1);
+  return icl::discrete_interval<std::uint64_t>::closed(pa, last);
+}
+
 void IsolationMonitor::allow(std::uint32_t stream_id, std::uint64_t pa, std::uint64_t size, bool writable) {
   if (size == 0) return;
   ++stats_.allows;
   Reach& reach = reach_[stream_id];
-  const auto range = icl::discrete_interval<std::uint64_t>::right_open(pa, pa + size);
+  const auto range = range_of(pa, size);
   reach.readable += std::make_pair(range, std::uint64_t{1});
   if (writable) reach.writable += std::make_pair(range, std::uint64_t{1});
 }
@@ -26,7 +32,7 @@ void IsolationMonitor::revoke(std::uint32_t stream_id, std::uint64_t pa, std::ui
   if (size == 0) return;
   ++stats_.revokes;
   Reach& reach = reach_[stream_id];
-  const auto range = icl::discrete_interval<std::uint64_t>::right_open(pa, pa + size);
+  const auto range = range_of(pa, size);
   // interval_map drops a range whose count falls to zero (partial_absorber).
   reach.readable -= std::make_pair(range, std::uint64_t{1});
   if (writable) reach.writable -= std::make_pair(range, std::uint64_t{1});
@@ -34,14 +40,9 @@ void IsolationMonitor::revoke(std::uint32_t stream_id, std::uint64_t pa, std::ui
 
 bool IsolationMonitor::covers(const icl::interval_map<std::uint64_t, std::uint64_t>& map, std::uint64_t pa,
                               std::uint64_t length) {
-  // Every byte of [pa, pa + length) inside allowed ranges, with no gap between them.
-  std::uint64_t next = pa;
-  const std::uint64_t end = pa + length;
-  for (auto it = map.find(pa); it != map.end() && icl::lower(it->first) <= next && next < end; ++it) {
-    if (it->second == 0) break;
-    next = icl::upper(it->first);  // right_open: one past the range's last byte
-  }
-  return next >= end;
+  // Ranges whose count falls to zero leave the map, so covered = inside its domain.
+  if (length == 0 || pa > ~std::uint64_t{0} - (length - 1)) return false;  // would wrap
+  return icl::contains(map, icl::discrete_interval<std::uint64_t>::closed(pa, pa + (length - 1)));
 }
 
 void IsolationMonitor::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) {

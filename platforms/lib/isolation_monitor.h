@@ -62,6 +62,7 @@ class IsolationMonitor : public sc_core::sc_module {
   };
   static bool covers(const boost::icl::interval_map<std::uint64_t, std::uint64_t>& map, std::uint64_t pa,
                      std::uint64_t length);
+  static boost::icl::discrete_interval<std::uint64_t> range_of(std::uint64_t pa, std::uint64_t size);
   void b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
   bool get_direct_mem_ptr(tlm::tlm_generic_payload& trans, tlm::tlm_dmi& dmi);
   unsigned transport_dbg(tlm::tlm_generic_payload& trans);

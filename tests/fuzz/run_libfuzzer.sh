@@ -10,7 +10,7 @@ set -euo pipefail
 seconds=${SMMU_FUZZ_SECONDS:-20}
 jobs=${SMMU_JOBS:-2}
 src=$(cd "$(dirname "$0")/../.." && pwd)
-build=${1:-$src/build-fuzz}
+build=$(realpath -m "${1:-$src/build-fuzz}")  # absolute: each fuzzer runs in its own directory
 targets=(fuzz_command_decode fuzz_translation fuzz_register_sequence fuzz_conformance_case)
 
 CC=clang CXX=clang++ cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSMMU_BUILD_FUZZERS=ON \

@@ -458,12 +458,17 @@ bool TranslationEngine::walk_stage(const StageWalk& walk, std::uint64_t input, T
       // allow writes there (a clean DBM page is marked dirty by stage 2's own
       // HTTU); otherwise a stage-2 Permission fault, CLASS = TT, TTRnW = 0.
       if (walk.nested_s2 != nullptr && !walk.stage2 && !stage2_permits(table_s2, false, false, false, caps_.xnx)) {
-        TlbEntry marked;
-        const bool dirtied = table_s2.s2_dirty_clean &&
-                             translate_stage2(*walk.nested_s2, desc_addr, FaultClass::TT, *walk.access, marked, fault,
-                                              result, /*lookup_tlb=*/false, /*write=*/true) &&
-                             stage2_permits(marked.perms, false, false, false, caps_.xnx);
-        if (!dirtied) {
+        bool writable = false;
+        if (table_s2.s2_dirty_clean) {
+          TlbEntry marked;
+          // Its own fault (a walk abort, say) stands as it is.
+          if (!translate_stage2(*walk.nested_s2, desc_addr, FaultClass::TT, *walk.access, marked, fault, result,
+                                /*lookup_tlb=*/false, /*write=*/true)) {
+            return false;
+          }
+          writable = stage2_permits(marked.perms, false, false, false, caps_.xnx);
+        }
+        if (!writable) {
           fault = Fault{};
           fault.id = EventId::F_PERMISSION;
           fault.stage2 = true;

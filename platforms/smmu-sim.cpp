@@ -4,6 +4,7 @@
 // checks that one deliberate DMA after unmap faults. Prints a summary;
 // --stats FILE writes every statistic as JSON. A configuration error exits 2
 // before anything runs; a failed run exits 1.
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdio>
@@ -100,6 +101,24 @@ std::vector<std::string> names_of(const std::vector<Item>& items) {
   std::vector<std::string> names;
   for (const Item& item : items) names.push_back(item.name);
   return names;
+}
+
+// Runs the item named `name` of `items` (one simulation: this process) and
+// prints its JSON; an unknown name lists the known ones (exit 2).
+template <typename Item, typename Run>
+int run_one(const char* kind, const std::string& name, const std::vector<Item>& items, Run run) {
+  const auto found = std::find_if(items.begin(), items.end(), [&](const Item& item) { return item.name == name; });
+  if (found == items.end()) {
+    std::cerr << "smmu-sim: unknown " << kind << " '" << name << "'; known:";
+    for (const Item& item : items) std::cerr << " " << item.name;
+    std::cerr << "\n";
+    return 2;
+  }
+  sc_core::sc_report_handler::set_actions(sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
+  sc_core::sc_report_handler::set_actions(sc_core::SC_WARNING, sc_core::SC_DO_NOTHING);
+  const nlohmann::json result = run(*found);
+  std::cout << result.dump() << "\n";
+  return result.value("ok", false) ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
 int handover_report(const std::string& json_file) {
@@ -382,77 +401,28 @@ int sc_main(int argc, char* argv[]) {
     return code == 0 ? 0 : 2;
   }
 
+  // One scenario, workload or report of the three kinds above (the reports run
+  // each item through the single-run option in a child process).
   if (!scenario.empty()) {
-    const platform::HandoverScenario* s = platform::find_handover_scenario(scenario);
-    if (s == nullptr) {
-      std::cerr << "smmu-sim: unknown handover scenario '" << scenario << "'; known:";
-      for (const platform::HandoverScenario& h : platform::handover_scenarios()) std::cerr << " " << h.name;
-      std::cerr << "\n";
-      return 2;
-    }
-    sc_core::sc_report_handler::set_actions(sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
-    sc_core::sc_report_handler::set_actions(sc_core::SC_WARNING, sc_core::SC_DO_NOTHING);
-    const nlohmann::json r = platform::run_handover_scenario(*s);
-    std::cout << r.dump() << "\n";
-    return r.value("ok", false) ? EXIT_SUCCESS : EXIT_FAILURE;
+    return run_one("handover scenario", scenario, platform::handover_scenarios(), platform::run_handover_scenario);
   }
   if (!isolation_workload.empty()) {
-    const platform::IsolationWorkload* w = platform::find_isolation_workload(isolation_workload);
-    if (w == nullptr) {
-      std::cerr << "smmu-sim: unknown isolation workload '" << isolation_workload << "'; known:";
-      for (const platform::IsolationWorkload& i : platform::isolation_workloads()) std::cerr << " " << i.name;
-      std::cerr << "\n";
-      return 2;
-    }
-    sc_core::sc_report_handler::set_actions(sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
-    sc_core::sc_report_handler::set_actions(sc_core::SC_WARNING, sc_core::SC_DO_NOTHING);
-    const nlohmann::json r = platform::run_isolation_workload(*w);
-    std::cout << r.dump() << "\n";
-    return r.value("ok", false) ? EXIT_SUCCESS : EXIT_FAILURE;
-  }
-  if (want_isolation_report) {
-    if (!json_file.empty()) {
-      std::ofstream probe(json_file, std::ios::app);
-      if (!probe) {
-        std::cerr << "smmu-sim: --json: cannot write " << json_file << "\n";
-        return 2;
-      }
-    }
-    return isolation_report(json_file);
+    return run_one("isolation workload", isolation_workload, platform::isolation_workloads(),
+                   [](const platform::IsolationWorkload& w) { return platform::run_isolation_workload(w); });
   }
   if (!fault_scenario.empty()) {
-    const platform::FaultScenario* s = platform::find_fault_scenario(fault_scenario);
-    if (s == nullptr) {
-      std::cerr << "smmu-sim: unknown fault scenario '" << fault_scenario << "'; known:";
-      for (const platform::FaultScenario& f : platform::fault_scenarios()) std::cerr << " " << f.name;
-      std::cerr << "\n";
+    return run_one("fault scenario", fault_scenario, platform::fault_scenarios(),
+                   [](const platform::FaultScenario& f) { return platform::run_fault_scenario(f); });
+  }
+  for (const auto& [wanted, report] : {std::pair{want_isolation_report, &isolation_report},
+                                       std::pair{want_fault_report, &fault_report},
+                                       std::pair{want_report, &handover_report}}) {
+    if (!wanted) continue;
+    if (!json_file.empty() && !std::ofstream(json_file, std::ios::app)) {
+      std::cerr << "smmu-sim: --json: cannot write " << json_file << "\n";
       return 2;
     }
-    sc_core::sc_report_handler::set_actions(sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
-    sc_core::sc_report_handler::set_actions(sc_core::SC_WARNING, sc_core::SC_DO_NOTHING);
-    const nlohmann::json r = platform::run_fault_scenario(*s);
-    std::cout << r.dump() << "\n";
-    return r.value("ok", false) ? EXIT_SUCCESS : EXIT_FAILURE;
-  }
-  if (want_fault_report) {
-    if (!json_file.empty()) {
-      std::ofstream probe(json_file, std::ios::app);
-      if (!probe) {
-        std::cerr << "smmu-sim: --json: cannot write " << json_file << "\n";
-        return 2;
-      }
-    }
-    return fault_report(json_file);
-  }
-  if (want_report) {
-    if (!json_file.empty()) {
-      std::ofstream probe(json_file, std::ios::app);
-      if (!probe) {
-        std::cerr << "smmu-sim: --json: cannot write " << json_file << "\n";
-        return 2;
-      }
-    }
-    return handover_report(json_file);
+    return report(json_file);
   }
 
   platform::ReferencePlatformConfig config;

@@ -70,13 +70,6 @@ const std::vector<FaultScenario>& fault_scenarios() {
   return scenarios;
 }
 
-const FaultScenario* find_fault_scenario(const std::string& name) {
-  for (const FaultScenario& s : fault_scenarios()) {
-    if (s.name == name) return &s;
-  }
-  return nullptr;
-}
-
 nlohmann::json run_fault_scenario(const FaultScenario& scenario, unsigned injections) {
   ReferencePlatformConfig config;
   config.bytes_per_device = kBytes;

@@ -29,7 +29,6 @@ struct FaultScenario {
 };
 
 const std::vector<FaultScenario>& fault_scenarios();
-const FaultScenario* find_fault_scenario(const std::string& name);
 // Elaborates and simulates the scenario (once per process) and reports it.
 nlohmann::json run_fault_scenario(const FaultScenario& scenario, unsigned injections = 8);
 std::string fault_report_table(const std::vector<nlohmann::json>& results);

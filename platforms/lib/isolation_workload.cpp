@@ -64,13 +64,6 @@ const std::vector<IsolationWorkload>& isolation_workloads() {
   return workloads;
 }
 
-const IsolationWorkload* find_isolation_workload(const std::string& name) {
-  for (const IsolationWorkload& w : isolation_workloads()) {
-    if (w.name == name) return &w;
-  }
-  return nullptr;
-}
-
 nlohmann::json run_isolation_workload(const IsolationWorkload& workload) {
   const std::uint64_t granule = std::uint64_t{1} << workload.granule_log2;
   ReferencePlatformConfig config;

@@ -30,7 +30,6 @@ struct IsolationWorkload {
 
 // S1, S2 and nested with 4K, 16K and 64K granules, and the planted bug.
 const std::vector<IsolationWorkload>& isolation_workloads();
-const IsolationWorkload* find_isolation_workload(const std::string& name);
 // Elaborates and simulates the workload (once per process) and reports it.
 nlohmann::json run_isolation_workload(const IsolationWorkload& workload);
 std::string isolation_report_table(const std::vector<nlohmann::json>& results);

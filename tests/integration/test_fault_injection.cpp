@@ -183,13 +183,14 @@ TEST(FaultInjection, SyncMsiWriteAbortIsMsiCmdqAbtErrAndTheSyncStillCompletes) {
   });
 }
 
-TEST(FaultInjection, DisarmedInjectorPassesEverythingAndGrantsDmiAgain) {
+TEST(FaultInjection, ARuleThatMatchesNothingInjectsNothingAndDisarmingEndsIt) {
   run([](SmmuTestPlatform& p) {
     build_stage1(p);
     p.table_walk_faults.arm(platform::fault_rule(AccessPurpose::Stage2Walk));  // never matches stage 1
     EXPECT_TRUE(p.table_walk_faults.armed());
     p.driver.invalidate_all();
     EXPECT_EQ(read(p, kIova), tlm::TLM_OK_RESPONSE);
+    EXPECT_EQ(p.table_walk_faults.rule(0).matched, 0u);
     EXPECT_EQ(p.table_walk_faults.injected(), 0u);
     p.table_walk_faults.disarm_all();
     EXPECT_FALSE(p.table_walk_faults.armed());

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "smmuv3tlm/models/smmu/arch/bits.h"
+#include "smmuv3tlm/models/smmu/arch/translation_table.h"
 #include "smmuv3tlm/models/smmu/arch/entry_fields.h"
 
 namespace smmuv3tlm::tables {
@@ -129,13 +130,12 @@ unsigned ps_encoding(unsigned address_bits) {
 
 int first_block_level(unsigned granule_log2) {
   check_granule(granule_log2);
-  return granule_log2 == 12 ? 1 : 2;
+  return smmu::first_block_level(granule_log2);
 }
 
 unsigned contiguous_entries(unsigned granule_log2, int level) {
   check_granule(granule_log2);
-  if (granule_log2 == 14) return level == 3 ? 128 : 32;
-  return granule_log2 == 12 ? 16 : 32;
+  return 1u << smmu::contiguous_run_log2(level, granule_log2);
 }
 
 unsigned TableGeometry::level_shift(int level) const {

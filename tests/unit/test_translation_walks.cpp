@@ -252,6 +252,38 @@ TEST_P(TranslationWalk, ContiguousRunsTranslateEveryEntry) {
   EXPECT_GE(runs, 1u);
 }
 
+// The TLB keeps one entry for a whole contiguous run (Arm ARM D8.6.1): after
+// one walk, every other entry of the run hits.
+TEST_P(TranslationWalk, ContiguousRunIsOneTlbEntry) {
+  const WalkCase c = GetParam();
+  Rig rig;
+  const TableGeometry g = geometry_of(c);
+  PageTableBuilder& tt = rig.tables(g);
+  add_stream(rig, c, tt);
+  unsigned runs = 0;
+  std::uint64_t next_input = 0;
+  for (int level : legal_leaf_levels(g)) {
+    const std::uint64_t size = 1ull << g.level_shift(level);
+    const std::uint64_t run = tables::contiguous_entries(g.granule_log2, level) * size;
+    const std::uint64_t in = (std::max(next_input, run) + run - 1) & ~(run - 1);
+    if (in + run > (1ull << g.input_bits)) continue;
+    tt.map(in, leaf_output(level), run, {}, MapOptions{level, true});
+    next_input = in + run;
+    ++runs;
+    const TranslationResult first = rig.access(1, in + run - size + 8);
+    ASSERT_TRUE(translated_to(first, leaf_output(level) + run - size + 8)) << "level " << level;
+    EXPECT_GT(first.walk_accesses, 0u);
+    for (std::uint64_t offset = 0; offset < run; offset += run / 4) {
+      const TranslationResult r = rig.access(1, in + offset + 0x40);
+      EXPECT_TRUE(translated_to(r, leaf_output(level) + offset + 0x40)) << "level " << level;
+      EXPECT_TRUE(r.tlb_hit) << "level " << level << " offset " << hex(offset);
+      EXPECT_EQ(r.walk_accesses, 0u);
+    }
+  }
+  ASSERT_GE(runs, 1u);
+  EXPECT_EQ(rig.engine.statistics().contiguous_runs, runs);
+}
+
 INSTANTIATE_TEST_SUITE_P(Stage1, TranslationWalk, ::testing::ValuesIn(stage1_cases()), case_name);
 INSTANTIATE_TEST_SUITE_P(Stage2, TranslationWalk, ::testing::ValuesIn(stage2_cases()), case_name);
 
@@ -327,6 +359,76 @@ TEST_P(TranslationNestedWalk, BothStagesCompose) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Granules, TranslationNestedWalk, ::testing::ValuesIn(nested_cases()), case_name);
+
+}  // namespace
+}  // namespace smmuv3tlm::translation_test
+
+namespace smmuv3tlm::translation_test {
+namespace {
+
+constexpr std::uint64_t kRunInput = 0x20'0000;        // a 64K-aligned run of 16 4K pages
+constexpr std::uint64_t kRunOutput = 0x8'0001'0000;
+
+// A stage-1 4K stream with one contiguous run mapped page by page.
+struct ContiguousRig {
+  ContiguousRig() : tt(rig.tables(TableGeometry::stage1(12, 48))) { add_s1_stream(rig, 1, tt); }
+  void map_run(std::uint64_t output, const PageAttributes& attributes = {}) {
+    tt.map(kRunInput, output, 16 * k4K, attributes, MapOptions{3, false});
+    for (unsigned i = 0; i < 16; ++i) {
+      const std::uint64_t raw = tt.read_descriptor(kRunInput + i * k4K, 3);
+      tt.write_descriptor(kRunInput + i * k4K, 3, raw | (1ull << 52));
+    }
+  }
+  Rig rig;
+  PageTableBuilder& tt;
+};
+
+// A hint the descriptor contradicts (output not aligned like the input) is
+// ignored: each page is its own entry and translates as its descriptor says.
+TEST(TranslationContiguous, MisalignedRunIsCachedPageByPage) {
+  ContiguousRig c;
+  c.map_run(kRunOutput + 3 * k4K);
+  for (unsigned i = 0; i < 16; i += 5) {
+    const TranslationResult r = c.rig.access(1, kRunInput + i * k4K + 0x10);
+    EXPECT_TRUE(translated_to(r, kRunOutput + (3 + i) * k4K + 0x10));
+    EXPECT_FALSE(r.tlb_hit) << "page " << i;
+  }
+  EXPECT_EQ(c.rig.engine.statistics().contiguous_runs, 0u);
+}
+
+// A walk that sets the Access flag (HTTU) updated one descriptor of the run:
+// caching the run would leave the others' AF clear while they are used.
+TEST(TranslationContiguous, HardwareUpdateKeepsItsPage) {
+  Capabilities caps = test_caps();
+  caps.httu = smmu::HttuSupport::AccessAndDirty;
+  Rig rig(caps);
+  PageTableBuilder& tt = rig.tables(TableGeometry::stage1(12, 48));
+  CdFields cd;
+  cd.ha = true;
+  add_s1_stream(rig, 1, tt, cd);
+  PageAttributes no_af;
+  no_af.af = false;
+  tt.map(kRunInput, kRunOutput, 16 * k4K, no_af, MapOptions{3, true});
+  ASSERT_TRUE(translated_to(rig.access(1, kRunInput + 0x10), kRunOutput + 0x10));
+  const TranslationResult second = rig.access(1, kRunInput + k4K + 0x10);
+  EXPECT_TRUE(translated_to(second, kRunOutput + k4K + 0x10));
+  EXPECT_FALSE(second.tlb_hit);
+  EXPECT_EQ((tt.read_descriptor(kRunInput + k4K, 3) >> 10) & 1, 1u) << "the second page's AF was set by its own walk";
+  EXPECT_EQ(rig.engine.statistics().contiguous_runs, 0u);
+}
+
+// TLBI by VA of any page of the run invalidates the run's entry.
+TEST(TranslationContiguous, InvalidatingOnePageDropsTheRun) {
+  ContiguousRig c;
+  c.map_run(kRunOutput);
+  ASSERT_TRUE(translated_to(c.rig.access(1, kRunInput), kRunOutput));
+  ASSERT_TRUE(c.rig.access(1, kRunInput + 9 * k4K).tlb_hit);
+  Command tlbi = command(CommandOpcode::TLBI_NH_VA);
+  tlbi.address = kRunInput + 15 * k4K;
+  tlbi.leaf = true;
+  c.rig.engine.execute(tlbi);
+  EXPECT_FALSE(c.rig.access(1, kRunInput + 2 * k4K).tlb_hit);
+}
 
 }  // namespace
 }  // namespace smmuv3tlm::translation_test

@@ -35,6 +35,12 @@ int stage1_start_level(unsigned input_bits, unsigned granule_log2) {
 
 int first_block_level(unsigned granule_log2) { return granule_log2 == 12 ? 1 : 2; }
 
+unsigned contiguous_run_log2(int level, unsigned granule_log2) {
+  if (granule_log2 == 12) return 4;                  // 16 entries at every level
+  if (granule_log2 == 14) return level == 3 ? 7 : 5;  // 128 pages (2M) or 32 blocks (1G)
+  return 5;                                           // 64K: 32 pages (2M) or 32 blocks (16G)
+}
+
 Descriptor decode_descriptor(std::uint64_t raw, int level, unsigned granule_log2) {
   Descriptor d;
   d.raw = raw;

@@ -23,6 +23,10 @@ int stage1_start_level(unsigned input_bits, unsigned granule_log2);
 // 4K: level 1, 16K and 64K: level 2.
 int first_block_level(unsigned granule_log2);
 
+// log2 of the entries in one contiguous run of leaf descriptors (Arm ARM D8.6.1,
+// the Contiguous bit): 4K 16; 16K 128 pages or 32 blocks; 64K 32.
+unsigned contiguous_run_log2(int level, unsigned granule_log2);
+
 // Number of input bits resolved by one lookup at `level`, and the lowest input
 // bit it resolves.
 inline unsigned level_shift(int level, unsigned granule_log2) {

@@ -486,6 +486,22 @@ bool TranslationEngine::walk_stage(const StageWalk& walk, std::uint64_t input, T
     out.size_log2 = static_cast<std::uint8_t>(shift);
     out.input_base = input & ~((1ull << shift) - 1);
     out.output_base = output;
+    if (d.contiguous && updated == raw) {
+      // The Contiguous hint (Arm ARM D8.6.1): one entry for the whole run. Only
+      // where the hint is consistent with this descriptor (the run lies in this
+      // table, the output is aligned like the input); ignoring a hint is always
+      // allowed. A walk that updated the descriptor (AF, dirty) keeps its page:
+      // the run's other descriptors were not updated.
+      const unsigned run_log2 = contiguous_run_log2(level, granule);
+      const unsigned run_shift = shift + run_log2;
+      const std::uint64_t run_mask = (1ull << run_shift) - 1;
+      if (run_log2 <= index_bits && (output & run_mask) == (out.input_base & run_mask)) {
+        out.size_log2 = static_cast<std::uint8_t>(run_shift);
+        out.input_base = input & ~run_mask;
+        out.output_base = output & ~run_mask;
+        ++stats_.contiguous_runs;
+      }
+    }
     out.global = walk.stage2 || !d.ng;
     out.perms = perms;
     return true;

@@ -156,6 +156,7 @@ struct TranslationStatistics {
   std::uint64_t config_cache_hits = 0;
   std::uint64_t config_cache_misses = 0;
   std::uint64_t hardware_updates = 0;
+  std::uint64_t contiguous_runs = 0;  // leaves whose Contiguous bit made one entry cover the run
   std::uint64_t micro_tlb_hits = 0;  // translations a TBU's micro-TLB answered
   std::map<EventId, std::uint64_t> faults;
   // Walk latency: a whole stage's walk, and each level's table read (ns).
@@ -174,7 +175,8 @@ inline auto statistic_fields(const TranslationStatistics&) {
       stats::field("ste_fetches", &S::ste_fetches), stats::field("cd_fetches", &S::cd_fetches),
       stats::field("config_cache_hits", &S::config_cache_hits),
       stats::field("config_cache_misses", &S::config_cache_misses),
-      stats::field("hardware_updates", &S::hardware_updates), stats::field("micro_tlb_hits", &S::micro_tlb_hits),
+      stats::field("hardware_updates", &S::hardware_updates),
+      stats::field("contiguous_runs", &S::contiguous_runs), stats::field("micro_tlb_hits", &S::micro_tlb_hits),
       stats::field("faults", &S::faults), stats::field("s1_walk_latency", &S::s1_walk_latency),
       stats::field("s2_walk_latency", &S::s2_walk_latency),
       stats::field("s1_walk_level_latency", &S::s1_walk_level_latency),

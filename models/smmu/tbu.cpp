@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <string>
 
 #include <fmt/format.h>
@@ -14,57 +15,92 @@ namespace smmuv3tlm::smmu {
 
 namespace {
 
-// The side-band a downstream piece carries: the upstream's extension, with the
-// STE/GBPA PRIVCFG and INSTCFG overrides (IDR1.ATTR_PERMS_OVR) applied for the
-// duration of the forwarded call. A transaction that arrived without an
-// extension gets one for the call when an override applies, so that the
-// overridden attributes reach the target. Everything is restored afterwards.
+// What the SMMU changes on a transaction's side-band (IHI 0070 chapter 13): the
+// PRIVCFG/INSTCFG overrides (IDR1.ATTR_PERMS_OVR) and the memory attributes the
+// overrides and translation stages produced.
+struct SidebandChanges {
+  std::uint8_t privcfg = 0;
+  std::uint8_t instcfg = 0;
+  MemoryAttributes attributes;
+
+  bool any(const TranslationRequest& request, bool perms_overrides) const {
+    return (perms_overrides && (privcfg >= 2 || instcfg >= 2)) || attributes != request.incoming;
+  }
+};
+
+// The side-band a downstream piece carries: the upstream's extension with the
+// changes applied for the duration of the forwarded call. A transaction that
+// arrived without an extension gets one for the call when something changed, so
+// that the changed attributes reach the target. Everything is restored afterwards.
 class DownstreamSideband {
  public:
   DownstreamSideband(tlm::tlm_generic_payload& piece, tlm_ext::SidebandExtension* upstream,
-                     const TranslationRequest& request, const TranslationResult& result, bool overrides)
+                     const TranslationRequest& request, const SidebandChanges& changes, bool perms_overrides)
       : piece_(piece), upstream_(upstream) {
-    const bool override_applies = overrides && (result.privcfg >= 2 || result.instcfg >= 2);
+    const bool changed = changes.any(request, perms_overrides);
     if (upstream_ != nullptr) {
       if (piece_.get_extension<tlm_ext::SidebandExtension>() != upstream_) {
         piece_.set_extension(upstream_);
         attached_ = true;
       }
-      if (override_applies) {
-        saved_ = *upstream_;
+      if (changed) {
+        saved_ = Changeable{upstream_->privileged, upstream_->instruction, upstream_->memory_type,
+                            upstream_->shareability};
         restore_ = true;
-        apply(*upstream_, result, piece.is_read());
+        apply(*upstream_, changes, perms_overrides, piece.is_read());
       }
-    } else if (override_applies) {
-      local_.stream_id = request.stream_id;
-      local_.privileged = request.privileged;
-      local_.instruction = request.instruction;
-      apply(local_, result, piece.is_read());
-      piece_.set_extension(&local_);
+    } else if (changed) {
+      tlm_ext::SidebandExtension& local = local_.emplace();
+      local.stream_id = request.stream_id;
+      local.privileged = request.privileged;
+      local.instruction = request.instruction;
+      apply(local, changes, perms_overrides, piece.is_read());
+      piece_.set_extension(&local);
       attached_ = true;
     }
   }
   ~DownstreamSideband() {
     tlm_ext::SidebandExtension* ext = piece_.get_extension<tlm_ext::SidebandExtension>();
-    if (restore_) *upstream_ = saved_;
+    if (restore_) {
+      upstream_->privileged = saved_.privileged;
+      upstream_->instruction = saved_.instruction;
+      upstream_->memory_type = saved_.memory_type;
+      upstream_->shareability = saved_.shareability;
+    }
     if (attached_) piece_.clear_extension(ext);
   }
   DownstreamSideband(const DownstreamSideband&) = delete;
   DownstreamSideband& operator=(const DownstreamSideband&) = delete;
 
  private:
-  static void apply(tlm_ext::SidebandExtension& ext, const TranslationResult& result, bool read) {
-    if (result.privcfg >= 2) ext.privileged = result.privcfg == 3;
-    if (result.instcfg >= 2) ext.instruction = result.instcfg == 3 && read;
+  static void apply(tlm_ext::SidebandExtension& ext, const SidebandChanges& changes, bool perms_overrides,
+                    bool read) {
+    if (perms_overrides && changes.privcfg >= 2) ext.privileged = changes.privcfg == 3;
+    if (perms_overrides && changes.instcfg >= 2) ext.instruction = changes.instcfg == 3 && read;
+    ext.memory_type = changes.attributes.type;
+    ext.shareability = static_cast<std::uint8_t>(changes.attributes.shareability);
   }
+
+  // The fields apply() may change, kept to restore the upstream's extension
+  // (a whole extension would cost a construction on the hit path).
+  struct Changeable {
+    bool privileged = false;
+    bool instruction = false;
+    std::uint8_t memory_type = 0;
+    std::uint8_t shareability = 0;
+  };
 
   tlm::tlm_generic_payload& piece_;
   tlm_ext::SidebandExtension* upstream_;
-  tlm_ext::SidebandExtension saved_;
-  tlm_ext::SidebandExtension local_;
+  Changeable saved_;
+  std::optional<tlm_ext::SidebandExtension> local_;  // built only for a transaction that came without one
   bool restore_ = false;
   bool attached_ = false;
 };
+
+SidebandChanges changes_of(const TranslationResult& result) {
+  return SidebandChanges{result.privcfg, result.instcfg, result.attributes};
+}
 
 }  // namespace
 
@@ -114,6 +150,8 @@ TranslationRequest Tbu::request_for(const tlm::tlm_generic_payload& trans) const
     request.privileged = ext->privileged;
     request.instruction = ext->instruction;
     request.secure = ext->secure;
+    request.incoming.type = ext->memory_type;
+    request.incoming.shareability = shareability_from_sh(ext->shareability);
   }
   return request;
 }
@@ -190,18 +228,22 @@ bool Tbu::micro_tlb_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time&
   TranslationEngine& engine = tcu_.engine();
   const TranslationEngine::MicroTlbEntry* entry = engine.micro_tlb_lookup(request, micro_tlb_);
   const std::uint64_t address = request.address;
-  // Not answered, crossing the page, or with the side-band to change: the general path.
-  if (entry == nullptr || ((address + length - 1) ^ entry->input_base) >> entry->size_log2 != 0 ||
-      (config_.attribute_overrides && (entry->privcfg >= 2 || entry->instcfg >= 2))) {
-    return false;
-  }
+  // Not answered or crossing the page: the general path.
+  if (entry == nullptr || ((address + length - 1) ^ entry->input_base) >> entry->size_log2 != 0) return false;
   engine.count_micro_tlb_hit();
   ++stats_.transactions;
   ++stats_.translated;
   delay += config_.hit_latency;
   record_stream(request.stream_id, config_.hit_latency, length);
   trans.set_address(entry->output_base + (address - entry->input_base));
-  downstream_->b_transport(trans, delay);
+  const SidebandChanges changes{entry->privcfg, entry->instcfg, entry->attributes};
+  if (changes.any(request, config_.attribute_overrides)) {
+    DownstreamSideband sideband(trans, trans.get_extension<tlm_ext::SidebandExtension>(), request, changes,
+                                config_.attribute_overrides);
+    downstream_->b_transport(trans, delay);
+  } else {
+    downstream_->b_transport(trans, delay);
+  }
   if (trans.is_dmi_allowed() && !config_.dmi) trans.set_dmi_allowed(false);
   trans.set_address(address);
   return true;
@@ -368,11 +410,12 @@ void Tbu::transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay, Ti
     ++(result.outcome == TranslationOutcome::Bypassed ? stats_.bypassed : stats_.translated);
     if (done == 0 && piece == length) {
       // The whole transaction in one piece: forward it as it is (the hit path),
-      // its side-band changed only when an attribute override applies.
+      // its side-band changed only when the SMMU changed an attribute.
       trans.set_address(result.output_address);
       if (first_output != nullptr) *first_output = result.output_address;
-      if (config_.attribute_overrides && (result.privcfg >= 2 || result.instcfg >= 2)) {
-        DownstreamSideband sideband(trans, trans.get_extension<tlm_ext::SidebandExtension>(), request, result, true);
+      if (changes_of(result).any(request, config_.attribute_overrides)) {
+        DownstreamSideband sideband(trans, trans.get_extension<tlm_ext::SidebandExtension>(), request,
+                                    changes_of(result), config_.attribute_overrides);
         downstream_->b_transport(trans, delay);
       } else {
         downstream_->b_transport(trans, delay);
@@ -443,8 +486,8 @@ void Tbu::forward_piece(tlm::tlm_generic_payload& trans, const TranslationResult
   part.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
   {
     TranslationRequest request = request_for(trans);
-    DownstreamSideband sideband(part, trans.get_extension<tlm_ext::SidebandExtension>(), request, result,
-                                config_.attribute_overrides);
+    DownstreamSideband sideband(part, trans.get_extension<tlm_ext::SidebandExtension>(), request,
+                                changes_of(result), config_.attribute_overrides);
     downstream_->b_transport(part, delay);
   }
   trans.set_response_status(part.is_response_ok() ? tlm::TLM_OK_RESPONSE : part.get_response_status());

@@ -26,6 +26,8 @@ SidebandExtension distinctive_sideband() {
   sideband.instruction = true;
   sideband.secure = true;
   sideband.ats = AtsType::Translated;
+  sideband.memory_type = 0x44;
+  sideband.shareability = 0b11;
   return sideband;
 }
 
@@ -37,6 +39,8 @@ void expect_same_fields(const SidebandExtension& actual, const SidebandExtension
   EXPECT_EQ(actual.instruction, expected.instruction);
   EXPECT_EQ(actual.secure, expected.secure);
   EXPECT_EQ(actual.ats, expected.ats);
+  EXPECT_EQ(actual.memory_type, expected.memory_type);
+  EXPECT_EQ(actual.shareability, expected.shareability);
 }
 
 TEST(SidebandExtension, DefaultsDescribeAnUntranslatedNonSecureDataAccess) {
@@ -48,6 +52,8 @@ TEST(SidebandExtension, DefaultsDescribeAnUntranslatedNonSecureDataAccess) {
   EXPECT_FALSE(sideband.instruction);
   EXPECT_FALSE(sideband.secure);
   EXPECT_EQ(sideband.ats, AtsType::Untranslated);
+  EXPECT_EQ(sideband.memory_type, 0xff);  // Normal iWB-oWB RA WA, non-transient (IHI 0070 §13.1.3)
+  EXPECT_EQ(sideband.shareability, 0b00);
   EXPECT_EQ(SidebandExtension::kSubstreamIdMask, 0xFFFFFu);
 }
 

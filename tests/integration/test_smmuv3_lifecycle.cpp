@@ -262,6 +262,31 @@ TEST(Smmuv3Lifecycle, SplitTransactionCarriesItsSidebandOnEveryPiece) {
   });
 }
 
+// The translation's memory attributes leave on the side-band (IHI 0070 chapter
+// 13): here CD.MAIR is 0, so every page is Device-nGnRnE, output Outer
+// Shareable. A transaction without an extension gets one for the forwarded
+// call; an upstream extension is changed for the call and restored after it.
+TEST(Smmuv3Lifecycle, TranslatedMemoryAttributesTravelOnTheSideband) {
+  run(stage1_config(), [](SmmuTestPlatform& p) {
+    build_stage1(p);
+    p.downstream_sidebands.clear();
+    for (int i = 0; i < 3; ++i) read64(p, kIova + 8 * i);  // walk, TLB hit, micro-TLB hit
+    tlm_ext::SidebandExtension sideband;
+    sideband.stream_id = kStream;
+    std::uint8_t data[8] = {};
+    ASSERT_EQ(p.dma(tlm::TLM_READ_COMMAND, kIova, data, 8, &sideband), tlm::TLM_OK_RESPONSE);
+    ASSERT_EQ(p.downstream_sidebands.size(), 4u);
+    for (const auto& seen : p.downstream_sidebands) {
+      ASSERT_TRUE(seen.has_value());
+      EXPECT_EQ(seen->memory_type, 0x00);
+      EXPECT_EQ(seen->shareability, 0b10);
+      EXPECT_EQ(seen->stream_id, kStream);
+    }
+    EXPECT_EQ(sideband.memory_type, 0xff) << "the upstream extension is restored";
+    EXPECT_EQ(sideband.shareability, 0b00);
+  });
+}
+
 TEST(Smmuv3Lifecycle, DmiGrantIsRevokedOnlyByAnInvalidationThatCoversIt) {
   run(stage1_config(), [](SmmuTestPlatform& p) {
     build_stage1(p);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "smmuv3tlm/models/common/statistics.h"
+#include "smmuv3tlm/models/smmu/arch/memory_attributes.h"
 
 namespace smmuv3tlm::smmu {
 
@@ -45,6 +46,15 @@ struct TlbPermissions {
   bool s2_device = false;          // stage-2 MemAttr[3:2] == 0b00: a Device type
 };
 
+// The memory attributes a cached translation's descriptors gave, each used
+// when its stage's permissions apply (TlbPermissions::s1, s2).
+struct TlbAttributes {
+  std::uint8_t s1_type = MemoryAttributes::kDefaultType;  // CD.MAIR[AttrIndx]
+  Shareability s1_sh = Shareability::NonShareable;        // descriptor SH
+  std::uint8_t s2_memattr = 0xf;                           // stage-2 MemAttr[3:0]
+  Shareability s2_sh = Shareability::NonShareable;
+};
+
 struct TlbEntry {
   bool valid = false;
   TlbStage stage = TlbStage::Stage1;
@@ -57,6 +67,7 @@ struct TlbEntry {
   std::uint64_t output_base = 0;
   std::uint64_t ipa_base = 0;     // nested: the IPA the stage-1 output reached
   TlbPermissions perms;
+  TlbAttributes attributes;
   // Bit (read | privileged << 1 | instruction << 2) is set when both stages'
   // permissions allow that kind of access: the hit path's whole permission check.
   std::uint8_t allowed_accesses = 0;

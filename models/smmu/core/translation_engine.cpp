@@ -1,5 +1,7 @@
 #include "smmuv3tlm/models/smmu/core/translation_engine.h"
 
+#include "smmuv3tlm/models/smmu/arch/registers.h"
+
 #include <algorithm>
 #include <utility>
 
@@ -54,11 +56,11 @@ struct TranslationEngine::StageWalk {
   bool single_privilege = false;
   bool pan = false;
   bool wxn = false;
+  std::uint64_t mair = 0;  // stage 1: CD.MAIR, read by the leaf's AttrIndx
 };
 
 namespace {
 
-constexpr std::uint32_t kGbpaAbort = 1u << 20;
 constexpr unsigned kStrwEl2 = 0b10;
 
 // The context of every memory access a translation makes (built on the miss
@@ -504,6 +506,14 @@ bool TranslationEngine::walk_stage(const StageWalk& walk, std::uint64_t input, T
     }
     out.global = walk.stage2 || !d.ng;
     out.perms = perms;
+    const Shareability sh = shareability_from_sh(static_cast<unsigned>(extract(raw, 9, 8)));
+    if (walk.stage2) {
+      out.attributes.s2_memattr = static_cast<std::uint8_t>(extract(raw, 5, 2));
+      out.attributes.s2_sh = sh;
+    } else {
+      out.attributes.s1_type = static_cast<std::uint8_t>(walk.mair >> (8 * extract(raw, 4, 2)));
+      out.attributes.s1_sh = sh;
+    }
     return true;
   }
 }
@@ -670,6 +680,8 @@ bool TranslationEngine::resolve_context(const TranslationRequest& request, Strea
   ctx.stage2 = ste->stage2_enabled();
   ctx.tag.vmid = ste->s2.vmid;
   ctx.overrides_attributes = caps_.attr_perms_override && (ste->privcfg >= 2 || ste->instcfg >= 2);
+  ctx.type_overrides = AttributeOverrides{ste->mtcfg, ste->memattr, ste->alloccfg, ste->shcfg};
+  ctx.overrides_types = caps_.attr_types_override && ctx.type_overrides.any();
   if (!stage1) {
     ctx.tag.stage = TlbStage::Stage2;
     return true;
@@ -730,6 +742,7 @@ bool TranslationEngine::walk_for(const TranslationRequest& request, const Stream
     walk.single_privilege = ctx.single_privilege;
     walk.pan = cd.pan;
     walk.wxn = cd.wxn;
+    walk.mair = cd.mair;
     walk.access = &access;
     if (!walk_stage(walk, key, entry, fault, result)) {
       finish_fault(request, fault, &ste, &cd, result);
@@ -763,6 +776,8 @@ bool TranslationEngine::walk_for(const TranslationRequest& request, const Stream
       entry.perms.s2_ap = s2_entry.perms.s2_ap;
       entry.perms.s2_xn = s2_entry.perms.s2_xn;
       entry.perms.s2_dirty_clean = s2_entry.perms.s2_dirty_clean;
+      entry.attributes.s2_memattr = s2_entry.attributes.s2_memattr;
+      entry.attributes.s2_sh = s2_entry.attributes.s2_sh;
     }
     entry.allowed_accesses = allowed_accesses(entry.perms, ctx.single_privilege, cd.pan, cd.wxn, caps_.xnx);
     if (epoch == invalidations_) tlb_.insert(entry);
@@ -795,9 +810,24 @@ void TranslationEngine::permission_fault(const TranslationRequest& request, cons
   finish_fault(request, fault, ctx.ste.get(), ctx.cd.get(), result);
 }
 
+MemoryAttributes TranslationEngine::output_attributes(const MemoryAttributes& incoming, const StreamContext& ctx,
+                                                     const TlbEntry* entry) {
+  MemoryAttributes attributes = ctx.overrides_types ? apply_overrides(incoming, ctx.type_overrides) : incoming;
+  if (entry != nullptr) {
+    if (entry->perms.s1) {
+      attributes = stage1_attributes(attributes, entry->attributes.s1_type, entry->attributes.s1_sh);
+    }
+    if (entry->perms.s2) {
+      attributes = combine_stage2(attributes, entry->attributes.s2_memattr, entry->attributes.s2_sh);
+    }
+  }
+  return consistent(attributes);
+}
+
 void TranslationEngine::bypass(const TranslationRequest& request, unsigned privcfg, unsigned instcfg,
-                               unsigned nscfg, TranslationResult& result) {
+                               unsigned nscfg, const MemoryAttributes& attributes, TranslationResult& result) {
   result.outcome = TranslationOutcome::Bypassed;
+  result.attributes = attributes;
   result.output_address = request.address;
   result.input_base = request.address & ~0xfffull;
   result.output_base = result.input_base;
@@ -822,15 +852,22 @@ void TranslationEngine::translate_into(const TranslationRequest& request, Contex
   // SMMUEN=0: GBPA decides (§6.3.14); terminated traffic records nothing.
   if (!control_.smmu_enabled) {
     // §3.4: bypassed addresses beyond the OAS are terminated without an event.
-    if ((control_.gbpa & kGbpaAbort) || (request.address >> caps_.oas_bits) != 0) {
+    if ((control_.gbpa & reg::gbpa::ABORT) || (request.address >> caps_.oas_bits) != 0) {
       result.outcome = TranslationOutcome::Terminated;
       ++stats_.terminated;
       return;
     }
-    // GBPA: NSCFG 15:14, PRIVCFG 17:16, INSTCFG 19:18.
-    bypass(request, static_cast<unsigned>(extract(control_.gbpa, 17, 16)),
-           static_cast<unsigned>(extract(control_.gbpa, 19, 18)),
-           static_cast<unsigned>(extract(control_.gbpa, 15, 14)), result);
+    // §13.2: the GBPA fields replace the incoming attributes; its type fields
+    // are "use incoming" without IDR1.ATTR_TYPES_OVR. NSCFG (15:14) is in
+    // SMMU_S_GBPA only: no effect on Non-secure streams.
+    const std::uint64_t g = control_.gbpa;
+    const AttributeOverrides overrides{(g & reg::gbpa::MTCFG) != 0, static_cast<unsigned>(reg::gbpa::MEMATTR.get(g)),
+                                       static_cast<unsigned>(reg::gbpa::ALLOCCFG.get(g)),
+                                       static_cast<unsigned>(reg::gbpa::SHCFG.get(g))};
+    bypass(request, static_cast<unsigned>(reg::gbpa::PRIVCFG.get(g)), static_cast<unsigned>(reg::gbpa::INSTCFG.get(g)),
+           static_cast<unsigned>(extract(g, 15, 14)),
+           consistent(caps_.attr_types_override ? apply_overrides(request.incoming, overrides) : request.incoming),
+           result);
     // No cached structure is used: a GBPA or CR0 change (control) ends this
     // bypass; a CFGI of the stream revokes a grant built on it, conservatively.
     if (request.want_access_rights) result.scope = TranslationScope{request.stream_id};
@@ -882,6 +919,7 @@ void TranslationEngine::translate_into(const TranslationRequest& request, Contex
   }
 
   result.outcome = TranslationOutcome::Translated;
+  result.attributes = output_attributes(request.incoming, ctx, &entry);
   result.output_address = entry.output_base + (key - entry.input_base);
   result.size = 1ull << entry.size_log2;
   result.input_base = request.address & ~(result.size - 1);
@@ -901,6 +939,8 @@ void TranslationEngine::translate_into(const TranslationRequest& request, Contex
     fill.privcfg = result.privcfg;
     fill.instcfg = result.instcfg;
     fill.nscfg = result.nscfg;
+    fill.incoming = request.incoming;
+    fill.attributes = result.attributes;
     fill.input_base = result.input_base;
     fill.output_base = result.output_address - (request.address - result.input_base);
   }
@@ -935,7 +975,7 @@ void TranslationEngine::translate_in_context(const TranslationRequest& request, 
       finish_fault(request, fault, &ste, nullptr, result);
       return;
     }
-    bypass(request, ste.privcfg, ste.instcfg, ste.nscfg, result);
+    bypass(request, ste.privcfg, ste.instcfg, ste.nscfg, output_attributes(request.incoming, ctx, nullptr), result);
     // STE bypass: only the stream's configuration (a CFGI) covers it.
     if (request.want_access_rights) result.scope = TranslationScope{request.stream_id, request.ssv, request.substream_id};
     return;

@@ -44,6 +44,7 @@ struct TranslationRequest {
   bool privileged = false;   // PnU
   bool instruction = false;  // InD
   bool secure = false;
+  MemoryAttributes incoming;  // as the side-band brought them (defaults: §13.1.3)
   // Fill TranslationResult::readable/writable and scope (for a DMI grant); costs
   // two more permission checks, so plain accesses leave it off.
   bool want_access_rights = false;
@@ -118,6 +119,9 @@ struct TranslationResult {
   std::uint8_t stage_walks = 0;  // stage walks this translation ran (nested: the stage-2 walks of its table reads too)
   // The fault that terminated the translation (when Terminated/RazWi).
   std::optional<EventId> fault;
+  // What leaves the SMMU (when Translated/Bypassed): the incoming attributes
+  // after the STE/GBPA overrides and both stages (IHI 0070 chapter 13).
+  MemoryAttributes attributes;
   unsigned walk_accesses = 0;
   std::uint64_t output_address = 0;
   // The translation's extent, for DMI: [input_base, input_base + size) maps
@@ -197,6 +201,8 @@ class TranslationEngine : public CacheMaintenance {
     bool el2 = false;
     bool single_privilege = false;  // EL2 regime without E2H
     bool overrides_attributes = false;  // STE.PRIVCFG/INSTCFG apply (IDR1.ATTR_PERMS_OVR)
+    bool overrides_types = false;       // STE.MTCFG/ALLOCCFG/SHCFG apply (IDR1.ATTR_TYPES_OVR)
+    AttributeOverrides type_overrides;
     TlbTag tag;
   };
   // The last stream's resolved context, owned by the caller (a TBU keeps one per
@@ -244,6 +250,8 @@ class TranslationEngine : public CacheMaintenance {
     std::uint8_t privcfg = 0;
     std::uint8_t instcfg = 0;
     std::uint8_t nscfg = 0;
+    MemoryAttributes incoming;    // the entry answers requests with these attributes only
+    MemoryAttributes attributes;  // and gives them these
     std::uint64_t input_base = 0;   // in the requests' address space
     std::uint64_t output_base = 0;
   };
@@ -286,7 +294,7 @@ class TranslationEngine : public CacheMaintenance {
   bool micro_tlb_covers(const TranslationRequest& request, const MicroTlbEntry& micro) const {
     if (micro.epoch != invalidations_ || request.stream_id != micro.stream_id || request.ssv != micro.ssv ||
         (request.ssv && request.substream_id != micro.substream_id) ||
-        ((request.address ^ micro.input_base) >> micro.size_log2) != 0) {
+        ((request.address ^ micro.input_base) >> micro.size_log2) != 0 || request.incoming != micro.incoming) {
       return false;
     }
     // Writes are data (STE.INSTCFG, §7.3).
@@ -366,6 +374,7 @@ class TranslationEngine : public CacheMaintenance {
     result.privcfg = micro.privcfg;
     result.instcfg = micro.instcfg;
     result.nscfg = micro.nscfg;
+    result.attributes = micro.attributes;
     return true;
   }
   bool resolve_context(const TranslationRequest& request, StreamContext& ctx, TranslationResult& result);
@@ -376,7 +385,11 @@ class TranslationEngine : public CacheMaintenance {
                             TranslationResult& result);
   // Untranslated pass-through (STE bypass, GBPA) with the attribute overrides that apply.
   void bypass(const TranslationRequest& request, unsigned privcfg, unsigned instcfg, unsigned nscfg,
-              TranslationResult& result);
+              const MemoryAttributes& attributes, TranslationResult& result);
+  // The attributes a translation outputs (§13.4.4): the incoming ones with the
+  // STE's overrides, replaced by stage 1's, combined with stage 2's.
+  static MemoryAttributes output_attributes(const MemoryAttributes& incoming, const StreamContext& ctx,
+                                            const TlbEntry* entry);
   // The TLB-miss path: walks (stage 1, stage 2 or both), checks stage-1
   // permissions before stage 2, fills the TLB. nullptr when a fault ended it.
   bool walk_for(const TranslationRequest& request, const StreamContext& ctx, const ContextDescriptor& cd,

@@ -90,6 +90,10 @@ Smmuv3::Smmuv3(const sc_core::sc_module_name& name, const Config& config)
   });
   core.set_control_changed_callback([this] { sync_control(); });
   core.set_commands_pending_callback([this] { command_queue_.wake(); });
+  if (config_.capabilities.atos) {
+    core.set_atos_requested_callback([this] { atos_requested_.notify(sc_core::SC_ZERO_TIME); });
+    sc_core::sc_spawn([this] { serve_atos(); }, "atos");
+  }
   sync_control();
 }
 
@@ -119,6 +123,21 @@ void Smmuv3::end_of_elaboration() {
 }
 
 void Smmuv3::on_reset_edge() { reset(ResetKind::Cold); }
+
+void Smmuv3::serve_atos() {
+  ProgrammingInterface& core = register_file_.core();
+  while (true) {
+    const ProgrammingInterface::PendingAtos pending = core.pending_atos();
+    if (!pending.running) {
+      sc_core::wait(atos_requested_);
+      continue;
+    }
+    sc_core::sc_time memory_time = sc_core::SC_ZERO_TIME;
+    const AtosResult result = tcu_.engine().translate_atos(pending.request, &memory_time);
+    sc_core::wait(config_.timing.tlb_hit_latency + memory_time);
+    core.complete_atos(pending.sequence, result);  // dropped if a reset came meanwhile
+  }
+}
 
 void Smmuv3::reset(ResetKind kind) {
   const bool cold = kind == ResetKind::Cold;

@@ -150,6 +150,11 @@ class Smmuv3 : public sc_core::sc_module {
   void on_reset_edge();
   void sync_control();
   void downstream_invalidate(sc_dt::uint64 start, sc_dt::uint64 end);
+  // SMMU_GATOS requests (IDR0.ATOS), served one at a time: the TCU walks the
+  // tables (TLB lookup latency plus the walk's memory time), then GATOS_PAR
+  // takes the result and RUN clears.
+  void serve_atos();
+  sc_core::sc_event atos_requested_;
 
   std::vector<std::unique_ptr<Tbu>> tbus_;
 };

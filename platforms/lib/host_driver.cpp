@@ -148,6 +148,16 @@ void HostDriver::submit_raw(const std::vector<std::array<std::uint64_t, 2>>& com
   });
 }
 
+std::uint64_t HostDriver::translate_by_registers(std::uint64_t gatos_sid, std::uint64_t gatos_addr) {
+  // §9.1.1: RUN must be clear before SID and ADDR change.
+  poll("GATOS_CTRL.RUN to clear", [&] { return (read_reg(reg::GATOS_CTRL) & reg::gatos::RUN) == 0; });
+  write_reg(reg::GATOS_SID, gatos_sid, 8);
+  write_reg(reg::GATOS_ADDR, gatos_addr, 8);
+  write_reg(reg::GATOS_CTRL, reg::gatos::RUN);
+  poll("GATOS_CTRL.RUN to clear", [&] { return (read_reg(reg::GATOS_CTRL) & reg::gatos::RUN) == 0; });
+  return read_reg(reg::GATOS_PAR, 8);
+}
+
 void HostDriver::invalidate_all() {
   smmu::Command cfgi_all;
   cfgi_all.opcode = smmu::CommandOpcode::CFGI_STE_RANGE;

@@ -64,6 +64,10 @@ class HostDriver {
   // CFGI_ALL + TLBI_NSNH_ALL + CMD_SYNC.
   void invalidate_all();
 
+  // An address translation operation (IHI 0070 chapter 9): GATOS_SID and
+  // GATOS_ADDR (layout reg::gatos), RUN, poll until RUN clears; returns GATOS_PAR.
+  std::uint64_t translate_by_registers(std::uint64_t gatos_sid, std::uint64_t gatos_addr);
+
   // Reads every record between EVENTQ_CONS and EVENTQ_PROD and acknowledges them.
   std::vector<smmu::EventRecord> drain_events();
 

@@ -287,6 +287,34 @@ TEST(Smmuv3Lifecycle, TranslatedMemoryAttributesTravelOnTheSideband) {
   });
 }
 
+// ATOS through the register interface (IDR0.ATOS): the result lands in
+// GATOS_PAR after RUN clears, a fault records no event, and a reset drops a
+// request in flight.
+TEST(Smmuv3Lifecycle, AddressTranslationOperationsThroughRegisters) {
+  smmu::Smmuv3Config config = stage1_config();
+  config.capabilities.atos = true;
+  run(config, [](SmmuTestPlatform& p) {
+    build_stage1(p);
+    namespace g = reg::gatos;
+    const std::uint64_t stage1_read = (0b01u << 10) | g::RNW;
+    const std::uint64_t par = p.driver.translate_by_registers(kStream, (kIova + 0x1000) | stage1_read);
+    EXPECT_EQ(par & g::FAULT, 0u);
+    EXPECT_EQ(g::PAR_ADDR.get(par) << 12, kPaB);
+    EXPECT_EQ(par & g::PAR_SIZE, 0u);
+    EXPECT_EQ(g::PAR_SH.get(par), 0b10u) << "CD.MAIR is 0: Device, output Outer Shareable";
+    // Unmapped: F_TRANSLATION in the PAR, nothing in the event queue.
+    const std::uint64_t fault = p.driver.translate_by_registers(kStream, 0x7000'0000 | stage1_read);
+    EXPECT_EQ(fault & g::FAULT, 1u);
+    EXPECT_EQ(g::FAULTCODE.get(fault), 0x10u);
+    EXPECT_TRUE(p.driver.drain_events().empty());
+    // Stage 2 on a stage-1 STE: INV_STAGE.
+    const std::uint64_t inv = p.driver.translate_by_registers(kStream, kIova | (0b10u << 10) | g::RNW);
+    EXPECT_EQ(g::FAULTCODE.get(inv), g::kInvStage);
+    EXPECT_EQ(p.smmu.register_file().core().statistics().atos_requests, 3u);
+    EXPECT_EQ(p.smmu.register_file().core().statistics().atos_faults, 2u);
+  });
+}
+
 TEST(Smmuv3Lifecycle, DmiGrantIsRevokedOnlyByAnInvalidationThatCoversIt) {
   run(stage1_config(), [](SmmuTestPlatform& p) {
     build_stage1(p);

@@ -208,7 +208,7 @@ INSTANTIATE_TEST_SUITE_P(
         RejectedIdrs{"mixed-endian", {kS1 & ~(3u << 21), 0x02730010, 0x1404, 0x74, 1}, "TTENDIAN"},
         RejectedIdrs{"big-endian", {kS1 | (3u << 21), 0x02730010, 0x1404, 0x74, 1}, "TTENDIAN"},
         RejectedIdrs{"stall", {kS1 & ~(3u << 24), 0x02730010, 0x1404, 0x74, 1}, "STALL_MODEL"},
-        RejectedIdrs{"atos", {kS1 | (1u << 15), 0x02730010, 0x1404, 0x74, 1}, "ATOS"},
+        RejectedIdrs{"vatos", {kS1 | (1u << 20), 0x02730010, 0x1404, 0x74, 1}, "VATOS"},
         RejectedIdrs{"ats", {kS1 | (1u << 10), 0x02730010, 0x1404, 0x74, 1}, "ATS"},
         RejectedIdrs{"httu-reserved", {kS1 | (3u << 6), 0x02730010, 0x1404, 0x74, 1}, "HTTU"},
         RejectedIdrs{"st-level", {kS1 | (3u << 27), 0x02730010, 0x1404, 0x74, 1}, "ST_LEVEL"},
@@ -233,6 +233,15 @@ INSTANTIATE_TEST_SUITE_P(
       for (char& ch : name) ch = ch == '-' ? '_' : ch;
       return name;
     });
+
+// IDR0.ATOS is implemented: it survives the round trip through the IDRs.
+TEST(Capabilities, AtosIsReadFromAndWrittenToIdr0) {
+  std::string error;
+  const auto caps = Capabilities::from_idrs(kS1 | (1u << 15), 0x02730010, 0x1404, 0x74, 1, error);
+  ASSERT_TRUE(caps) << error;
+  EXPECT_TRUE(caps->atos);
+  EXPECT_EQ((caps->idr0() >> 15) & 1, 1u);
+}
 
 TEST(Capabilities, UnsupportedReasonNamesField) {
   Capabilities c;

@@ -34,7 +34,6 @@ struct UnimplementedField {
 const UnimplementedField kUnimplemented[] = {
     {"IDR0", "DORMHINT", reg::idr0::DORMHINT, "no dormant state is modelled"},
     {"IDR0", "NS1ATS", reg::idr0::NS1ATS, "ATOS is not implemented"},
-    {"IDR0", "ATOS", reg::idr0::ATOS, "address translation operations are not implemented"},
     {"IDR0", "VATOS", reg::idr0::VATOS, "virtual ATOS is not implemented"},
     {"IDR0", "ATSRECERR", reg::idr0::ATSRECERR, "ATS error recording is not implemented"},
     {"IDR0", "bit 29", RegisterField{29, 29}, "reserved"},
@@ -135,6 +134,7 @@ std::uint32_t Capabilities::idr0() const {
   v = put(v, f::HTTU, static_cast<unsigned>(httu));
   v = put(v, f::HYP, hyp);
   v = put(v, f::ATS, ats);
+  v = put(v, f::ATOS, atos);
   v = put(v, f::ASID16, asid16);
   v = put(v, f::MSI, msi);
   v = put(v, f::SEV, sev);
@@ -316,6 +316,7 @@ std::optional<Capabilities> Capabilities::from_idrs(std::uint32_t idr0, std::uin
   c.httu = static_cast<HttuSupport>(get(idr0, f0::HTTU));
   c.hyp = get(idr0, f0::HYP);
   c.ats = get(idr0, f0::ATS);
+  c.atos = get(idr0, f0::ATOS);
   c.asid16 = get(idr0, f0::ASID16);
   c.msi = get(idr0, f0::MSI);
   c.sev = get(idr0, f0::SEV);
@@ -442,7 +443,7 @@ bool operator==(const Capabilities& a, const Capabilities& b) {
   return a.stage1 == b.stage1 && a.stage2 == b.stage2 && a.aarch64_tables == b.aarch64_tables &&
          a.aarch32_tables == b.aarch32_tables && a.coherent_access == b.coherent_access &&
          a.broadcast_tlb == b.broadcast_tlb && a.httu == b.httu && a.hyp == b.hyp &&
-         a.ats == b.ats && a.asid16 == b.asid16 && a.msi == b.msi && a.sev == b.sev &&
+         a.ats == b.ats && a.atos == b.atos && a.asid16 == b.asid16 && a.msi == b.msi && a.sev == b.sev &&
          a.pri == b.pri && a.vmid16 == b.vmid16 && a.vmid_wildcard == b.vmid_wildcard &&
          a.cd2l == b.cd2l && a.tt_endian == b.tt_endian && a.stall_model == b.stall_model &&
          a.term_model == b.term_model && a.two_level_stream_table == b.two_level_stream_table &&
@@ -563,6 +564,7 @@ const std::map<std::string, JsonKey>& json_keys() {
                         {HttuSupport::None, HttuSupport::AccessFlag, HttuSupport::AccessAndDirty})},
       {"hyp", bool_key(&Capabilities::hyp)},
       {"ats", bool_key(&Capabilities::ats)},
+      {"atos", bool_key(&Capabilities::atos)},
       {"asid16", bool_key(&Capabilities::asid16)},
       {"msi", bool_key(&Capabilities::msi)},
       {"sev", bool_key(&Capabilities::sev)},

@@ -27,6 +27,7 @@ struct Capabilities {
   HttuSupport httu = HttuSupport::None;
   bool hyp = false;                 // HYP: EL2/E2H translation regimes
   bool ats = false;
+  bool atos = false;                // ATOS: SMMU_GATOS_* translation requests (chapter 9)
   bool asid16 = true;
   bool msi = true;
   bool sev = true;

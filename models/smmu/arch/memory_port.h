@@ -42,6 +42,11 @@ struct AccessContext {
   // A debugger's access: no side effects anywhere (the shell uses transport_dbg
   // and reports it to no observer).
   bool debug = false;
+  // An SMMU_GATOS request (chapter 9): its walks fill no IOTLB entry, and with
+  // GATOS_ADDR.HTTUI no Access flag or dirty state is written (AF is taken as
+  // set, a writable-clean page as writable).
+  bool atos = false;
+  bool inhibit_hardware_updates = false;
 };
 
 class MemoryPort {

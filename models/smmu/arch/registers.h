@@ -64,7 +64,7 @@ constexpr std::uint64_t PRIQ_BASE = 0x00C0;      // 64-bit
 constexpr std::uint64_t PRIQ_IRQ_CFG0 = 0x00D0;  // 64-bit
 constexpr std::uint64_t PRIQ_IRQ_CFG1 = 0x00D8;
 constexpr std::uint64_t PRIQ_IRQ_CFG2 = 0x00DC;
-// ATOS (IDR0.ATOS) and VATOS (IDR0.VATOS) registers: not advertised, RES0 here.
+// ATOS registers (IDR0.ATOS, chapter 9); VATOS (IDR0.VATOS) is not implemented.
 constexpr std::uint64_t GATOS_CTRL = 0x0100;
 constexpr std::uint64_t GATOS_SID = 0x0108;   // 64-bit
 constexpr std::uint64_t GATOS_ADDR = 0x0110;  // 64-bit
@@ -211,6 +211,34 @@ constexpr std::uint32_t kAttributeBits =
 constexpr std::uint32_t kShcfgUseIncoming = 0b01;
 }  // namespace gbpa
 
+// Address translation operations (§6.3.37-40, chapter 9).
+namespace gatos {
+constexpr std::uint32_t RUN = 1u << 0;  // GATOS_CTRL
+// GATOS_SID
+constexpr RegisterField STREAMID{31, 0};
+constexpr RegisterField SUBSTREAMID{51, 32};
+constexpr std::uint64_t SSID_VALID = 1ull << 52;
+// GATOS_ADDR
+constexpr RegisterField ADDR{63, 12};
+constexpr RegisterField TYPE{11, 10};  // 0b01 stage 1, 0b10 stage 2, 0b11 both; 0b00 reserved
+constexpr std::uint64_t PNU = 1ull << 9;
+constexpr std::uint64_t RNW = 1ull << 8;
+constexpr std::uint64_t IND = 1ull << 7;
+constexpr std::uint64_t HTTUI = 1ull << 6;
+// GATOS_PAR
+constexpr std::uint64_t FAULT = 1ull << 0;
+constexpr RegisterField PAR_ATTR{63, 56};   // FAULT == 0: MAIR-format attributes
+constexpr RegisterField PAR_ADDR{55, 12};   // FAULT == 0: output address; FAULT == 1: FADDR
+constexpr std::uint64_t PAR_SIZE = 1ull << 11;  // the lowest set ADDR bit N gives 2^(N+1) bytes
+constexpr RegisterField PAR_SH{9, 8};
+constexpr RegisterField FAULTCODE{11, 4};
+constexpr RegisterField REASON{2, 1};
+// FAULTCODE values of ATOS's own errors (§9.1.5); the others are event numbers.
+constexpr unsigned kInvReq = 0xff;
+constexpr unsigned kInvStage = 0xfe;
+constexpr unsigned kInternalError = 0xfd;
+}  // namespace gatos
+
 namespace irq_ctrl {
 constexpr std::uint32_t GERROR_IRQEN = 1u << 0;
 constexpr std::uint32_t PRIQ_IRQEN = 1u << 1;
@@ -352,11 +380,13 @@ enum class RegisterPresence : std::uint8_t {
   Msi,     // IDR0.MSI == 1
   Pri,     // IDR0.PRI == 1
   PriMsi,  // IDR0.PRI == 1 and IDR0.MSI == 1
-  Never,   // a feature the model does not implement (ATOS, VATOS, AGBPA): reserved
+  Atos,    // IDR0.ATOS == 1
+  Never,   // a feature the model does not implement (VATOS, AGBPA): reserved
 };
 
-constexpr bool register_present(RegisterPresence presence, bool msi, bool pri) {
+constexpr bool register_present(RegisterPresence presence, bool msi, bool pri, bool atos) {
   switch (presence) {
+    case RegisterPresence::Atos: return atos;
     case RegisterPresence::Always: return true;
     case RegisterPresence::Msi: return msi;
     case RegisterPresence::Pri: return pri;
@@ -418,10 +448,10 @@ inline constexpr RegisterLayout kRegisters[] = {
     {"PRIQ_IRQ_CFG0", PRIQ_IRQ_CFG0, 8, P::PriMsi, 0},
     {"PRIQ_IRQ_CFG1", PRIQ_IRQ_CFG1, 4, P::PriMsi, 0},
     {"PRIQ_IRQ_CFG2", PRIQ_IRQ_CFG2, 4, P::PriMsi, 0},
-    {"GATOS_CTRL", GATOS_CTRL, 4, P::Never, 0},
-    {"GATOS_SID", GATOS_SID, 8, P::Never, 0},
-    {"GATOS_ADDR", GATOS_ADDR, 8, P::Never, 0},
-    {"GATOS_PAR", GATOS_PAR, 8, P::Never, 0},
+    {"GATOS_CTRL", GATOS_CTRL, 4, P::Atos, 0},
+    {"GATOS_SID", GATOS_SID, 8, P::Atos, 0},
+    {"GATOS_ADDR", GATOS_ADDR, 8, P::Atos, 0},
+    {"GATOS_PAR", GATOS_PAR, 8, P::Atos, 0},
     {"VATOS_SEL", VATOS_SEL, 4, P::Never, 0},
     {"EVENTQ_PROD", EVENTQ_PROD, 4, P::Always, 0},
     {"EVENTQ_CONS", EVENTQ_CONS, 4, P::Always, 0},

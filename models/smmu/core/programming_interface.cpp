@@ -303,10 +303,31 @@ const ProgrammingInterface::RegisterBehaviour& ProgrammingInterface::behaviour_o
                  kPriqMsiRule);
        },
        [](PI& p, std::uint64_t v) { p.priq_msi_.cfg2 = static_cast<std::uint32_t>(v); }},
-      {reg::GATOS_CTRL, none, none, none},
-      {reg::GATOS_SID, none, none, none},
-      {reg::GATOS_ADDR, none, none, none},
-      {reg::GATOS_PAR, none, none, none},
+      // ATOS (chapter 9): SID and ADDR are guarded by RUN; RUN = 1 starts the
+      // translation (the owner runs it and calls complete_atos()).
+      {reg::GATOS_CTRL, [](const PI& p) -> std::uint64_t { return p.gatos_ctrl_; },
+       [](PI& p, std::uint64_t v) { p.write_gatos_ctrl(static_cast<std::uint32_t>(v)); },
+       [](PI& p, std::uint64_t v) { p.gatos_ctrl_ = static_cast<std::uint32_t>(v); }},
+      {reg::GATOS_SID, [](const PI& p) -> std::uint64_t { return p.gatos_sid_; },
+       [](PI& p, std::uint64_t v) {
+         if (p.ignore_if(p.gatos_ctrl_ & reg::gatos::RUN, reg::GATOS_SID, v, "GATOS_SID changes while GATOS_CTRL.RUN == 1")) {
+           return;
+         }
+         p.gatos_sid_ = v & (reg::gatos::STREAMID.mask() | reg::gatos::SUBSTREAMID.mask() | reg::gatos::SSID_VALID);
+       },
+       [](PI& p, std::uint64_t v) { p.gatos_sid_ = v; }},
+      {reg::GATOS_ADDR, [](const PI& p) -> std::uint64_t { return p.gatos_addr_; },
+       [](PI& p, std::uint64_t v) {
+         if (p.ignore_if(p.gatos_ctrl_ & reg::gatos::RUN, reg::GATOS_ADDR, v,
+                         "GATOS_ADDR changes while GATOS_CTRL.RUN == 1")) {
+           return;
+         }
+         namespace g = reg::gatos;
+         p.gatos_addr_ = v & (g::ADDR.mask() | g::TYPE.mask() | g::PNU | g::RNW | g::IND | g::HTTUI);
+       },
+       [](PI& p, std::uint64_t v) { p.gatos_addr_ = v; }},
+      {reg::GATOS_PAR, [](const PI& p) -> std::uint64_t { return p.gatos_par_; }, none,
+       [](PI& p, std::uint64_t v) { p.gatos_par_ = v; }},
       {reg::VATOS_SEL, none, none, none},
       {reg::EVENTQ_PROD, [](const PI& p) -> std::uint64_t { return p.eventq_.prod; },
        [](PI& p, std::uint64_t v) {
@@ -348,7 +369,7 @@ bool ProgrammingInterface::register_table_consistent() {
 
 const RegisterLayout* ProgrammingInterface::present_register(std::uint64_t offset) const {
   const RegisterLayout* layout = find_register(offset);
-  if (layout == nullptr || !register_present(layout->presence, caps_.msi, caps_.pri)) return nullptr;
+  if (layout == nullptr || !register_present(layout->presence, caps_.msi, caps_.pri, caps_.atos)) return nullptr;
   return layout;
 }
 
@@ -781,6 +802,36 @@ void ProgrammingInterface::set_line(IrqLine line, bool level) {
 }
 
 // ---- Diagnostics --------------------------------------------------------------------------
+
+void ProgrammingInterface::write_gatos_ctrl(std::uint32_t value) {
+  const bool run = (value & reg::gatos::RUN) != 0;
+  if (ignore_if(gatos_ctrl_ & reg::gatos::RUN, reg::GATOS_CTRL, value, "GATOS_CTRL changes while GATOS_CTRL.RUN == 1") ||
+      !run) {
+    return;  // writing RUN = 0 while it is 0 has no effect
+  }
+  if (ignore_if(!smmu_enabled(), reg::GATOS_CTRL, value,
+                "GATOS_CTRL.RUN set while SMMU_CR0.SMMUEN == 0 (ATOS requests are not processed)")) {
+    return;
+  }
+  gatos_ctrl_ = reg::gatos::RUN;
+  ++atos_sequence_;
+  ++stats_.atos_requests;
+  if (atos_requested_) atos_requested_();
+}
+
+ProgrammingInterface::PendingAtos ProgrammingInterface::pending_atos() const {
+  if ((gatos_ctrl_ & reg::gatos::RUN) == 0) return PendingAtos{};
+  return PendingAtos{true, atos_sequence_,
+                     AtosRequest::from_registers(gatos_sid_, gatos_addr_, caps_.sid_bits, caps_.ssid_bits)};
+}
+
+void ProgrammingInterface::complete_atos(std::uint64_t sequence, const AtosResult& result) {
+  // A reset, or a newer request, since this one started: its result is stale.
+  if ((gatos_ctrl_ & reg::gatos::RUN) == 0 || sequence != atos_sequence_) return;
+  gatos_par_ = result.par();
+  if (result.fault) ++stats_.atos_faults;
+  gatos_ctrl_ = 0;
+}
 
 bool ProgrammingInterface::ignore_if(bool forbidden, std::uint64_t offset, std::uint64_t value,
                                      const char* rule) {

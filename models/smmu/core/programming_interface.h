@@ -14,6 +14,7 @@
 #include <string>
 #include <utility>
 
+#include "smmuv3tlm/models/smmu/arch/atos.h"
 #include "smmuv3tlm/models/smmu/arch/cache_maintenance.h"
 #include "smmuv3tlm/models/smmu/arch/capabilities.h"
 #include "smmuv3tlm/models/smmu/arch/command.h"
@@ -84,6 +85,8 @@ struct ProgrammingInterfaceStatistics {
   std::uint64_t gerrors_raised = 0;                    // error bits activated
   std::uint64_t constrained_unpredictable_writes = 0;  // ignored
   std::uint64_t bad_accesses = 0;                      // wrong size/alignment/offset
+  std::uint64_t atos_requests = 0;  // GATOS_CTRL.RUN set
+  std::uint64_t atos_faults = 0;    // completed with GATOS_PAR.FAULT == 1
   // Entries in the queue: the command queue's each time software moves PROD,
   // the event queue's each time a record lands.
   stats::Histogram command_queue_occupancy{"entries", 1.0};
@@ -101,7 +104,8 @@ inline auto statistic_fields(const ProgrammingInterfaceStatistics&) {
       stats::field("msi_writes", &S::msi_writes), stats::field("msi_write_aborts", &S::msi_write_aborts),
       stats::field("gerrors_raised", &S::gerrors_raised),
       stats::field("constrained_unpredictable_writes", &S::constrained_unpredictable_writes),
-      stats::field("bad_accesses", &S::bad_accesses),
+      stats::field("bad_accesses", &S::bad_accesses), stats::field("atos_requests", &S::atos_requests),
+      stats::field("atos_faults", &S::atos_faults),
       stats::field("command_queue_occupancy", &S::command_queue_occupancy),
       stats::field("event_queue_occupancy", &S::event_queue_occupancy));
 }
@@ -117,6 +121,9 @@ class ProgrammingInterface {
   // effective value: CR0ACK, GBPA (applied), STRTAB_BASE, STRTAB_BASE_CFG, CR1, CR2.
   using ControlChangedCallback = std::function<void()>;
   using CommandsPendingCallback = std::function<void()>;
+  // GATOS_CTRL.RUN was set: the owner translates pending_atos() and calls
+  // complete_atos() (within the call, or later from its own thread).
+  using AtosRequestedCallback = std::function<void()>;
 
   ProgrammingInterface(const Capabilities& caps, MemoryPort& queue_memory, CacheMaintenance& caches,
                        const ProgrammingInterfaceConfig& config = {});
@@ -133,6 +140,19 @@ class ProgrammingInterface {
   void set_commands_pending_callback(CommandsPendingCallback callback) {
     commands_pending_ = std::move(callback);
   }
+
+  void set_atos_requested_callback(AtosRequestedCallback callback) { atos_requested_ = std::move(callback); }
+
+  // The ATOS request RUN started (`running` false when RUN is 0), and its
+  // sequence number for complete_atos(): GATOS_PAR takes the result and RUN
+  // clears, unless a reset or a newer request came since.
+  struct PendingAtos {
+    bool running = false;
+    std::uint64_t sequence = 0;
+    AtosRequest request;
+  };
+  PendingAtos pending_atos() const;
+  void complete_atos(std::uint64_t sequence, const AtosResult& result);
 
   // Every register to its reset value, pending acknowledgements dropped, wired
   // lines low. Statistics are kept.
@@ -225,6 +245,7 @@ class ProgrammingInterface {
   void write_gbpa(std::uint32_t value);
   void write_irq_ctrl(std::uint32_t value);
   void write_gerrorn(std::uint32_t value);
+  void write_gatos_ctrl(std::uint32_t value);
   void apply_cr0(std::uint32_t value);
   void apply_gbpa(std::uint32_t value);
   void apply_irq_ctrl(std::uint32_t value);
@@ -256,6 +277,7 @@ class ProgrammingInterface {
   IrqCallback irq_;
   ControlChangedCallback control_changed_;
   CommandsPendingCallback commands_pending_;
+  AtosRequestedCallback atos_requested_;
 
   // Register file.
   std::uint32_t cr0_ = 0;
@@ -271,6 +293,11 @@ class ProgrammingInterface {
   MsiConfig gerror_msi_;
   std::uint64_t strtab_base_ = 0;
   std::uint32_t strtab_base_cfg_ = 0;
+  std::uint32_t gatos_ctrl_ = 0;
+  std::uint64_t gatos_sid_ = 0;
+  std::uint64_t gatos_addr_ = 0;
+  std::uint64_t gatos_par_ = 0;
+  std::uint64_t atos_sequence_ = 0;
   Queue cmdq_;
   Queue eventq_;
   MsiConfig eventq_msi_;

@@ -73,6 +73,8 @@ AccessContext access_for(const TranslationRequest& request) {
   access.local_time = request.local_time;
   access.walk_slot = request.walk_slot;
   access.debug = request.debug;
+  access.atos = request.atos;
+  access.inhibit_hardware_updates = request.inhibit_httu;
   return access;
 }
 
@@ -415,9 +417,10 @@ bool TranslationEngine::walk_stage(const StageWalk& walk, std::uint64_t input, T
       return fail(EventId::F_ADDR_SIZE, level, "output address is beyond the output size");
     }
     std::uint64_t updated = raw;
+    const bool inhibit_updates = walk.access->inhibit_hardware_updates;
     if (!d.af) {
       if (walk.ha) {
-        updated |= 1ull << 10;  // HTTU: hardware sets the Access flag
+        if (!inhibit_updates) updated |= 1ull << 10;  // HTTU: hardware sets the Access flag
       } else if (!walk.affd) {
         return fail(EventId::F_ACCESS, level, "Access flag is 0");
       }
@@ -430,7 +433,7 @@ bool TranslationEngine::walk_stage(const StageWalk& walk, std::uint64_t input, T
       perms.s2_xn = (d.xn1 ? 2u : 0u) | (d.xn0 ? 1u : 0u);
       if (walk.hd && d.dbm && (d.ap & 2) == 0) {
         if (walk.write) {
-          updated |= 1ull << 7;  // HTTU dirty state: S2AP[1] set on the first write
+          if (!inhibit_updates) updated |= 1ull << 7;  // HTTU dirty state: S2AP[1] set on the first write
           perms.s2_ap |= 2;
         } else {
           perms.s2_dirty_clean = true;
@@ -448,7 +451,7 @@ bool TranslationEngine::walk_stage(const StageWalk& walk, std::uint64_t input, T
         dirty.s1_ap &= ~2u;
         if (walk.write && (walk.request == nullptr ||
                            stage1_permits(dirty, *walk.request, walk.single_privilege, walk.pan, walk.wxn))) {
-          updated &= ~(1ull << 7);  // HTTU dirty state: AP[2] cleared on the first permitted write
+          if (!inhibit_updates) updated &= ~(1ull << 7);  // HTTU dirty state: AP[2] cleared on the first permitted write
           perms = dirty;
         } else {
           perms.s1_dirty_clean = true;  // stays clean: a write walks again (and faults if refused)
@@ -583,7 +586,7 @@ bool TranslationEngine::translate_stage2(const Stage2Config& s2, std::uint64_t i
   out.stage = TlbStage::Stage2;
   out.vmid = s2.vmid;
   out.allowed_accesses = allowed_accesses(out.perms, false, false, false, caps_.xnx);
-  if (epoch == invalidations_) tlb_.insert(out);
+  if (epoch == invalidations_ && !access.atos) tlb_.insert(out);
   return true;
 }
 
@@ -597,14 +600,16 @@ void TranslationEngine::finish_fault(const TranslationRequest& request, const Fa
   // A stage-1 translation-related fault on a CD with A=0 completes as RAZ/WI
   // (only possible with TERM_MODEL=0); every other fault aborts (§5.5).
   if (!fault.configuration && !fault.stage2 && fault.id != EventId::F_WALK_EABT && cd != nullptr &&
-      !caps_.term_model && !cd->abort) {
+      !caps_.term_model && !cd->abort && !request.atos) {
     result.outcome = TranslationOutcome::RazWi;
   }
   // Which faults are recorded (§5.4 CD.R, §5.2 STE.S2R, §7.3.3): configuration
   // errors always, C_BAD_STREAMID only with CR2.RECINVSID; walk external aborts
   // always; the translation-related faults as CD.R / STE.S2R say.
   bool record = true;
-  if (fault.id == EventId::C_BAD_STREAMID) {
+  if (request.atos) {
+    // An ATOS result reports every fault (chapter 9: fault configuration does not apply).
+  } else if (fault.id == EventId::C_BAD_STREAMID) {
     record = bit(control_.cr2, 1);
   } else if (!fault.configuration && fault.id != EventId::F_WALK_EABT) {
     // A stage-1 fault without a CD (stage 1 bypassed) is always recorded.
@@ -757,7 +762,7 @@ bool TranslationEngine::walk_for(const TranslationRequest& request, const Stream
     entry.vmid = ctx.tag.vmid;
     entry.asid = ctx.tag.asid;
     if (ctx.single_privilege) entry.global = true;
-    if (ctx.stage2) {
+    if (ctx.stage2 && !ctx.stop_at_ipa) {
       const std::uint64_t ipa = entry.output_base + (key - entry.input_base);
       TlbEntry s2_entry;
       if (!translate_stage2(ste.s2, ipa, FaultClass::IN, access, s2_entry, fault, result, true, write)) {
@@ -780,7 +785,7 @@ bool TranslationEngine::walk_for(const TranslationRequest& request, const Stream
       entry.attributes.s2_sh = s2_entry.attributes.s2_sh;
     }
     entry.allowed_accesses = allowed_accesses(entry.perms, ctx.single_privilege, cd.pan, cd.wxn, caps_.xnx);
-    if (epoch == invalidations_) tlb_.insert(entry);
+    if (epoch == invalidations_ && !access.atos) tlb_.insert(entry);
     return true;
   }
   // Stage 1 bypassed: the address goes to stage 2 as the IPA, and one beyond
@@ -995,7 +1000,7 @@ void TranslationEngine::translate_in_context(const TranslationRequest& request, 
 
   // The hit path: one TLB lookup and the permission checks. Everything that can
   // fault or walk lives in walk_for() and permission_fault().
-  const TlbEntry* hit = tlb_.lookup(ctx.tag, key);
+  const TlbEntry* hit = request.atos ? nullptr : tlb_.lookup(ctx.tag, key);
   if (hit != nullptr && (request.read || !(hit->perms.s1_dirty_clean || hit->perms.s2_dirty_clean))) {
     result.tlb_hit = true;
     complete_translation(request, ctx, cd, key, *hit, micro, result);
@@ -1013,6 +1018,94 @@ void TranslationEngine::translate_in_context(const TranslationRequest& request, 
   }
 }
 
+
+AtosResult TranslationEngine::translate_atos(const AtosRequest& atos, void* local_time) {
+  namespace g = reg::gatos;
+  const bool want_stage1 = atos.stages == AtosStages::Stage1 || atos.stages == AtosStages::Both;
+  const bool want_stage2 = atos.stages == AtosStages::Stage2 || atos.stages == AtosStages::Both;
+  // §9.1.3 INV_REQ: a request this interface cannot make.
+  if (atos.stages == AtosStages::Reserved || (want_stage1 && !caps_.stage1) || (want_stage2 && !caps_.stage2) ||
+      (atos.stages == AtosStages::Stage2 && atos.ssv)) {
+    return AtosResult::error(g::kInvReq);
+  }
+  TranslationRequest request;
+  request.stream_id = atos.stream_id;
+  request.ssv = atos.ssv;
+  request.substream_id = atos.substream_id;
+  request.address = atos.address;
+  request.read = atos.read;
+  request.privileged = atos.privileged;
+  request.instruction = atos.instruction;
+  request.local_time = local_time;
+  request.atos = true;
+  request.inhibit_httu = atos.inhibit_httu;
+  TranslationResult result;
+
+  // The fault as GATOS_PAR reports it (§6.3.40, §9.1.4).
+  auto fault_result = [&]() {
+    AtosResult r = AtosResult::error(result.fault ? static_cast<unsigned>(*result.fault) : g::kInternalError);
+    if (!result.event || !result.event->s2) return r;
+    const EventRecord& e = *result.event;
+    if (atos.stages == AtosStages::Stage1) {
+      // A stage-1 request on a nested stream sees stage 2's failures as the
+      // fetch that failed (§9.1.4).
+      if (e.fault_class != FaultClass::IN) {
+        r.fault_code = static_cast<unsigned>(e.fault_class == FaultClass::CD ? EventId::F_CD_FETCH : EventId::F_WALK_EABT);
+      }
+      return r;
+    }
+    switch (e.fault_class) {
+      case FaultClass::CD: r.reason = AtosFaultReason::Stage2OnCdFetch; break;
+      case FaultClass::TT: r.reason = AtosFaultReason::Stage2OnTableWalk; break;
+      case FaultClass::IN: r.reason = AtosFaultReason::Stage2OnInput; break;
+    }
+    // A stage-2-only request's IPA is its input: FADDR stays zero.
+    r.fault_address = atos.stages == AtosStages::Stage2 ? 0 : e.ipa;
+    return r;
+  };
+
+  // §9.1.5 priority: the StreamID and STE errors, then INV_STAGE, then the rest.
+  Fault fault;
+  const std::shared_ptr<const StreamTableEntry> ste = lookup_ste(request.stream_id, access_for(request), fault);
+  if (ste == nullptr) {
+    finish_fault(request, fault, nullptr, nullptr, result);
+    return fault_result();
+  }
+  if (ste->config == SteConfig::Abort || ste->config == SteConfig::Bypass ||
+      (want_stage1 && !ste->stage1_enabled()) || (want_stage2 && !ste->stage2_enabled())) {
+    return AtosResult::error(g::kInvStage);
+  }
+  StreamContext ctx;
+  if (atos.stages == AtosStages::Stage2) {
+    // The input is an IPA: no CD is involved.
+    ctx.ste = ste;
+    ctx.stage2 = true;
+    ctx.tag.stage = TlbStage::Stage2;
+    ctx.tag.vmid = ste->s2.vmid;
+  } else if (!resolve_context(request, ctx, result)) {
+    return fault_result();
+  }
+  // Neither the STE's attribute overrides nor PRIVCFG/INSTCFG apply (§9.1.4).
+  ctx.overrides_types = false;
+  if (atos.stages == AtosStages::Stage1) {
+    if (!ctx.stage1) {
+      // S1DSS bypass without a SubstreamID: stage 1 passes the address through.
+      AtosResult r;
+      r.output_address = atos.address;
+      r.attributes = consistent(MemoryAttributes{});
+      return r;
+    }
+    ctx.stop_at_ipa = true;
+  }
+  translate_in_context(request, ctx, nullptr, result);
+  if (!result.ok()) return fault_result();
+  AtosResult r;
+  r.output_address = result.output_address;
+  r.size_log2 = 12;
+  while (r.size_log2 < 63 && (1ull << r.size_log2) < result.size) ++r.size_log2;
+  r.attributes = result.attributes;
+  return r;
+}
 
 void TranslationEngine::invalidate_ste_range(std::uint32_t first, std::uint64_t count) {
   ++generation_;

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 
+#include "smmuv3tlm/models/smmu/arch/atos.h"
 #include "smmuv3tlm/models/smmu/arch/cache_maintenance.h"
 #include "smmuv3tlm/models/smmu/arch/capabilities.h"
 #include "smmuv3tlm/models/smmu/arch/context_descriptor.h"
@@ -53,6 +54,11 @@ struct TranslationRequest {
   void* local_time = nullptr;
   void* walk_slot = nullptr;  // AccessContext::walk_slot
   bool debug = false;  // AccessContext::debug
+  // SMMU_GATOS requests (translate_atos): AccessContext::atos and
+  // inhibit_hardware_updates; the fault record is always built, and no fault
+  // completes as RAZ/WI.
+  bool atos = false;
+  bool inhibit_httu = false;
 };
 
 // What a translation depended on, so that a DMI grant built from it can be
@@ -203,6 +209,7 @@ class TranslationEngine : public CacheMaintenance {
     bool overrides_attributes = false;  // STE.PRIVCFG/INSTCFG apply (IDR1.ATTR_PERMS_OVR)
     bool overrides_types = false;       // STE.MTCFG/ALLOCCFG/SHCFG apply (IDR1.ATTR_TYPES_OVR)
     AttributeOverrides type_overrides;
+    bool stop_at_ipa = false;  // an ATOS stage-1 request on a nested stream: the output is the IPA
     TlbTag tag;
   };
   // The last stream's resolved context, owned by the caller (a TBU keeps one per
@@ -310,6 +317,11 @@ class TranslationEngine : public CacheMaintenance {
   }
   // With the engine's own memo (unit tests, single-threaded callers).
   TranslationResult translate(const TranslationRequest& request) { return translate(request, own_memo_); }
+
+  // SMMU_GATOS_SID/ADDR's request (chapter 9): no event is recorded, no
+  // IOTLB entry filled, STE/CD fault configuration and STE attribute overrides
+  // do not apply. `local_time` as TranslationRequest::local_time.
+  AtosResult translate_atos(const AtosRequest& request, void* local_time = nullptr);
 
   // Warm or cold reset of every cache: TLB, walk cache, STE and CD caches and
   // every memo. Statistics are kept (reset_statistics() clears them).

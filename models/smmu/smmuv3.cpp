@@ -150,17 +150,8 @@ void Smmuv3::reset(ResetKind kind) {
 }
 
 void Smmuv3::sync_control() {
-  const ProgrammingInterface& core = register_file_.core();
-  TranslationControl control;
-  control.smmu_enabled = core.smmu_enabled();
-  control.gbpa = core.gbpa();
-  control.strtab_base = core.strtab_base();
-  control.strtab_base_cfg = core.strtab_base_cfg();
-  control.cr2 = core.cr2();
-  const TranslationControl& old = tcu_.control();
-  if (old.smmu_enabled != control.smmu_enabled || old.gbpa != control.gbpa ||
-      old.strtab_base != control.strtab_base || old.strtab_base_cfg != control.strtab_base_cfg ||
-      old.cr2 != control.cr2) {
+  const TranslationControl control = register_file_.core().translation_control();
+  if (control != tcu_.control()) {
     tcu_.set_control(control);
     for (auto& tbu : tbus_) tbu->revoke_all();
   }

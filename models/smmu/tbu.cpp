@@ -28,74 +28,53 @@ struct SidebandChanges {
   }
 };
 
-// The side-band a downstream piece carries: the upstream's extension with the
-// changes applied for the duration of the forwarded call. A transaction that
-// arrived without an extension gets one for the call when something changed, so
-// that the changed attributes reach the target. Everything is restored afterwards.
+// The side-band a downstream piece carries for the duration of the forwarded
+// call: the upstream's extension as it is when the SMMU changed nothing;
+// otherwise a copy with the changes (the initiator's own object is never
+// written: it may be shared by transactions in flight), or, for a transaction
+// that came without one, an extension describing it, so that the changed
+// attributes reach the target. The piece's own extension is put back after.
 class DownstreamSideband {
  public:
   DownstreamSideband(tlm::tlm_generic_payload& piece, tlm_ext::SidebandExtension* upstream,
                      const TranslationRequest& request, const SidebandChanges& changes, bool perms_overrides)
-      : piece_(piece), upstream_(upstream) {
-    const bool changed = changes.any(request, perms_overrides);
-    if (upstream_ != nullptr) {
-      if (piece_.get_extension<tlm_ext::SidebandExtension>() != upstream_) {
-        piece_.set_extension(upstream_);
-        attached_ = true;
+      : piece_(piece), previous_(piece.get_extension<tlm_ext::SidebandExtension>()) {
+    if (!changes.any(request, perms_overrides)) {
+      if (upstream != nullptr && previous_ != upstream) {
+        piece_.set_extension(upstream);
+        replaced_ = true;
       }
-      if (changed) {
-        saved_ = Changeable{upstream_->privileged, upstream_->instruction, upstream_->memory_type,
-                            upstream_->shareability};
-        restore_ = true;
-        apply(*upstream_, changes, perms_overrides, piece.is_read());
-      }
-    } else if (changed) {
-      tlm_ext::SidebandExtension& local = local_.emplace();
+      return;
+    }
+    tlm_ext::SidebandExtension& local = upstream != nullptr ? local_.emplace(*upstream) : local_.emplace();
+    if (upstream == nullptr) {
       local.stream_id = request.stream_id;
       local.privileged = request.privileged;
       local.instruction = request.instruction;
-      apply(local, changes, perms_overrides, piece.is_read());
-      piece_.set_extension(&local);
-      attached_ = true;
     }
+    if (perms_overrides && changes.privcfg >= 2) local.privileged = changes.privcfg == 3;
+    if (perms_overrides && changes.instcfg >= 2) local.instruction = changes.instcfg == 3 && piece.is_read();
+    local.memory_type = changes.attributes.type;
+    local.shareability = static_cast<std::uint8_t>(changes.attributes.shareability);
+    piece_.set_extension(&local);
+    replaced_ = true;
   }
   ~DownstreamSideband() {
-    tlm_ext::SidebandExtension* ext = piece_.get_extension<tlm_ext::SidebandExtension>();
-    if (restore_) {
-      upstream_->privileged = saved_.privileged;
-      upstream_->instruction = saved_.instruction;
-      upstream_->memory_type = saved_.memory_type;
-      upstream_->shareability = saved_.shareability;
+    if (!replaced_) return;
+    if (previous_ != nullptr) {
+      piece_.set_extension(previous_);
+    } else {
+      piece_.clear_extension<tlm_ext::SidebandExtension>();
     }
-    if (attached_) piece_.clear_extension(ext);
   }
   DownstreamSideband(const DownstreamSideband&) = delete;
   DownstreamSideband& operator=(const DownstreamSideband&) = delete;
 
  private:
-  static void apply(tlm_ext::SidebandExtension& ext, const SidebandChanges& changes, bool perms_overrides,
-                    bool read) {
-    if (perms_overrides && changes.privcfg >= 2) ext.privileged = changes.privcfg == 3;
-    if (perms_overrides && changes.instcfg >= 2) ext.instruction = changes.instcfg == 3 && read;
-    ext.memory_type = changes.attributes.type;
-    ext.shareability = static_cast<std::uint8_t>(changes.attributes.shareability);
-  }
-
-  // The fields apply() may change, kept to restore the upstream's extension
-  // (a whole extension would cost a construction on the hit path).
-  struct Changeable {
-    bool privileged = false;
-    bool instruction = false;
-    std::uint8_t memory_type = 0;
-    std::uint8_t shareability = 0;
-  };
-
   tlm::tlm_generic_payload& piece_;
-  tlm_ext::SidebandExtension* upstream_;
-  Changeable saved_;
-  std::optional<tlm_ext::SidebandExtension> local_;  // built only for a transaction that came without one
-  bool restore_ = false;
-  bool attached_ = false;
+  tlm_ext::SidebandExtension* previous_;
+  std::optional<tlm_ext::SidebandExtension> local_;  // built only when something changed
+  bool replaced_ = false;
 };
 
 SidebandChanges changes_of(const TranslationResult& result) {

@@ -40,6 +40,12 @@ struct FillWindow {
   std::uint64_t hi = 0;
 };
 
+// The byte at `address` under the fill rule (zero outside the window).
+inline std::uint8_t fill_byte(const FillWindow& fill, std::uint64_t address) {
+  const std::uint64_t word = address & ~std::uint64_t{7};
+  return word >= fill.lo && word < fill.hi ? static_cast<std::uint8_t>(word >> (8 * (address & 7))) : 0;
+}
+
 // Consecutive little-endian 64-bit words starting at pa (8-byte aligned).
 struct MemoryRun {
   std::uint64_t pa = 0;

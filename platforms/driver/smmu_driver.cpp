@@ -281,6 +281,8 @@ std::uint32_t SmmuDriver::start_queues(std::uint32_t kept) {
     eventq_base_ = memory_.allocate(PageUse::EventQueue, events, std::max<std::uint64_t>(events, 32));
   }
   prod_ = 0;
+  // The queue as the SMMU walks it (one definition: reg::queue_geometry).
+  cmdq_ = reg::queue_geometry(cmdq_base_ | cmdq_log2_, features_.cmdq_log2, smmu::kCommandBytes);
   bus_.write_register(reg::CMDQ_BASE, reg::queue_base::RA_WA | cmdq_base_ | cmdq_log2_, 8);
   write32(reg::CMDQ_PROD, 0);
   write32(reg::CMDQ_CONS, 0);
@@ -562,23 +564,21 @@ std::uint32_t SmmuDriver::handle_global_errors(EventListener& listener) {
 }
 
 std::uint32_t SmmuDriver::free_slots(std::uint32_t cons) const {
-  const std::uint32_t entries = 1u << cmdq_log2_;
-  const std::uint32_t used = (prod_ - cons) & queue_mask();
-  return entries - used;
+  return cmdq_.entries() - cmdq_.occupancy(prod_, cons);
 }
 
 void SmmuDriver::write_command(const std::array<std::uint64_t, 2>& words) {
-  const std::uint64_t slot = cmdq_base_ + std::uint64_t{prod_ & ((1u << cmdq_log2_) - 1)} * smmu::kCommandBytes;
+  const std::uint64_t slot = cmdq_.entry_address(prod_);
   bus_.store64(slot, words[0]);
   bus_.store64(slot + 8, words[1]);
-  prod_ = (prod_ + 1) & queue_mask();
+  prod_ = cmdq_.next(prod_);
 }
 
 void SmmuDriver::recover_from_error(std::uint32_t cons) {
   // Linux's arm_smmu_cmdq_skip_err: an illegal command is replaced by a
   // CMD_SYNC, and CMDQ_ERR is acknowledged so the queue resumes at CONS.
   const std::uint32_t error = static_cast<std::uint32_t>(reg::queue_pointer::CMDQ_CONS_ERR.get(cons));
-  const std::uint64_t slot = cmdq_base_ + std::uint64_t{cons & ((1u << cmdq_log2_) - 1)} * smmu::kCommandBytes;
+  const std::uint64_t slot = cmdq_.entry_address(cons);
   if (error == kCmdqErrIllegal) {
     ++stats_.illegal_commands;
     smmu::Command replacement;
@@ -594,7 +594,12 @@ void SmmuDriver::recover_from_error(std::uint32_t cons) {
 
 void SmmuDriver::wait_for_sync(std::uint32_t sync_prod, std::uint32_t msi_value) {
   const bool msi_polling = features_.msi && features_.coherent && !options_.disable_msipolling;
-  const std::uint64_t slot = cmdq_base_ + std::uint64_t{sync_prod & ((1u << cmdq_log2_) - 1)} * smmu::kCommandBytes;
+  const std::uint64_t slot = cmdq_.entry_address(sync_prod);
+  // CONS has moved past the sync: (cons - sync_prod) within the queue, non-zero.
+  auto consumed = [&](std::uint32_t cons) {
+    const std::uint32_t past = cmdq_.occupancy(cons, sync_prod);
+    return past != 0 && past <= cmdq_.entries();
+  };
   const bool completed = poll_until([&] {
     const std::uint32_t cons = read32(reg::CMDQ_CONS);
     if (reg::queue_pointer::CMDQ_CONS_ERR.get(cons) != 0) {
@@ -602,22 +607,19 @@ void SmmuDriver::wait_for_sync(std::uint32_t sync_prod, std::uint32_t msi_value)
       return false;
     }
     if (msi_polling) return static_cast<std::uint32_t>(bus_.load64(slot)) == msi_value;
-    // CONS has moved past the sync: (cons - sync_prod) within the queue, non-zero.
-    const std::uint32_t consumed = (cons - sync_prod) & queue_mask();
-    return consumed != 0 && consumed <= (1u << cmdq_log2_);
+    return consumed(cons);
   });
   if (completed) return;
   // Linux (arm_smmu_cmdq_issue_cmdlist) reports "CMD_SYNC timeout" and goes
   // on. The model does so only when the SMMU did consume the SYNC (its MSI
   // aborted: GERROR.MSI_CMDQ_ABT_ERR); a queue that never got there is stuck.
-  const std::uint32_t consumed = (read32(reg::CMDQ_CONS) - sync_prod) & queue_mask();
-  if (consumed == 0 || consumed > (1u << cmdq_log2_)) throw DriverError("timed out waiting for CMD_SYNC");
+  if (!consumed(read32(reg::CMDQ_CONS))) throw DriverError("timed out waiting for CMD_SYNC");
   ++stats_.sync_timeouts;
 }
 
 void SmmuDriver::issue(const std::vector<smmu::Command>& commands, bool sync) {
   if (cmdq_base_ == 0) throw DriverError("the command queue is used before reset()");
-  const unsigned capacity = std::min<unsigned>(kBatchEntries, (1u << cmdq_log2_) - 1);
+  const unsigned capacity = std::min<unsigned>(kBatchEntries, cmdq_.entries() - 1);
   std::size_t next = 0;
   do {
     const std::size_t remaining = commands.size() - next;
@@ -625,7 +627,7 @@ void SmmuDriver::issue(const std::vector<smmu::Command>& commands, bool sync) {
     const std::size_t count = last ? remaining : capacity;
     const unsigned slots = static_cast<unsigned>(count) + (last && sync ? 1 : 0);
     // Wait for room (arm_smmu_cmdq_poll_until_not_full).
-    for (unsigned i = 0; free_slots(read32(reg::CMDQ_CONS) & queue_mask()) < slots; ++i) {
+    for (unsigned i = 0; free_slots(read32(reg::CMDQ_CONS)) < slots; ++i) {
       if (i >= options_.poll_limit) throw DriverError("timed out waiting for command queue space");
       const std::uint32_t cons = read32(reg::CMDQ_CONS);
       if (reg::queue_pointer::CMDQ_CONS_ERR.get(cons) != 0) recover_from_error(cons);
@@ -644,8 +646,7 @@ void SmmuDriver::issue(const std::vector<smmu::Command>& commands, bool sync) {
       cmd_sync.opcode = smmu::CommandOpcode::CMD_SYNC;
       if (features_.msi && features_.coherent && !options_.disable_msipolling) {
         cmd_sync.sync_signal = smmu::SyncSignal::Irq;
-        cmd_sync.msi_address =
-            cmdq_base_ + std::uint64_t{sync_prod & ((1u << cmdq_log2_) - 1)} * smmu::kCommandBytes;
+        cmd_sync.msi_address = cmdq_.entry_address(sync_prod);
         cmd_sync.msi_data = 0;
       }
       write_command(smmu::encode_command(cmd_sync));

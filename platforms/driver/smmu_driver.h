@@ -14,6 +14,7 @@
 
 #include "smmuv3tlm/models/smmu/arch/command.h"
 #include "smmuv3tlm/models/smmu/arch/event.h"
+#include "smmuv3tlm/models/smmu/arch/registers.h"
 #include "smmuv3tlm/models/smmu/arch/entry_fields.h"
 #include "smmuv3tlm/platforms/driver/driver_memory.h"
 #include "smmuv3tlm/platforms/driver/entry_writer.h"
@@ -230,7 +231,6 @@ class SmmuDriver {
   template <typename Done>
   bool poll_until(Done done);
 
-  std::uint32_t queue_mask() const { return (2u << cmdq_log2_) - 1; }  // index and wrap bit
   std::uint32_t free_slots(std::uint32_t cons) const;
   void write_command(const std::array<std::uint64_t, 2>& words);
   void wait_for_sync(std::uint32_t sync_prod, std::uint32_t msi_value);
@@ -250,6 +250,7 @@ class SmmuDriver {
   DriverFeatures features_;
   bool probed_ = false;
   unsigned cmdq_log2_ = 0;
+  smmu::reg::QueueGeometry cmdq_;  // set by start_queues()
   unsigned eventq_log2_ = 0;
   std::uint64_t cmdq_base_ = 0;
   std::uint64_t eventq_base_ = 0;

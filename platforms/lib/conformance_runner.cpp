@@ -111,11 +111,7 @@ class CasePlatform : public platform::SmmuSystem {
       for (const RamRange& r : c.ram) memory.add_region(r.base, r.size);
       const FillWindow fill = c.fill;
       memory.set_untouched_fill([fill](std::uint64_t pa, std::uint8_t* data, std::size_t len) {
-        for (std::size_t i = 0; i < len; ++i) {
-          const std::uint64_t a = pa + i;
-          const std::uint64_t word = a & ~7ull;
-          data[i] = (word >= fill.lo && word < fill.hi) ? static_cast<std::uint8_t>(word >> (8 * (a & 7))) : 0;
-        }
+        for (std::size_t i = 0; i < len; ++i) data[i] = fill_byte(fill, pa + i);
       });
       for (const MemoryRun& run : c.memory) {
         for (std::size_t i = 0; i < run.qwords.size(); ++i) memory.write64(run.pa + 8 * i, run.qwords[i]);

@@ -149,6 +149,10 @@ void HostDriver::submit_raw(const std::vector<std::array<std::uint64_t, 2>>& com
 }
 
 std::uint64_t HostDriver::translate_by_registers(std::uint64_t gatos_sid, std::uint64_t gatos_addr) {
+  // §6.3.37: RUN is only taken while SMMUEN == 1 (otherwise PAR would be stale).
+  if ((read_reg(reg::CR0ACK) & reg::cr0::SMMUEN) == 0) {
+    throw HostDriverError("an address translation operation needs SMMU_CR0.SMMUEN == 1");
+  }
   // §9.1.1: RUN must be clear before SID and ADDR change.
   poll("GATOS_CTRL.RUN to clear", [&] { return (read_reg(reg::GATOS_CTRL) & reg::gatos::RUN) == 0; });
   write_reg(reg::GATOS_SID, gatos_sid, 8);

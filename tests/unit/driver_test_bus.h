@@ -65,15 +65,7 @@ class TranslatingBus : public DriverBus {
  public:
   explicit TranslatingBus(const smmu::Capabilities& caps) : engine(caps, memory) {
     pi = std::make_unique<smmu::ProgrammingInterface>(caps, memory, engine);
-    pi->set_control_changed_callback([this] {
-      smmu::TranslationControl control;
-      control.smmu_enabled = pi->smmu_enabled();
-      control.gbpa = pi->gbpa();
-      control.strtab_base = pi->strtab_base();
-      control.strtab_base_cfg = pi->strtab_base_cfg();
-      control.cr2 = pi->cr2();
-      engine.set_control(control);
-    });
+    pi->set_control_changed_callback([this] { engine.set_control(pi->translation_control()); });
   }
   std::uint64_t read_register(std::uint64_t offset, unsigned bytes) override { return pi->read(offset, bytes); }
   void write_register(std::uint64_t offset, std::uint64_t value, unsigned bytes) override {

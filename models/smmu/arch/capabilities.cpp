@@ -33,7 +33,7 @@ struct UnimplementedField {
 // IDR bits that must read as zero because the model has no such feature.
 const UnimplementedField kUnimplemented[] = {
     {"IDR0", "DORMHINT", reg::idr0::DORMHINT, "no dormant state is modelled"},
-    {"IDR0", "NS1ATS", reg::idr0::NS1ATS, "ATOS is not implemented"},
+    {"IDR0", "NS1ATS", reg::idr0::NS1ATS, "ATS is not implemented (NS1ATS: stage-1-only ATS)"},
     {"IDR0", "VATOS", reg::idr0::VATOS, "virtual ATOS is not implemented"},
     {"IDR0", "ATSRECERR", reg::idr0::ATSRECERR, "ATS error recording is not implemented"},
     {"IDR0", "bit 29", RegisterField{29, 29}, "reserved"},

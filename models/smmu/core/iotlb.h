@@ -43,7 +43,6 @@ struct TlbPermissions {
   unsigned s2_ap = 0;              // S2AP (bit 0 read, bit 1 write)
   unsigned s2_xn = 0;              // XN[1:0]
   bool s2_dirty_clean = false;
-  bool s2_device = false;          // stage-2 MemAttr[3:2] == 0b00: a Device type
 };
 
 // The memory attributes a cached translation's descriptors gave, each used
@@ -53,6 +52,9 @@ struct TlbAttributes {
   Shareability s1_sh = Shareability::NonShareable;        // descriptor SH
   std::uint8_t s2_memattr = 0xf;                           // stage-2 MemAttr[3:0]
   Shareability s2_sh = Shareability::NonShareable;
+  // The output for the default incoming attributes without overrides: what
+  // almost every hit needs, computed once when the entry is made.
+  MemoryAttributes default_output;
 };
 
 struct TlbEntry {

@@ -21,6 +21,7 @@
 #include "smmuv3tlm/models/smmu/arch/event.h"
 #include "smmuv3tlm/models/smmu/arch/memory_port.h"
 #include "smmuv3tlm/models/smmu/arch/registers.h"
+#include "smmuv3tlm/models/smmu/core/translation_control.h"
 #include "smmuv3tlm/models/common/statistics.h"
 
 namespace smmuv3tlm::smmu {
@@ -206,6 +207,10 @@ class ProgrammingInterface {
   std::uint32_t cr1() const { return cr1_; }
   std::uint32_t cr2() const { return cr2_; }
   const Capabilities& capabilities() const { return caps_; }
+  // All of the above the translation engine needs, as it takes it.
+  TranslationControl translation_control() const {
+    return TranslationControl{smmu_enabled(), gbpa(), strtab_base(), strtab_base_cfg(), cr2()};
+  }
 
   // ---- Observation ------------------------------------------------------------
   bool irq_level(IrqLine line) const { return line_levels_[static_cast<std::size_t>(line)]; }

@@ -429,7 +429,6 @@ bool TranslationEngine::walk_stage(const StageWalk& walk, std::uint64_t input, T
     if (walk.stage2) {
       perms.s2 = true;
       perms.s2_ap = d.ap;
-      perms.s2_device = extract(raw, 5, 4) == 0;  // MemAttr[3:2] (no FWB)
       perms.s2_xn = (d.xn1 ? 2u : 0u) | (d.xn0 ? 1u : 0u);
       if (walk.hd && d.dbm && (d.ap & 2) == 0) {
         if (walk.write) {
@@ -504,7 +503,7 @@ bool TranslationEngine::walk_stage(const StageWalk& walk, std::uint64_t input, T
         out.size_log2 = static_cast<std::uint8_t>(run_shift);
         out.input_base = input & ~run_mask;
         out.output_base = output & ~run_mask;
-        ++stats_.contiguous_runs;
+        if (!walk.access->atos) ++stats_.contiguous_runs;
       }
     }
     out.global = walk.stage2 || !d.ng;
@@ -529,7 +528,7 @@ bool TranslationEngine::translate_table_read(const Stage2Config& s2, std::uint64
   if (s2_perms != nullptr) *s2_perms = entry.perms;
   // A CD or stage-1 table read needs stage-2 read permission and, with S2PTW,
   // must not reach a Device page (STE.S2PTW).
-  if (!stage2_permits(entry.perms, true, false, false, caps_.xnx) || (s2.ptw && entry.perms.s2_device)) {
+  if (!stage2_permits(entry.perms, true, false, false, caps_.xnx) || (s2.ptw && is_device(mair_type_from_stage2(entry.attributes.s2_memattr)))) {
     fault = Fault{};
     fault.id = EventId::F_PERMISSION;
     fault.stage2 = true;
@@ -586,6 +585,7 @@ bool TranslationEngine::translate_stage2(const Stage2Config& s2, std::uint64_t i
   out.stage = TlbStage::Stage2;
   out.vmid = s2.vmid;
   out.allowed_accesses = allowed_accesses(out.perms, false, false, false, caps_.xnx);
+  settle_attributes(out);
   if (epoch == invalidations_ && !access.atos) tlb_.insert(out);
   return true;
 }
@@ -595,8 +595,10 @@ void TranslationEngine::finish_fault(const TranslationRequest& request, const Fa
                                      TranslationResult& result) {
   result.outcome = TranslationOutcome::Terminated;
   result.fault = fault.id;
-  ++stats_.terminated;
-  ++stats_.faults[fault.id];
+  if (!request.atos) {  // ATOS results are counted by the programming interface
+    ++stats_.terminated;
+    ++stats_.faults[fault.id];
+  }
   // A stage-1 translation-related fault on a CD with A=0 completes as RAZ/WI
   // (only possible with TERM_MODEL=0); every other fault aborts (§5.5).
   if (!fault.configuration && !fault.stage2 && fault.id != EventId::F_WALK_EABT && cd != nullptr &&
@@ -785,6 +787,7 @@ bool TranslationEngine::walk_for(const TranslationRequest& request, const Stream
       entry.attributes.s2_sh = s2_entry.attributes.s2_sh;
     }
     entry.allowed_accesses = allowed_accesses(entry.perms, ctx.single_privilege, cd.pan, cd.wxn, caps_.xnx);
+    settle_attributes(entry);
     if (epoch == invalidations_ && !access.atos) tlb_.insert(entry);
     return true;
   }
@@ -817,7 +820,13 @@ void TranslationEngine::permission_fault(const TranslationRequest& request, cons
 
 MemoryAttributes TranslationEngine::output_attributes(const MemoryAttributes& incoming, const StreamContext& ctx,
                                                      const TlbEntry* entry) {
-  MemoryAttributes attributes = ctx.overrides_types ? apply_overrides(incoming, ctx.type_overrides) : incoming;
+  if (entry != nullptr && !ctx.overrides_types && incoming == MemoryAttributes{}) {
+    return entry->attributes.default_output;  // the hit path's usual case
+  }
+  return table_attributes(ctx.overrides_types ? apply_overrides(incoming, ctx.type_overrides) : incoming, entry);
+}
+
+MemoryAttributes TranslationEngine::table_attributes(MemoryAttributes attributes, const TlbEntry* entry) {
   if (entry != nullptr) {
     if (entry->perms.s1) {
       attributes = stage1_attributes(attributes, entry->attributes.s1_type, entry->attributes.s1_sh);
@@ -1101,8 +1110,7 @@ AtosResult TranslationEngine::translate_atos(const AtosRequest& atos, void* loca
   if (!result.ok()) return fault_result();
   AtosResult r;
   r.output_address = result.output_address;
-  r.size_log2 = 12;
-  while (r.size_log2 < 63 && (1ull << r.size_log2) < result.size) ++r.size_log2;
+  r.size_log2 = static_cast<unsigned>(__builtin_ctzll(result.size));  // a power of two
   r.attributes = result.attributes;
   return r;
 }

@@ -22,19 +22,11 @@
 #include "smmuv3tlm/models/smmu/arch/translation_table.h"
 #include "smmuv3tlm/models/smmu/core/config_cache.h"
 #include "smmuv3tlm/models/smmu/core/iotlb.h"
+#include "smmuv3tlm/models/smmu/core/translation_control.h"
 #include "smmuv3tlm/models/smmu/core/walk_cache.h"
 
 namespace smmuv3tlm::smmu {
 
-// The register state translation depends on (pushed by the register file owner
-// whenever it changes).
-struct TranslationControl {
-  bool smmu_enabled = false;         // CR0ACK.SMMUEN
-  std::uint32_t gbpa = 0;            // GBPA (ABORT bit 20 and attribute overrides)
-  std::uint64_t strtab_base = 0;
-  std::uint32_t strtab_base_cfg = 0;
-  std::uint32_t cr2 = 0;             // E2H, RECINVSID, PTM
-};
 
 struct TranslationRequest {
   std::uint32_t stream_id = 0;
@@ -402,6 +394,12 @@ class TranslationEngine : public CacheMaintenance {
   // STE's overrides, replaced by stage 1's, combined with stage 2's.
   static MemoryAttributes output_attributes(const MemoryAttributes& incoming, const StreamContext& ctx,
                                             const TlbEntry* entry);
+  // `input` through the entry's stages, made consistent.
+  static MemoryAttributes table_attributes(MemoryAttributes input, const TlbEntry* entry);
+  // Fills entry.attributes.default_output once its stages are final.
+  static void settle_attributes(TlbEntry& entry) {
+    entry.attributes.default_output = table_attributes(MemoryAttributes{}, &entry);
+  }
   // The TLB-miss path: walks (stage 1, stage 2 or both), checks stage-1
   // permissions before stage 2, fills the TLB. nullptr when a fault ended it.
   bool walk_for(const TranslationRequest& request, const StreamContext& ctx, const ContextDescriptor& cd,

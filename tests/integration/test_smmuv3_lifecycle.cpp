@@ -282,8 +282,24 @@ TEST(Smmuv3Lifecycle, TranslatedMemoryAttributesTravelOnTheSideband) {
       EXPECT_EQ(seen->shareability, 0b10);
       EXPECT_EQ(seen->stream_id, kStream);
     }
-    EXPECT_EQ(sideband.memory_type, 0xff) << "the upstream extension is restored";
+    EXPECT_EQ(sideband.memory_type, 0xff) << "the upstream extension is left as it was";
     EXPECT_EQ(sideband.shareability, 0b00);
+    // Not even during the call: the initiator's object may be shared by
+    // transactions in flight, so a changed copy goes downstream.
+    int seen_upstream_type = -1;
+    int seen_downstream_type = -1;
+    bool downstream_is_upstream = true;
+    p.junction.set_observer([&](int initiator, const tlm::tlm_generic_payload& trans) {
+      if (initiator != platform::SmmuSystem::kDownstream) return;
+      const auto* ext = trans.get_extension<tlm_ext::SidebandExtension>();
+      seen_upstream_type = sideband.memory_type;
+      seen_downstream_type = ext != nullptr ? ext->memory_type : -1;
+      downstream_is_upstream = ext == &sideband;
+    });
+    ASSERT_EQ(p.dma(tlm::TLM_READ_COMMAND, kIova, data, 8, &sideband), tlm::TLM_OK_RESPONSE);
+    EXPECT_EQ(seen_upstream_type, 0xff);
+    EXPECT_EQ(seen_downstream_type, 0x00);
+    EXPECT_FALSE(downstream_is_upstream);
   });
 }
 

@@ -16,15 +16,16 @@ namespace smmuv3tlm::smmu {
 namespace {
 
 // What the SMMU changes on a transaction's side-band (IHI 0070 chapter 13): the
-// PRIVCFG/INSTCFG overrides (IDR1.ATTR_PERMS_OVR) and the memory attributes the
-// overrides and translation stages produced.
+// PRIVCFG/INSTCFG overrides (IDR1.ATTR_PERMS_OVR), the memory attributes the
+// overrides and translation stages produced, and NS: every stream of this SMMU
+// is Non-secure, and a Non-secure stream always outputs NS = 1 (§13.4.4).
 struct SidebandChanges {
   std::uint8_t privcfg = 0;
   std::uint8_t instcfg = 0;
   MemoryAttributes attributes;
 
   bool any(const TranslationRequest& request, bool perms_overrides) const {
-    return (perms_overrides && (privcfg >= 2 || instcfg >= 2)) || attributes != request.incoming;
+    return (perms_overrides && (privcfg >= 2 || instcfg >= 2)) || attributes != request.incoming || request.secure;
   }
 };
 
@@ -54,6 +55,7 @@ class DownstreamSideband {
     }
     if (perms_overrides && changes.privcfg >= 2) local.privileged = changes.privcfg == 3;
     if (perms_overrides && changes.instcfg >= 2) local.instruction = changes.instcfg == 3 && piece.is_read();
+    local.secure = false;
     local.memory_type = changes.attributes.type;
     local.shareability = static_cast<std::uint8_t>(changes.attributes.shareability);
     piece_.set_extension(&local);

@@ -300,6 +300,19 @@ TEST(Smmuv3Lifecycle, TranslatedMemoryAttributesTravelOnTheSideband) {
     EXPECT_EQ(seen_upstream_type, 0xff);
     EXPECT_EQ(seen_downstream_type, 0x00);
     EXPECT_FALSE(downstream_is_upstream);
+    // The SMMU's streams are Non-secure: the output is NS = 1 whatever came in (§13.4.4).
+    sideband.secure = true;
+    p.downstream_sidebands.clear();
+    p.junction.set_observer([&](int initiator, const tlm::tlm_generic_payload& trans) {
+      if (initiator != platform::SmmuSystem::kDownstream) return;
+      const auto* ext = trans.get_extension<tlm_ext::SidebandExtension>();
+      p.downstream_sidebands.push_back(ext != nullptr ? std::optional<tlm_ext::SidebandExtension>(*ext) : std::nullopt);
+    });
+    ASSERT_EQ(p.dma(tlm::TLM_READ_COMMAND, kIova, data, 8, &sideband), tlm::TLM_OK_RESPONSE);
+    ASSERT_EQ(p.downstream_sidebands.size(), 1u);
+    ASSERT_TRUE(p.downstream_sidebands[0].has_value());
+    EXPECT_FALSE(p.downstream_sidebands[0]->secure);
+    EXPECT_TRUE(sideband.secure);
   });
 }
 

@@ -9,10 +9,12 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <variant>
 #include <vector>
 
 #include "smmuv3tlm/models/smmu/arch/capabilities.h"
+#include "smmuv3tlm/models/smmu/arch/command.h"
 
 namespace smmuv3tlm::conformance {
 
@@ -170,7 +172,8 @@ std::string printable_text(std::string_view text);
 
 // The commands the replay publishes at once: the reset's and invalidate_before's
 // CFGI_ALL + TLBI_NSNH_ALL + CMD_SYNC, and each `commands` step.
-inline constexpr std::size_t kInvalidateAllCommands = 3;
+inline constexpr std::size_t kInvalidateAllCommands =
+    std::tuple_size<decltype(smmu::invalidate_all_commands())>::value;
 
 // Why a loaded case cannot be replayed on an SMMU with `caps` and a memory
 // model of `memory_bytes` of physical address space, naming its key (`ram[0]`,

@@ -163,14 +163,8 @@ std::uint64_t HostDriver::translate_by_registers(std::uint64_t gatos_sid, std::u
 }
 
 void HostDriver::invalidate_all() {
-  smmu::Command cfgi_all;
-  cfgi_all.opcode = smmu::CommandOpcode::CFGI_STE_RANGE;
-  cfgi_all.range = 31;
-  smmu::Command tlbi;
-  tlbi.opcode = smmu::CommandOpcode::TLBI_NSNH_ALL;
-  smmu::Command sync;
-  sync.opcode = smmu::CommandOpcode::CMD_SYNC;
-  submit({cfgi_all, tlbi, sync});
+  const auto commands = smmu::invalidate_all_commands();
+  submit({commands.begin(), commands.end()});
 }
 
 std::vector<smmu::EventRecord> HostDriver::drain_events() {

@@ -106,14 +106,9 @@ void replay(const conformance::ConformanceCase& c, const smmu::Capabilities& cap
     return reg::queue_pointer::CMDQ_CONS_ERR.get(pi.read(reg::CMDQ_CONS, 4)) == 0;
   };
   auto invalidate_all = [&] {
-    smmu::Command cfgi;
-    cfgi.opcode = smmu::CommandOpcode::CFGI_STE_RANGE;
-    cfgi.range = 31;
-    smmu::Command tlbi;
-    tlbi.opcode = smmu::CommandOpcode::TLBI_NSNH_ALL;
-    smmu::Command sync;
-    sync.opcode = smmu::CommandOpcode::CMD_SYNC;
-    return submit({smmu::encode_command(cfgi), smmu::encode_command(tlbi), smmu::encode_command(sync)});
+    std::vector<std::array<std::uint64_t, 2>> words;
+    for (const smmu::Command& command : smmu::invalidate_all_commands()) words.push_back(smmu::encode_command(command));
+    return submit(words);
   };
   pi.write(reg::CR1, c.registers.cr1, 4);
   pi.write(reg::CR2, c.registers.cr2, 4);

@@ -226,12 +226,11 @@ TEST_P(TranslationWalk, BlocksAtIllegalLevelsFault) {
   }
 }
 
-TEST_P(TranslationWalk, ContiguousRunsTranslateEveryEntry) {
-  const WalkCase c = GetParam();
-  Rig rig(test_caps(), {}, full_walks());
-  const TableGeometry g = geometry_of(c);
-  PageTableBuilder& tt = rig.tables(g);
-  add_stream(rig, c, tt);
+// Maps one contiguous run at every legal leaf level that fits (runs aligned
+// and disjoint), calling check(level, input, entry size, run size) for each;
+// returns how many runs were mapped.
+template <typename Check>
+unsigned for_each_contiguous_run(const TableGeometry& g, PageTableBuilder& tt, Check check) {
   unsigned runs = 0;
   std::uint64_t next_input = 0;
   for (int level : legal_leaf_levels(g)) {
@@ -242,13 +241,26 @@ TEST_P(TranslationWalk, ContiguousRunsTranslateEveryEntry) {
     tt.map(in, leaf_output(level), run, {}, MapOptions{level, true});
     next_input = in + run;
     ++runs;
+    check(level, in, size, run);
+  }
+  return runs;
+}
+
+TEST_P(TranslationWalk, ContiguousRunsTranslateEveryEntry) {
+  const WalkCase c = GetParam();
+  Rig rig(test_caps(), {}, full_walks());
+  const TableGeometry g = geometry_of(c);
+  PageTableBuilder& tt = rig.tables(g);
+  add_stream(rig, c, tt);
+  const unsigned runs = for_each_contiguous_run(g, tt, [&](int level, std::uint64_t in, std::uint64_t size,
+                                                           std::uint64_t run) {
     for (std::uint64_t offset = 0; offset < run; offset += size) {
       EXPECT_TRUE(tt.lookup(in + offset)->contiguous);
       EXPECT_EQ((tt.read_descriptor(in + offset, level) >> 52) & 1, 1u);
       EXPECT_TRUE(translated_to(rig.access(1, in + offset + size / 3 * 2 + 8), leaf_output(level) + offset + size / 3 * 2 + 8))
           << "level " << level << " entry " << offset / size;
     }
-  }
+  });
   EXPECT_GE(runs, 1u);
 }
 
@@ -260,16 +272,8 @@ TEST_P(TranslationWalk, ContiguousRunIsOneTlbEntry) {
   const TableGeometry g = geometry_of(c);
   PageTableBuilder& tt = rig.tables(g);
   add_stream(rig, c, tt);
-  unsigned runs = 0;
-  std::uint64_t next_input = 0;
-  for (int level : legal_leaf_levels(g)) {
-    const std::uint64_t size = 1ull << g.level_shift(level);
-    const std::uint64_t run = tables::contiguous_entries(g.granule_log2, level) * size;
-    const std::uint64_t in = (std::max(next_input, run) + run - 1) & ~(run - 1);
-    if (in + run > (1ull << g.input_bits)) continue;
-    tt.map(in, leaf_output(level), run, {}, MapOptions{level, true});
-    next_input = in + run;
-    ++runs;
+  const unsigned runs = for_each_contiguous_run(g, tt, [&](int level, std::uint64_t in, std::uint64_t size,
+                                                           std::uint64_t run) {
     const TranslationResult first = rig.access(1, in + run - size + 8);
     ASSERT_TRUE(translated_to(first, leaf_output(level) + run - size + 8)) << "level " << level;
     EXPECT_GT(first.walk_accesses, 0u);
@@ -279,7 +283,7 @@ TEST_P(TranslationWalk, ContiguousRunIsOneTlbEntry) {
       EXPECT_TRUE(r.tlb_hit) << "level " << level << " offset " << hex(offset);
       EXPECT_EQ(r.walk_accesses, 0u);
     }
-  }
+  });
   ASSERT_GE(runs, 1u);
   EXPECT_EQ(rig.engine.statistics().contiguous_runs, runs);
 }

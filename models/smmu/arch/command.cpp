@@ -494,4 +494,13 @@ std::array<std::uint64_t, 2> encode_command(const Command& c) {
   return {w0, w1};
 }
 
+std::array<Command, 3> invalidate_all_commands() {
+  std::array<Command, 3> commands;
+  commands[0].opcode = CommandOpcode::CFGI_STE_RANGE;
+  commands[0].range = 31;
+  commands[1].opcode = CommandOpcode::TLBI_NSNH_ALL;
+  commands[2].opcode = CommandOpcode::CMD_SYNC;
+  return commands;
+}
+
 }  // namespace smmuv3tlm::smmu

@@ -107,4 +107,8 @@ std::optional<Command> decode_command(const std::array<std::uint64_t, 2>& words,
 // result gives back the same fields.
 std::array<std::uint64_t, 2> encode_command(const Command& command);
 
+// What a driver issues to drop every cached structure (Linux
+// arm_smmu_device_reset): CFGI_ALL (CFGI_STE_RANGE, Range 31), TLBI_NSNH_ALL, CMD_SYNC.
+std::array<Command, 3> invalidate_all_commands();
+
 }  // namespace smmuv3tlm::smmu
